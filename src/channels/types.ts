@@ -1,0 +1,112 @@
+/**
+ * Channel-neutral events and the outbound port. Channel adapters (whatsapp/, telegram/) turn
+ * platform payloads into these and implement `ChannelSender`; everything past the webhook (inbox,
+ * conversation, outbox) only ever sees these types.
+ */
+
+/** The platforms WADI talks on. */
+export type ChannelName = 'whatsapp' | 'telegram';
+
+/** What kind of thing the user sent. */
+export type InboundKind =
+  | 'text'
+  | 'command'
+  | 'image'
+  | 'audio'
+  | 'video'
+  | 'document'
+  | 'sticker'
+  | 'location'
+  | 'contacts'
+  | 'interactive'
+  | 'callback'
+  | 'reaction'
+  | 'edited'
+  | 'unsupported'
+  | 'unknown';
+
+/** One thing a user did, as WADI stores it in the inbox. */
+export interface InboundEvent {
+  readonly channel: ChannelName;
+  /** Dedupe key, unique per channel: the wamid, or `update:<update_id>` on Telegram. */
+  readonly externalId: string;
+  /** Where replies go (WhatsApp wa_id, Telegram chat id). */
+  readonly chatId: string;
+  /** The person (platform user id). */
+  readonly userId: string;
+  readonly displayName?: string;
+  readonly chatType: 'private' | 'group' | 'supergroup' | 'channel';
+  readonly kind: InboundKind;
+  /** Text, caption, button/list title or callback data: what the assistant reads. */
+  readonly text?: string;
+  /** `/start payload` → { name: 'start', args: 'payload' }. */
+  readonly command?: { readonly name: string; readonly args: string };
+  readonly media?: {
+    readonly id: string;
+    readonly mimeType?: string;
+    readonly caption?: string;
+    readonly sha256?: string;
+    readonly fileName?: string;
+  };
+  readonly location?: {
+    readonly latitude: number;
+    readonly longitude: number;
+    readonly name?: string;
+    readonly address?: string;
+  };
+  readonly reaction?: { readonly messageId: string; readonly emoji?: string };
+  /** The platform id of the message this one replies to. */
+  readonly replyTo?: string;
+  /** The platform's own message id (wamid, Telegram message_id), for read marks and replies. */
+  readonly platformMessageId?: string;
+  /** When the platform says it was sent (ISO 8601). */
+  readonly sentAt: string;
+  /** False when WADI records the event but must not answer it (edits, reactions, unmentioned group messages). */
+  readonly answer: boolean;
+  /** Locale hint from the platform (Telegram language_code). */
+  readonly locale?: string;
+  /** Anything else worth keeping from the platform payload (unknown fields included). */
+  readonly extra?: Record<string, unknown>;
+}
+
+/** Delivery state of something WADI sent, as reported by a status webhook. */
+export type DeliveryStatus = 'sent' | 'delivered' | 'read' | 'played' | 'failed';
+
+/** One status webhook item. */
+export interface StatusEvent {
+  readonly channel: ChannelName;
+  readonly platformMessageId: string;
+  readonly status: DeliveryStatus;
+  readonly occurredAt: string;
+  readonly recipientId?: string;
+  readonly error?: { readonly code: string; readonly title?: string; readonly detail?: string };
+}
+
+/** A message to send. */
+export interface OutboundMessage {
+  readonly chatId: string;
+  readonly text: string;
+  /** Platform id of the message being answered (reply threading). */
+  readonly replyTo?: string;
+  readonly options?: Record<string, unknown>;
+}
+
+/** What the platform said when it accepted a send. */
+export interface SendResult {
+  readonly platformMessageId: string;
+}
+
+/**
+ * The outbound port each channel implements. Implementations throw `ChannelError` subclasses
+ * (see errors.ts) whose class decides whether the dispatcher retries.
+ */
+export interface ChannelSender {
+  readonly channel: ChannelName;
+  /** Longest text one message may carry, in the platform's own units. */
+  readonly maxTextLength: number;
+  /** Splits a long reply into sendable parts (platform-aware). */
+  split(text: string): string[];
+  send(message: OutboundMessage): Promise<SendResult>;
+  /** Shows "typing…" (WhatsApp: also marks `replyTo` read). Best effort: never throws. */
+  typing(chatId: string, replyTo?: string): Promise<void>;
+}

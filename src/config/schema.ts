@@ -1,0 +1,121 @@
+/**
+ * The one description of WADI's environment: every variable of CONTRACT.md plus WADI's own tuning
+ * knobs, with defaults. Parsed once at start (see load.ts); nothing else reads process.env.
+ */
+import { z } from 'zod';
+
+const bool = (def: boolean) => z.stringbool().default(def);
+const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce.number().int().min(min).max(max).default(def);
+const num = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().min(min).max(max).default(def);
+const optStr = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+const optUrl = optStr.pipe(z.url().optional());
+const list = z
+  .string()
+  .optional()
+  .transform((v) =>
+    (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+
+/** Raw environment schema: names exactly as operators set them. */
+export const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: int(3000, 0, 65535),
+  HOST: z.string().default('0.0.0.0'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
+  LOG_BUFFER_SIZE: int(1000, 10, 100_000),
+
+  DATABASE_URL: optStr,
+  WADI_DATA_DIR: z.string().default('./data'),
+  WADI_MIGRATE_ON_START: bool(true),
+  DATABASE_POOL_SIZE: int(10, 1, 200),
+  REDIS_URL: optStr,
+
+  ADMIN_API_KEY: list,
+  CORS_ORIGINS: list,
+  PUBLIC_URL: optUrl,
+  TRUST_PROXY: optStr,
+
+  WHATSAPP_APP_SECRET: optStr,
+  WHATSAPP_VERIFY_TOKEN: optStr,
+  WHATSAPP_ACCESS_TOKEN: optStr,
+  WHATSAPP_PHONE_NUMBER_ID: optStr,
+  WHATSAPP_GRAPH_URL: z.url().default('https://graph.facebook.com'),
+  WHATSAPP_GRAPH_VERSION: z
+    .string()
+    .regex(/^v\d+\.\d+$/, 'must look like v24.0')
+    .default('v24.0'),
+
+  TELEGRAM_BOT_TOKEN: optStr,
+  TELEGRAM_WEBHOOK_SECRET: optStr.pipe(
+    z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,256}$/, 'must be 1-256 characters of A-Z a-z 0-9 _ -')
+      .optional(),
+  ),
+  TELEGRAM_MODE: z.enum(['webhook', 'polling']).optional(),
+  TELEGRAM_API_URL: z.url().default('https://api.telegram.org'),
+  TELEGRAM_GROUP_REPLY: z.enum(['mention', 'always', 'never']).default('mention'),
+
+  OPENAI_API_KEY: optStr,
+  OPENAI_BASE_URL: optUrl,
+  OPENAI_MODEL: z.string().default('gpt-4o-mini'),
+  OPENAI_TIMEOUT_MS: int(30_000, 100),
+  OPENAI_MAX_RETRIES: int(2, 0, 10),
+  ASSISTANT_SYSTEM_PROMPT: optStr,
+  ASSISTANT_SYSTEM_PROMPT_FILE: optStr,
+  ASSISTANT_LOCALE: z.enum(['es', 'en']).default('es'),
+  ASSISTANT_HISTORY_TOKENS: int(3000, 100),
+
+  ALERT_TELEGRAM_CHAT_ID: optStr,
+  ALERT_TELEGRAM_BOT_TOKEN: optStr,
+  ALERT_SLACK_WEBHOOK_URL: optUrl,
+  ALERT_HEALTH_FAILING_SECONDS: int(60, 1),
+  ALERT_ERROR_RATE_PERCENT: num(5, 0, 100),
+  ALERT_ERROR_RATE_WINDOW_SECONDS: int(300, 10),
+  ALERT_ERROR_RATE_MIN_REQUESTS: int(20, 0),
+  ALERT_CPU_PERCENT: num(80, 1, 100),
+  ALERT_MEMORY_PERCENT: num(80, 1, 100),
+  ALERT_RESOURCE_FOR_SECONDS: int(120, 0),
+  ALERT_REPEAT_SECONDS: int(4 * 3600, 60),
+
+  WADI_SANDBOX: z.stringbool().optional(),
+
+  BACKUP_DIR: z.string().default('./backups'),
+  BACKUP_SCHEDULE: optStr,
+  BACKUP_RETENTION_DAYS: int(30, 1),
+
+  METRICS_TOKEN: optStr,
+  OTEL_EXPORTER_OTLP_ENDPOINT: optUrl,
+
+  SHUTDOWN_GRACE_MS: int(10_000, 0),
+  SHUTDOWN_DELAY_MS: int(0, 0),
+  WORKER_CONCURRENCY: int(8, 1, 256),
+  INBOX_LEASE_MS: int(60_000, 1000),
+  INBOX_MAX_ATTEMPTS: int(8, 1, 100),
+  COALESCE_DEBOUNCE_MS: int(800, 0, 60_000),
+});
+
+/** The environment as parsed, before derived settings are computed. */
+export type Env = z.infer<typeof envSchema>;
+
+/** Names of variables whose values are secrets: never printed, logged or returned. */
+export const SECRET_VARS = [
+  'ADMIN_API_KEY',
+  'WHATSAPP_APP_SECRET',
+  'WHATSAPP_VERIFY_TOKEN',
+  'WHATSAPP_ACCESS_TOKEN',
+  'TELEGRAM_BOT_TOKEN',
+  'TELEGRAM_WEBHOOK_SECRET',
+  'OPENAI_API_KEY',
+  'ALERT_TELEGRAM_BOT_TOKEN',
+  'ALERT_SLACK_WEBHOOK_URL',
+  'METRICS_TOKEN',
+] as const satisfies readonly (keyof Env)[];

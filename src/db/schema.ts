@@ -1,0 +1,213 @@
+/**
+ * The database schema, shared by PGlite and PostgreSQL. Migrations in migrations/ are generated from
+ * this file by drizzle-kit (`npm run db:generate`) and never edited once landed.
+ *
+ * PostgreSQL is both the source of truth and the queue: `inbox_messages` and `outbox_messages` are
+ * claimed with FOR UPDATE SKIP LOCKED and leases (see src/inbox and src/outbox).
+ */
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  bigserial,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+/** One user's conversation on one channel: the "sessions" of the admin panel. */
+export const conversations = pgTable(
+  'conversations',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    channel: text('channel').notNull(),
+    /** Where replies go: WhatsApp wa_id, Telegram chat id. */
+    chatId: text('chat_id').notNull(),
+    /** The platform user id of the person (same as chat_id in private chats). */
+    userId: text('user_id'),
+    displayName: text('display_name'),
+    chatType: text('chat_type').notNull().default('private'),
+    locale: text('locale'),
+    firstSeenAt: ts('first_seen_at').notNull().defaultNow(),
+    lastSeenAt: ts('last_seen_at').notNull().defaultNow(),
+    /** Last message from the user: opens WhatsApp's 24 h customer-service window. */
+    lastInboundAt: ts('last_inbound_at'),
+    messagesIn: integer('messages_in').notNull().default(0),
+    messagesOut: integer('messages_out').notNull().default(0),
+    /** The user blocked the bot (Telegram 403): WADI stops writing. */
+    blocked: boolean('blocked').notNull().default(false),
+    /** A human took over: WADI stays silent. */
+    paused: boolean('paused').notNull().default(false),
+    /** History before this instant is forgotten (/reset). */
+    contextResetAt: ts('context_reset_at'),
+    /** The assistant-unavailable notice was sent and not yet followed by a real answer. */
+    fallbackNotifiedAt: ts('fallback_notified_at'),
+    meta: jsonb('meta').$type<Record<string, unknown>>().notNull().default({}),
+  },
+  (t) => [
+    uniqueIndex('conversations_channel_chat_uq').on(t.channel, t.chatId),
+    index('conversations_last_seen_idx').on(t.lastSeenAt),
+  ],
+);
+
+/** Inbound events, stored before the webhook is acknowledged; the workers' queue. */
+export const inboxMessages = pgTable(
+  'inbox_messages',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    channel: text('channel').notNull(),
+    /** Platform id used for dedupe: the wamid, or `update:<update_id>` on Telegram. */
+    externalId: text('external_id').notNull(),
+    chatId: text('chat_id').notNull(),
+    conversationId: bigint('conversation_id', { mode: 'number' }).references(() => conversations.id),
+    /** Channel-neutral kind: text, image, audio, location, command, callback, edited, reaction, … */
+    kind: text('kind').notNull(),
+    /** The channel-neutral event (see src/channels/types.ts). */
+    event: jsonb('event').$type<Record<string, unknown>>().notNull(),
+    /** pending → processing → done | dead | ignored */
+    status: text('status').notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    availableAt: ts('available_at').notNull().defaultNow(),
+    leaseOwner: text('lease_owner'),
+    leaseUntil: ts('lease_until'),
+    lastError: text('last_error'),
+    /** W3C traceparent of the request that stored it, so one trace spans web and worker. */
+    traceContext: text('trace_context'),
+    /** When the platform says the user sent it. */
+    sentAt: ts('sent_at'),
+    receivedAt: ts('received_at').notNull().defaultNow(),
+    claimedAt: ts('claimed_at'),
+    llmStartedAt: ts('llm_started_at'),
+    llmEndedAt: ts('llm_ended_at'),
+    doneAt: ts('done_at'),
+    /** The inbox row whose turn answered this one (burst coalescing). */
+    answeredBy: bigint('answered_by', { mode: 'number' }),
+  },
+  (t) => [
+    uniqueIndex('inbox_channel_external_uq').on(t.channel, t.externalId),
+    index('inbox_pending_idx').on(t.availableAt, t.id).where(sql`status in ('pending', 'processing')`),
+    index('inbox_chat_idx').on(t.channel, t.chatId, t.id),
+    index('inbox_conversation_idx').on(t.conversationId, t.id),
+  ],
+);
+
+/** Replies waiting to be sent, and the record of how each send ended. */
+export const outboxMessages = pgTable(
+  'outbox_messages',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    channel: text('channel').notNull(),
+    chatId: text('chat_id').notNull(),
+    conversationId: bigint('conversation_id', { mode: 'number' }).references(() => conversations.id),
+    /** The inbound message this answers, if any. */
+    inboxId: bigint('inbox_id', { mode: 'number' }),
+    part: integer('part').notNull().default(0),
+    /** text | notice (fallback/system text) */
+    kind: text('kind').notNull().default('text'),
+    body: text('body').notNull(),
+    /** Channel-specific send options (reply_to, parse_mode, …). */
+    options: jsonb('options').$type<Record<string, unknown>>().notNull().default({}),
+    /** pending → sending → sent → delivered → read | failed */
+    status: text('status').notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    availableAt: ts('available_at').notNull().defaultNow(),
+    leaseOwner: text('lease_owner'),
+    leaseUntil: ts('lease_until'),
+    platformMessageId: text('platform_message_id'),
+    errorCode: text('error_code'),
+    errorTitle: text('error_title'),
+    errorDetail: text('error_detail'),
+    /** Why it failed, in WADI's words: window_closed, blocked, permanent, retries_exhausted, … */
+    failureReason: text('failure_reason'),
+    traceContext: text('trace_context'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    sentAt: ts('sent_at'),
+    deliveredAt: ts('delivered_at'),
+    readAt: ts('read_at'),
+    failedAt: ts('failed_at'),
+  },
+  (t) => [
+    index('outbox_pending_idx').on(t.availableAt, t.id).where(sql`status in ('pending', 'sending')`),
+    uniqueIndex('outbox_platform_id_uq').on(t.channel, t.platformMessageId),
+    uniqueIndex('outbox_inbox_part_uq').on(t.inboxId, t.part, t.kind),
+    index('outbox_conversation_idx').on(t.conversationId, t.id),
+  ],
+);
+
+/** Delivery status webhooks, deduplicated on (channel, platform id, status). */
+export const statusEvents = pgTable(
+  'status_events',
+  {
+    channel: text('channel').notNull(),
+    platformMessageId: text('platform_message_id').notNull(),
+    status: text('status').notNull(),
+    occurredAt: ts('occurred_at'),
+    receivedAt: ts('received_at').notNull().defaultNow(),
+    applied: boolean('applied').notNull().default(false),
+    detail: jsonb('detail').$type<Record<string, unknown>>(),
+  },
+  (t) => [primaryKey({ columns: [t.channel, t.platformMessageId, t.status] })],
+);
+
+/** The turns the assistant sees: user and assistant texts per conversation. */
+export const history = pgTable(
+  'history',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    conversationId: bigint('conversation_id', { mode: 'number' })
+      .notNull()
+      .references(() => conversations.id),
+    role: text('role').notNull(),
+    content: text('content').notNull(),
+    tokens: integer('tokens').notNull().default(0),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (t) => [index('history_conversation_idx').on(t.conversationId, t.id)],
+);
+
+/** Small durable state: the Telegram polling offset, leader info, schedules. */
+export const kv = pgTable('kv', {
+  key: text('key').primaryKey(),
+  value: jsonb('value').notNull(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+});
+
+/** Every admin action: who (key fingerprint, never the key), what, when, from where. */
+export const auditLog = pgTable(
+  'audit_log',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    at: ts('at').notNull().defaultNow(),
+    keyFingerprint: text('key_fingerprint').notNull(),
+    action: text('action').notNull(),
+    target: text('target'),
+    ip: text('ip'),
+    detail: jsonb('detail').$type<Record<string, unknown>>(),
+  },
+  (t) => [index('audit_at_idx').on(t.at)],
+);
+
+/** Alert history: one row per firing episode, resolved when it ends. */
+export const alertEvents = pgTable(
+  'alert_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    alert: text('alert').notNull(),
+    state: text('state').notNull(),
+    value: text('value'),
+    threshold: text('threshold'),
+    summary: text('summary'),
+    startedAt: ts('started_at').notNull(),
+    resolvedAt: ts('resolved_at'),
+    lastNotifiedAt: ts('last_notified_at'),
+    notifyErrors: integer('notify_errors').notNull().default(0),
+  },
+  (t) => [index('alert_events_alert_idx').on(t.alert, t.startedAt)],
+);
