@@ -2,7 +2,8 @@
  * The features WADI runs, in the order they are built. Each entry is one line; a feature's
  * factory lives in its own folder.
  */
+import { inboxModule } from '../inbox/module.ts';
 import type { ModuleFactory } from './module.ts';
 
 /** Feature factories, in build order. */
-export const MODULES: readonly ModuleFactory[] = [];
+export const MODULES: readonly ModuleFactory[] = [inboxModule];
