@@ -3,7 +3,8 @@
  * factory lives in its own folder.
  */
 import { inboxModule } from '../inbox/module.ts';
+import { sandboxModule } from '../sandbox/module.ts';
 import type { ModuleFactory } from './module.ts';
 
 /** Feature factories, in build order. */
-export const MODULES: readonly ModuleFactory[] = [inboxModule];
+export const MODULES: readonly ModuleFactory[] = [inboxModule, sandboxModule];

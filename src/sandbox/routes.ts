@@ -1,0 +1,46 @@
+/**
+ * The sandbox's own routes: GET /sandbox/outbox (every call the fakes received) and
+ * POST /sandbox/faults (make the next calls of a fake fail). Registered only in sandbox mode.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import { z } from 'zod';
+import { errors } from '../http/errors.ts';
+import type { SandboxState } from './state.ts';
+
+const channel = z.enum(['whatsapp', 'telegram', 'llm']);
+const faultSchema = z.object({
+  channel,
+  status: z.number().int().min(100).max(599).optional(),
+  code: z.number().int().optional(),
+  retry_after: z.number().min(0).max(3600).optional(),
+  count: z.number().int().min(1).max(100_000).default(1),
+  delay_ms: z.number().int().min(0).max(600_000).optional(),
+  kind: z.string().max(64).optional(),
+  text: z.string().max(10_000).optional(),
+});
+
+/** Routes for inspecting and steering the fakes. */
+export function sandboxRoutes(state: SandboxState): FastifyPluginAsync {
+  return async (app) => {
+    app.get('/sandbox/outbox', async (req) => {
+      const q = req.query as { channel?: string; after?: string };
+      const ch = q.channel === undefined ? undefined : channel.safeParse(q.channel);
+      if (ch && !ch.success) throw errors.badRequest('channel must be whatsapp, telegram or llm');
+      const after = q.after ? Number(q.after) : 0;
+      if (!Number.isInteger(after) || after < 0) throw errors.badRequest('after must be a non-negative integer');
+      return { calls: state.calls(ch?.data, after) };
+    });
+    app.post('/sandbox/faults', async (req, reply) => {
+      const parsed = faultSchema.safeParse(req.body);
+      if (!parsed.success)
+        throw errors.badRequest(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+      state.addFault(parsed.data);
+      reply.status(201);
+      return { queued: parsed.data, pending: state.pendingFaults().length };
+    });
+    app.delete('/sandbox/faults', async () => {
+      state.reset();
+      return { reset: true };
+    });
+  };
+}

@@ -1,0 +1,94 @@
+/**
+ * Shared state of the sandbox fakes: every call they received (for GET /sandbox/outbox) and the
+ * faults queued for them (POST /sandbox/faults). Each fake (graph-api.ts, bot-api.ts, openai.ts)
+ * records its calls here and asks for a fault before answering.
+ */
+
+/** The fakes: WhatsApp Graph API, Telegram Bot API, OpenAI-compatible API. */
+export type SandboxChannel = 'whatsapp' | 'telegram' | 'llm';
+
+/** One call a fake received, as listed by /sandbox/outbox. */
+export interface SandboxCall {
+  readonly seq: number;
+  readonly channel: SandboxChannel;
+  /** What the call did: send_text, mark_read, typing, sendMessage, sendChatAction, chat_completion… */
+  readonly kind: string;
+  readonly method: string;
+  readonly path: string;
+  readonly body: unknown;
+  readonly at: string;
+  /** HTTP status the fake answered. */
+  readonly status: number;
+  /** Platform id the fake returned (wamid, message_id), if any. */
+  readonly platformMessageId?: string;
+}
+
+/** A fault to inject into the next calls of a fake. */
+export interface SandboxFault {
+  readonly channel: SandboxChannel;
+  /** HTTP status to answer with (default: the platform's usual status for `code`). */
+  readonly status?: number;
+  /** Platform error code (WhatsApp 130429, 131047…; Telegram error_code). */
+  readonly code?: number;
+  /** Seconds to ask the caller to wait (Telegram parameters.retry_after, Retry-After header). */
+  readonly retry_after?: number;
+  /** How many calls fail (default 1). */
+  count: number;
+  /** Delay before answering, ms (with no status/code: a slow success; with a large value: a timeout). */
+  readonly delay_ms?: number;
+  /** Only calls of this kind fail (e.g. "send_text", "sendMessage", "chat_completion"). */
+  readonly kind?: string;
+  /** LLM only: text of the answer instead of an error. */
+  readonly text?: string;
+}
+
+/** Calls and faults of all fakes in one process. */
+export class SandboxState {
+  private readonly log: SandboxCall[] = [];
+  private readonly faults: SandboxFault[] = [];
+  private seq = 0;
+  private readonly maxCalls: number;
+
+  constructor(maxCalls = 50_000) {
+    this.maxCalls = maxCalls;
+  }
+
+  /** Records a call; returns it with its sequence number. */
+  record(call: Omit<SandboxCall, 'seq' | 'at'>): SandboxCall {
+    const c: SandboxCall = { ...call, seq: ++this.seq, at: new Date().toISOString() };
+    this.log.push(c);
+    if (this.log.length > this.maxCalls) this.log.splice(0, this.log.length - this.maxCalls);
+    return c;
+  }
+
+  /** Calls received, oldest first, optionally for one channel and after a sequence number. */
+  calls(channel?: SandboxChannel, afterSeq = 0): SandboxCall[] {
+    return this.log.filter((c) => (!channel || c.channel === channel) && c.seq > afterSeq);
+  }
+
+  /** Queues a fault. */
+  addFault(f: SandboxFault): void {
+    this.faults.push({ ...f, count: f.count > 0 ? f.count : 1 });
+  }
+
+  /** The fault the next call of `channel`/`kind` must suffer, consuming one use of it. */
+  takeFault(channel: SandboxChannel, kind?: string): SandboxFault | undefined {
+    const i = this.faults.findIndex((f) => f.channel === channel && (!f.kind || f.kind === kind));
+    if (i < 0) return undefined;
+    const f = this.faults[i];
+    f.count--;
+    if (f.count <= 0) this.faults.splice(i, 1);
+    return f;
+  }
+
+  /** Faults still queued. */
+  pendingFaults(): readonly SandboxFault[] {
+    return this.faults;
+  }
+
+  /** Forgets every call and fault. */
+  reset(): void {
+    this.log.length = 0;
+    this.faults.length = 0;
+  }
+}
