@@ -45,6 +45,25 @@ export interface AlertsProvider {
   recent(limit: number): Promise<AlertView[]>;
 }
 
+/** The assistant's availability, for the LlmUnavailable alert and /admin/health (src/assistant). */
+export interface AssistantStatus {
+  /** True while the circuit breaker is open (the LLM is failing or too slow). */
+  breakerOpen(): boolean;
+  /** Last error seen from the LLM, if any (no secrets). */
+  lastError(): string | undefined;
+}
+
+/** Telegram's view of our webhook (getWebhookInfo), for the TelegramWebhookErrors alert and preflight. */
+export interface TelegramWebhookInfo {
+  readonly url: string;
+  readonly pendingUpdateCount: number;
+  readonly lastErrorDate?: number;
+  readonly lastErrorMessage?: string;
+}
+
+/** kv table key under which the backup feature records its last success: `{ at: ISO string, file }`. */
+export const KV_BACKUP_LAST_SUCCESS = 'backup:last_success';
+
 /** Registry keys and the types stored under them. */
 export interface SharedObjects {
   /** The process's group-committing inbox writer (src/inbox). */
@@ -55,6 +74,9 @@ export interface SharedObjects {
   'channels.senders': Map<ChannelName, ChannelSender>;
   'ops.stats': StatsProvider;
   'ops.alerts': AlertsProvider;
+  'assistant.status': AssistantStatus;
+  /** Fetches getWebhookInfo from the Bot API (src/channels/telegram). */
+  'telegram.webhookInfo': () => Promise<TelegramWebhookInfo>;
   /** Extra dependency checks shown by /admin/health (LLM, Graph API token, Telegram webhook). */
   'admin.dependencyChecks': HealthCheck[];
 }
