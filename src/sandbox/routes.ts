@@ -23,7 +23,8 @@ const faultSchema = z.object({
 export function sandboxRoutes(state: SandboxState): FastifyPluginAsync {
   return async (app) => {
     app.get('/sandbox/outbox', async (req) => {
-      const q = req.query as { channel?: string; after?: string };
+      const q = req.query as { channel?: string; after?: string; summary?: string };
+      if (q.summary === '1' || q.summary === 'true') return { summary: state.summary() };
       const ch = q.channel === undefined ? undefined : channel.safeParse(q.channel);
       if (ch && !ch.success) throw errors.badRequest('channel must be whatsapp, telegram or llm');
       const after = q.after ? Number(q.after) : 0;

@@ -66,6 +66,17 @@ export class SandboxState {
     return this.log.filter((c) => (!channel || c.channel === channel) && c.seq > afterSeq);
   }
 
+  /** How many calls of each kind each channel received, and the last sequence number. */
+  summary(): Record<string, Record<string, number>> {
+    const out: Record<string, Record<string, number>> = {};
+    for (const c of this.log) {
+      out[c.channel] ??= {};
+      out[c.channel][c.kind] = (out[c.channel][c.kind] ?? 0) + 1;
+    }
+    out.last = { seq: this.seq };
+    return out;
+  }
+
   /** Queues a fault. */
   addFault(f: SandboxFault): void {
     this.faults.push({ ...f, count: f.count > 0 ? f.count : 1 });

@@ -1,0 +1,88 @@
+// @ts-check
+/**
+ * The traffic of WADI's load scenarios for k6: correctly signed WhatsApp webhooks with unique
+ * wamids from a pool of users, Telegram updates with the secret header, and a few readiness and
+ * admin reads. Configure with WADI_URL, WHATSAPP_APP_SECRET, TELEGRAM_WEBHOOK_SECRET, ADMIN_API_KEY.
+ */
+import { check, sleep } from 'k6';
+import crypto from 'k6/crypto';
+import exec from 'k6/execution';
+import http from 'k6/http';
+import { pickKind, resolveScenario } from './options.js';
+
+const BASE = (__ENV.WADI_URL || 'http://127.0.0.1:3000').replace(/\/$/, '');
+const APP_SECRET = __ENV.WHATSAPP_APP_SECRET || 'sandbox-whatsapp-app-secret';
+const TG_SECRET = __ENV.TELEGRAM_WEBHOOK_SECRET || 'sandbox-telegram-webhook-secret';
+const ADMIN_KEY = __ENV.ADMIN_API_KEY || '';
+const RUN = Date.now().toString(36);
+
+/**
+ * One virtual user's iteration for scenario `name`.
+ * @param {import('./options.js').ScenarioFile} file
+ * @param {string} name
+ */
+export function iteration(file, name) {
+  const s = resolveScenario(file, name);
+  const n = exec.scenario.iterationInTest;
+  const user = 1 + Math.floor(Math.random() * s.userPool);
+  let kind = pickKind(s.mix, Math.random());
+  if (kind === 'admin' && !ADMIN_KEY) kind = 'health';
+  let res;
+  if (kind === 'whatsapp') {
+    const from = `3460${String(user).padStart(7, '0')}`;
+    const body = JSON.stringify({
+      object: 'whatsapp_business_account',
+      entry: [
+        {
+          id: 'load-waba',
+          changes: [
+            {
+              field: 'messages',
+              value: {
+                messaging_product: 'whatsapp',
+                metadata: { display_phone_number: '15550000000', phone_number_id: '100000000000001' },
+                contacts: [{ profile: { name: `Load ${user}` }, wa_id: from }],
+                messages: [
+                  {
+                    from,
+                    id: `wamid.k6.${RUN}.${exec.vu.idInTest}.${n}`,
+                    timestamp: String(Math.floor(Date.now() / 1000)),
+                    type: 'text',
+                    text: { body: `hola ${n}` },
+                  },
+                ],
+              },
+            },
+          ],
+        },
+      ],
+    });
+    const sig = crypto.hmac('sha256', APP_SECRET, body, 'hex');
+    res = http.post(`${BASE}/webhooks/whatsapp`, body, {
+      headers: { 'content-type': 'application/json', 'x-hub-signature-256': `sha256=${sig}` },
+      tags: { name: 'whatsapp_webhook' },
+    });
+  } else if (kind === 'telegram') {
+    const id = 700000000 + user;
+    const body = JSON.stringify({
+      update_id: Date.now() * 1000 + (n % 1000),
+      message: {
+        message_id: n,
+        from: { id, is_bot: false, first_name: `Load ${user}` },
+        chat: { id, type: 'private' },
+        date: Math.floor(Date.now() / 1000),
+        text: `hola ${n}`,
+      },
+    });
+    res = http.post(`${BASE}/webhooks/telegram`, body, {
+      headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': TG_SECRET },
+      tags: { name: 'telegram_webhook' },
+    });
+  } else if (kind === 'admin') {
+    res = http.get(`${BASE}/admin/stats`, { headers: { 'x-admin-key': ADMIN_KEY }, tags: { name: 'admin_stats' } });
+  } else {
+    res = http.get(`${BASE}/health/ready`, { tags: { name: 'health_ready' } });
+  }
+  check(res, { 'status is 2xx': (r) => r.status >= 200 && r.status < 300 });
+  sleep(s.thinkTimeMs / 1000);
+}

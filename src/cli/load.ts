@@ -1,0 +1,112 @@
+/** `wadi load smoke|load|stress`: the load scenarios of load/scenarios.json, run with autocannon. */
+import { writeFileSync } from 'node:fs';
+import { Argument, type Command, Option } from 'commander';
+import { formatReport, type LoadReport, verdict } from '../ops/load/report.ts';
+import { runScenario } from '../ops/load/runner.ts';
+import { loadScenario, SCENARIO_NAMES, type ScenarioName, withDuration } from '../ops/load/scenarios.ts';
+import { drain, inboxPending, sandboxReplies } from '../ops/load/server-side.ts';
+import { TrafficGenerator } from '../ops/load/traffic.ts';
+import { CliError, configOrExit } from './common.ts';
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
+
+/** Registers the command. */
+export function registerLoad(program: Command): void {
+  program
+    .command('load')
+    .description('run a load scenario (smoke: 5 users, load: 50, stress: ramp past 200) against a running WADI')
+    .addArgument(new Argument('<scenario>', 'smoke, load or stress').choices(SCENARIO_NAMES))
+    .option('--url <url>', 'WADI base URL (default http://127.0.0.1:PORT)')
+    .option('--duration <seconds>', 'scale the stages to this total duration')
+    .option('--json <file>', 'also write the report as JSON to this file')
+    .option('--drain <seconds>', 'after the run, wait up to this long for the inbox backlog to empty', '30')
+    .addOption(
+      new Option('--allow-remote', 'allow a target that is not this machine (only hosts you operate)').hideHelp(),
+    )
+    .action(
+      async (
+        name: ScenarioName,
+        opts: { url?: string; duration?: string; json?: string; drain: string; allowRemote?: boolean },
+      ) => {
+        const config = configOrExit();
+        const url = (opts.url ?? `http://127.0.0.1:${config.env.PORT}`).replace(/\/$/, '');
+        let host: string;
+        try {
+          host = new URL(url).hostname;
+        } catch {
+          throw new CliError(`invalid --url "${opts.url}"`);
+        }
+        if (!LOOPBACK.has(host) && !opts.allowRemote) {
+          throw new CliError(`refusing to load-test ${host}: only this machine (127.0.0.1) is a target by default`);
+        }
+        let scenario = loadScenario(name);
+        if (opts.duration !== undefined) {
+          const d = Number(opts.duration);
+          if (!Number.isFinite(d) || d < 1)
+            throw new CliError(`invalid --duration "${opts.duration}": expected seconds ≥ 1`);
+          scenario = withDuration(scenario, d);
+        }
+        const drainSeconds = Number(opts.drain);
+        if (!Number.isFinite(drainSeconds) || drainSeconds < 0) throw new CliError(`invalid --drain "${opts.drain}"`);
+
+        const ready = await fetch(`${url}/health/ready`, { signal: AbortSignal.timeout(5000) }).catch(() => undefined);
+        if (!ready) throw new CliError(`nothing answers at ${url}; start WADI first (npm start)`);
+        const traffic = new TrafficGenerator(scenario, {
+          whatsappAppSecret: config.whatsapp?.appSecret,
+          whatsappPhoneNumberId: config.whatsapp?.phoneNumberId,
+          telegramWebhookSecret: config.telegram?.webhookSecret,
+          adminKey: config.admin.keys[0],
+        });
+        const metricsToken = config.env.METRICS_TOKEN;
+        const repliesBefore = await sandboxReplies(url);
+        const startedAt = new Date().toISOString();
+        const total = scenario.stages.reduce((n, s) => n + s.durationSeconds, 0);
+        process.stderr.write(
+          `wadi load ${name}: ${scenario.description}; ${scenario.stages.length} stage(s), ${total} s\n`,
+        );
+        const { stages, overall } = await runScenario({
+          url,
+          scenario,
+          traffic,
+          onProgress: (() => {
+            let last = 0;
+            // A live line on a terminal; one line every 5 s in logs.
+            return (line: string) => {
+              if (process.stderr.isTTY) process.stderr.write(`\r  ${line}   `);
+              else if (Date.now() - last >= 5000) {
+                last = Date.now();
+                process.stderr.write(`  ${line}\n`);
+              }
+            };
+          })(),
+        });
+        process.stderr.write('\n');
+        const pendingAtEnd = (await inboxPending(url, metricsToken)) ?? undefined;
+        const drained = pendingAtEnd && drainSeconds > 0 ? await drain(url, drainSeconds, metricsToken) : undefined;
+        const repliesAfter = await sandboxReplies(url);
+        const v = verdict(scenario, stages, overall);
+        const report: LoadReport = {
+          scenario: name,
+          url,
+          startedAt,
+          thresholds: scenario.thresholds,
+          stages,
+          overall,
+          breakingPoint: v.breakingPoint,
+          passed: v.passed,
+          failures: v.failures,
+          server: {
+            replies: repliesBefore !== null && repliesAfter !== null ? repliesAfter - repliesBefore : undefined,
+            pendingAtEnd,
+            pendingAfterDrain: drained?.pending ?? undefined,
+            drainSeconds: drained?.seconds,
+            note:
+              repliesBefore === null ? 'the target is not in sandbox mode: replies are not counted here' : undefined,
+          },
+        };
+        process.stdout.write(`${formatReport(report)}\n`);
+        if (opts.json) writeFileSync(opts.json, `${JSON.stringify(report, null, 2)}\n`);
+        if (!report.passed) process.exitCode = 1;
+      },
+    );
+}

@@ -1,0 +1,145 @@
+/**
+ * The requests a load run sends: correctly signed WhatsApp webhooks with unique wamids from a pool
+ * of users, Telegram updates with the secret header, and a few readiness and admin reads.
+ */
+import { createHmac } from 'node:crypto';
+import type { Scenario } from './scenarios.ts';
+
+/** What signing needs. */
+export interface TrafficSecrets {
+  readonly whatsappAppSecret?: string;
+  readonly whatsappPhoneNumberId?: string;
+  readonly telegramWebhookSecret?: string;
+  readonly adminKey?: string;
+}
+
+/** One request to send. */
+export interface TrafficRequest {
+  readonly kind: 'whatsapp' | 'telegram' | 'health' | 'admin';
+  readonly method: 'GET' | 'POST';
+  readonly path: string;
+  readonly headers: Record<string, string>;
+  readonly body?: string;
+}
+
+/** Generates requests by the scenario's mix; ids are unique per generator. */
+export class TrafficGenerator {
+  private n = 0;
+  private readonly runId: string;
+  private readonly updateBase: number;
+  private readonly weights: [TrafficRequest['kind'], number][];
+  private readonly scenario: Scenario;
+  private readonly secrets: TrafficSecrets;
+
+  constructor(scenario: Scenario, secrets: TrafficSecrets, runId = Date.now().toString(36)) {
+    this.scenario = scenario;
+    this.secrets = secrets;
+    this.runId = runId;
+    // Telegram update ids must be integers and unique across runs.
+    this.updateBase = Date.now() * 1000;
+    const m = scenario.mix;
+    this.weights = (
+      [
+        ['whatsapp', secrets.whatsappAppSecret ? m.whatsapp : 0],
+        ['telegram', secrets.telegramWebhookSecret ? m.telegram : 0],
+        ['health', m.health],
+        ['admin', secrets.adminKey ? m.admin : 0],
+      ] as [TrafficRequest['kind'], number][]
+    ).filter(([, w]) => w > 0);
+    if (this.weights.length === 0) throw new Error('the traffic mix is empty: configure at least one channel');
+  }
+
+  /** The next request, chosen at random by weight. */
+  next(random = Math.random): TrafficRequest {
+    const total = this.weights.reduce((s, [, w]) => s + w, 0);
+    let r = random() * total;
+    let kind = this.weights[0][0];
+    for (const [k, w] of this.weights) {
+      if (r < w) {
+        kind = k;
+        break;
+      }
+      r -= w;
+    }
+    this.n++;
+    const user = 1 + Math.floor(random() * this.scenario.userPool);
+    switch (kind) {
+      case 'whatsapp':
+        return this.whatsapp(user);
+      case 'telegram':
+        return this.telegram(user);
+      case 'admin':
+        return { kind, method: 'GET', path: '/admin/stats', headers: { 'x-admin-key': this.secrets.adminKey ?? '' } };
+      default:
+        return { kind: 'health', method: 'GET', path: '/health/ready', headers: {} };
+    }
+  }
+
+  private whatsapp(user: number): TrafficRequest {
+    const from = `3460${String(user).padStart(7, '0')}`;
+    const body = JSON.stringify({
+      object: 'whatsapp_business_account',
+      entry: [
+        {
+          id: 'load-waba',
+          changes: [
+            {
+              field: 'messages',
+              value: {
+                messaging_product: 'whatsapp',
+                metadata: {
+                  display_phone_number: '15550000000',
+                  phone_number_id: this.secrets.whatsappPhoneNumberId ?? '1',
+                },
+                contacts: [{ profile: { name: `Load ${user}` }, wa_id: from }],
+                messages: [
+                  {
+                    from,
+                    id: `wamid.load.${this.runId}.${this.n}`,
+                    timestamp: String(Math.floor(Date.now() / 1000)),
+                    type: 'text',
+                    text: { body: `hola ${this.n}` },
+                  },
+                ],
+              },
+            },
+          ],
+        },
+      ],
+    });
+    const sig = createHmac('sha256', this.secrets.whatsappAppSecret ?? '')
+      .update(body)
+      .digest('hex');
+    return {
+      kind: 'whatsapp',
+      method: 'POST',
+      path: '/webhooks/whatsapp',
+      headers: { 'content-type': 'application/json', 'x-hub-signature-256': `sha256=${sig}` },
+      body,
+    };
+  }
+
+  private telegram(user: number): TrafficRequest {
+    const id = 700_000_000 + user;
+    const body = JSON.stringify({
+      update_id: this.updateBase + this.n,
+      message: {
+        message_id: this.n,
+        from: { id, is_bot: false, first_name: `Load ${user}`, language_code: 'es' },
+        chat: { id, type: 'private', first_name: `Load ${user}` },
+        date: Math.floor(Date.now() / 1000),
+        text: `hola ${this.n}`,
+      },
+    });
+    return {
+      kind: 'telegram',
+      method: 'POST',
+      path: '/webhooks/telegram',
+      headers: {
+        'content-type': 'application/json',
+        'x-telegram-bot-api-secret-token': this.secrets.telegramWebhookSecret ?? '',
+      },
+      body,
+    };
+  }
+}

@@ -1,0 +1,145 @@
+import { execFileSync } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verdict } from '../../src/ops/load/report.ts';
+import { percentile, runScenario, summarize } from '../../src/ops/load/runner.ts';
+import { loadScenario, SCENARIO_NAMES, SCENARIOS_FILE, withDuration } from '../../src/ops/load/scenarios.ts';
+import { TrafficGenerator } from '../../src/ops/load/traffic.ts';
+import { type TestDb, testDatabase } from '../helpers/db.ts';
+import { startTestWadi, type TestWadi } from '../helpers/wadi.ts';
+
+const K6_DIR = path.resolve(import.meta.dirname, '../../load/k6');
+
+describe('k6 scripts stay in sync with load/scenarios.json', () => {
+  const file = JSON.parse(readFileSync(SCENARIOS_FILE, 'utf8'));
+
+  it.each(SCENARIO_NAMES)('%s: same stages and thresholds as `wadi load`', async (name) => {
+    const { buildOptions } = (await import(path.join(K6_DIR, 'options.js'))) as {
+      buildOptions: (
+        f: unknown,
+        n: string,
+      ) => {
+        scenarios: Record<string, { executor: string; stages: { duration: string; target: number }[] }>;
+        thresholds: Record<string, { threshold: string }[]>;
+      };
+    };
+    const k6 = buildOptions(file, name);
+    const ours = loadScenario(name);
+    expect(k6.scenarios[name].executor).toBe('ramping-vus');
+    expect(k6.scenarios[name].stages).toEqual(
+      ours.stages.map((s) => ({ duration: `${s.durationSeconds}s`, target: s.target })),
+    );
+    expect(k6.thresholds.http_req_duration[0].threshold).toBe(`p(95)<${ours.thresholds.p95Ms}`);
+    expect(k6.thresholds.http_req_failed[0].threshold).toBe(`rate<${ours.thresholds.errorRate}`);
+    const script = readFileSync(path.join(K6_DIR, `${name}.js`), 'utf8');
+    expect(script).toContain(`buildOptions(file, '${name}')`);
+    expect(script).toContain("open('../scenarios.json')");
+  });
+
+  it('every k6 script parses', () => {
+    for (const f of ['lib.js', 'options.js', ...SCENARIO_NAMES.map((n) => `${n}.js`)]) {
+      execFileSync(process.execPath, ['--check', path.join(K6_DIR, f)]);
+    }
+  });
+
+  it('scenarios meet the plan: smoke 5 users, load 50, stress past 200', () => {
+    const peak = (n: (typeof SCENARIO_NAMES)[number]) => Math.max(...loadScenario(n).stages.map((s) => s.target));
+    expect(peak('smoke')).toBe(5);
+    expect(peak('load')).toBe(50);
+    expect(peak('stress')).toBeGreaterThanOrEqual(400);
+    expect(loadScenario('stress').thresholds).toEqual({ p95Ms: 500, errorRate: 0.01 });
+    expect(loadScenario('load').thresholds).toEqual({ p95Ms: 200, errorRate: 0.01 });
+  });
+});
+
+describe('load figures', () => {
+  it('computes percentiles by nearest rank', () => {
+    const v = Array.from({ length: 100 }, (_, i) => i + 1);
+    expect(percentile(v, 50)).toBe(50);
+    expect(percentile(v, 95)).toBe(95);
+    expect(percentile(v, 99)).toBe(99);
+    expect(percentile([], 95)).toBeNull();
+  });
+
+  it('counts non-2xx, timeouts and connection errors as errors', () => {
+    const s = summarize([1, 2, 3], { '200': 97, '503': 1, timeout: 1, error: 1 }, 5, 10, {
+      p95Ms: 200,
+      errorRate: 0.01,
+    });
+    expect(s.requests).toBe(100);
+    expect(s.errors).toBe(3);
+    expect(s.errorRate).toBe(0.03);
+    expect(s.withinThresholds).toBe(false);
+  });
+
+  it('stress reports the highest user count still within thresholds', () => {
+    const sc = loadScenario('stress');
+    const ok = (target: number) => summarize([10], { '200': 100 }, target, 1, sc.thresholds);
+    const bad = (target: number) => summarize([900], { '200': 100 }, target, 1, sc.thresholds);
+    expect(verdict(sc, [ok(50), ok(100), bad(200), ok(300)], ok(300)).breakingPoint).toBe(100);
+    expect(verdict(sc, [bad(50)], bad(50)).passed).toBe(false);
+  });
+
+  it('scales stages to a shorter duration for CI', () => {
+    const s = withDuration(loadScenario('load'), 12);
+    expect(s.stages.reduce((n, st) => n + st.durationSeconds, 0)).toBeLessThanOrEqual(13);
+    expect(s.stages.map((st) => st.target)).toEqual(loadScenario('load').stages.map((st) => st.target));
+  });
+
+  it('signs WhatsApp bodies and gives every event a unique id', () => {
+    const gen = new TrafficGenerator(loadScenario('smoke'), {
+      whatsappAppSecret: 's3cret',
+      telegramWebhookSecret: 't',
+    });
+    const ids = new Set<string>();
+    for (let i = 0; i < 200; i++) {
+      const r = gen.next();
+      if (r.kind === 'whatsapp') {
+        const body = JSON.parse(r.body ?? '{}');
+        ids.add(body.entry[0].changes[0].value.messages[0].id);
+
+        expect(r.headers['x-hub-signature-256']).toBe(
+          `sha256=${createHmac('sha256', 's3cret')
+            .update(r.body ?? '')
+            .digest('hex')}`,
+        );
+      } else if (r.kind === 'telegram') {
+        ids.add(String(JSON.parse(r.body ?? '{}').update_id));
+        expect(r.headers['x-telegram-bot-api-secret-token']).toBe('t');
+      }
+    }
+    expect(ids.size).toBeGreaterThan(100);
+  });
+});
+
+describe('a short run against a live WADI', () => {
+  let t: TestDb;
+  let w: TestWadi;
+  beforeAll(async () => {
+    t = await testDatabase();
+    w = await startTestWadi(t.database);
+  });
+  afterAll(async () => {
+    await w.stop();
+    await t.drop();
+  });
+
+  it('measures every response and passes within thresholds', async () => {
+    const scenario = {
+      ...withDuration(loadScenario('smoke'), 2),
+      thinkTimeMs: 100,
+      mix: { whatsapp: 0, telegram: 0, health: 1, admin: 0 },
+    };
+    const { stages, overall } = await runScenario({
+      url: w.url,
+      scenario,
+      traffic: new TrafficGenerator(scenario, {}),
+    });
+    expect(stages).toHaveLength(1);
+    expect(overall.requests).toBeGreaterThan(10);
+    expect(overall.statuses['200']).toBe(overall.requests);
+    expect(overall.p95Ms).not.toBeNull();
+  });
+});
