@@ -24,8 +24,8 @@ export interface ModuleContext {
   readonly redis?: Redis;
   readonly health: Health;
   readonly role: Role;
-  /** http://127.0.0.1:PORT of this process once listening (else the configured port): where the
-   * in-process sandbox fakes answer. */
+  /** Where the sandbox fakes answer: WADI_SANDBOX_URL when set (a worker process pointing at its web
+   * process), else http://127.0.0.1:PORT of this process once listening (else the configured port). */
   localBaseUrl(): string;
   /** Shared objects registered by earlier modules (e.g. the channel registry), by name. */
   readonly registry: Map<string, unknown>;

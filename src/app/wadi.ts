@@ -114,7 +114,8 @@ export async function createWadi(config: Config, opts: WadiOptions = {}): Promis
     health,
     role,
     registry: new Map(),
-    localBaseUrl: () => listeningUrl ?? `http://127.0.0.1:${config.env.PORT}`,
+    localBaseUrl: () =>
+      config.env.WADI_SANDBOX_URL?.replace(/\/$/, '') ?? listeningUrl ?? `http://127.0.0.1:${config.env.PORT}`,
   };
   const modules: WadiModule[] = [];
   for (const factory of opts.modules ?? MODULES) modules.push(await factory(context));

@@ -87,6 +87,8 @@ export const envSchema = z.object({
   ALERT_REPEAT_SECONDS: int(4 * 3600, 60),
 
   WADI_SANDBOX: z.stringbool().optional(),
+  /** Where this process reaches the sandbox fakes (a worker process points at its web process). */
+  WADI_SANDBOX_URL: optUrl,
 
   BACKUP_DIR: z.string().default('./backups'),
   BACKUP_SCHEDULE: optStr,
