@@ -2,7 +2,7 @@
  * The requests a load run sends: correctly signed WhatsApp webhooks with unique wamids from a pool
  * of users, Telegram updates with the secret header, and a few readiness and admin reads.
  */
-import { createHmac } from 'node:crypto';
+import { metaJson, signWhatsapp, telegramTextUpdate, whatsappTextWebhook } from '../../sandbox/payloads.ts';
 import type { Scenario } from './scenarios.ts';
 
 /** What signing needs. */
@@ -77,60 +77,36 @@ export class TrafficGenerator {
 
   private whatsapp(user: number): TrafficRequest {
     const from = `3460${String(user).padStart(7, '0')}`;
-    const body = JSON.stringify({
-      object: 'whatsapp_business_account',
-      entry: [
-        {
-          id: 'load-waba',
-          changes: [
-            {
-              field: 'messages',
-              value: {
-                messaging_product: 'whatsapp',
-                metadata: {
-                  display_phone_number: '15550000000',
-                  phone_number_id: this.secrets.whatsappPhoneNumberId ?? '1',
-                },
-                contacts: [{ profile: { name: `Load ${user}` }, wa_id: from }],
-                messages: [
-                  {
-                    from,
-                    id: `wamid.load.${this.runId}.${this.n}`,
-                    timestamp: String(Math.floor(Date.now() / 1000)),
-                    type: 'text',
-                    text: { body: `hola ${this.n}` },
-                  },
-                ],
-              },
-            },
-          ],
-        },
-      ],
-    });
-    const sig = createHmac('sha256', this.secrets.whatsappAppSecret ?? '')
-      .update(body)
-      .digest('hex');
+    const body = metaJson(
+      whatsappTextWebhook({
+        from,
+        name: `Load ${user}`,
+        id: `wamid.load.${this.runId}.${this.n}`,
+        text: `hola ${this.n}`,
+        phoneNumberId: this.secrets.whatsappPhoneNumberId,
+      }),
+    );
     return {
       kind: 'whatsapp',
       method: 'POST',
       path: '/webhooks/whatsapp',
-      headers: { 'content-type': 'application/json', 'x-hub-signature-256': `sha256=${sig}` },
+      headers: {
+        'content-type': 'application/json',
+        'x-hub-signature-256': signWhatsapp(body, this.secrets.whatsappAppSecret ?? ''),
+      },
       body,
     };
   }
 
   private telegram(user: number): TrafficRequest {
-    const id = 700_000_000 + user;
-    const body = JSON.stringify({
-      update_id: this.updateBase + this.n,
-      message: {
-        message_id: this.n,
-        from: { id, is_bot: false, first_name: `Load ${user}`, language_code: 'es' },
-        chat: { id, type: 'private', first_name: `Load ${user}` },
-        date: Math.floor(Date.now() / 1000),
+    const body = JSON.stringify(
+      telegramTextUpdate({
+        updateId: this.updateBase + this.n,
+        chatId: 700_000_000 + user,
+        name: `Load ${user}`,
         text: `hola ${this.n}`,
-      },
-    });
+      }),
+    );
     return {
       kind: 'telegram',
       method: 'POST',
