@@ -5,6 +5,7 @@ import { CliError } from './common.ts';
 import { registerConfig } from './config-check.ts';
 import { registerLoad } from './load.ts';
 import { registerMigrate } from './migrate.ts';
+import { registerSandbox } from './sandbox.ts';
 import { registerStart } from './start.ts';
 
 /** Builds the program with every command registered. */
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerMigrate(program);
   registerConfig(program);
   registerLoad(program);
+  registerSandbox(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

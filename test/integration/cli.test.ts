@@ -100,4 +100,18 @@ describe('wadi CLI', () => {
       p.child.kill('SIGKILL');
     }
   }, 60_000);
+
+  it('runs the sandbox standalone and answers /sandbox/outbox', async () => {
+    const port = await freePort();
+    const p = spawnWadi(['sandbox', '--port', String(port)]);
+    try {
+      const res = await waitFor(`http://127.0.0.1:${port}/sandbox/outbox`, { timeoutMs: 30_000 });
+      expect(await res.json()).toEqual({ calls: [] });
+      expect(p.output()).toContain(`WADI_SANDBOX_URL=http://127.0.0.1:${port}`);
+      p.child.kill('SIGTERM');
+      expect(await p.exited).toBe(0);
+    } finally {
+      p.child.kill('SIGKILL');
+    }
+  });
 });
