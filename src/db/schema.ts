@@ -39,6 +39,7 @@ export const conversations = pgTable(
     lastSeenAt: ts('last_seen_at').notNull().defaultNow(),
     /** Last message from the user: opens WhatsApp's 24 h customer-service window. */
     lastInboundAt: ts('last_inbound_at'),
+    /** Inbound messages (exact for sequential redeliveries; concurrent ones may count twice). */
     messagesIn: integer('messages_in').notNull().default(0),
     messagesOut: integer('messages_out').notNull().default(0),
     /** The user blocked the bot (Telegram 403): WADI stops writing. */

@@ -88,7 +88,14 @@ export class InboxWriter {
           batch.push(p);
         }
         try {
-          const results = await this.database.transaction((tx) => writeBatch(tx, batch));
+          const hasEvents = batch.some((p) => p.events.length > 0);
+          const hasStatuses = batch.some((p) => p.statuses.length > 0);
+          // Each half is one statement, so a batch of only events (or only statuses) is a single
+          // autocommitted round trip; a mixed batch runs both in one transaction.
+          const results =
+            hasEvents && hasStatuses
+              ? await this.database.transaction((tx) => writeBatch(tx, batch))
+              : await writeBatch(this.database, batch);
           for (const [i, p] of batch.entries()) p.resolve(results[i]);
           const ids = results.flatMap((r) => r.ids);
           if (ids.length > 0) this.onCommitted?.(ids);
@@ -108,97 +115,74 @@ async function writeBatch(tx: Queryable, batch: readonly Pending[]): Promise<Acc
   const newIds = new Map<string, number>();
 
   if (events.length > 0) {
-    // Conversations first, in a fixed order, so concurrent flushes lock rows in the same order.
-    const chats = new Map<string, InboundEvent>();
-    for (const { e } of events) {
-      const key = `${e.channel}\u0000${e.chatId}`;
-      const prev = chats.get(key);
-      if (!prev || prev.sentAt < e.sentAt) chats.set(key, e);
-    }
-    const sorted = [...chats.values()].sort((a, b) =>
-      a.channel === b.channel ? (a.chatId < b.chatId ? -1 : 1) : a.channel < b.channel ? -1 : 1,
-    );
-    const conv = await tx.query<{ id: number; channel: string; chat_id: string }>(
-      `insert into conversations (channel, chat_id, user_id, display_name, chat_type, locale, last_seen_at)
-       select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[])
-       on conflict (channel, chat_id) do update set
-         last_seen_at = greatest(conversations.last_seen_at, excluded.last_seen_at),
-         display_name = coalesce(excluded.display_name, conversations.display_name),
-         user_id = coalesce(conversations.user_id, excluded.user_id),
-         chat_type = excluded.chat_type,
-         locale = coalesce(conversations.locale, excluded.locale)
-       returning id, channel, chat_id`,
-      [
-        sorted.map((e) => e.channel),
-        sorted.map((e) => e.chatId),
-        sorted.map((e) => e.userId),
-        sorted.map((e) => e.displayName ?? null),
-        sorted.map((e) => e.chatType),
-        sorted.map((e) => e.locale ?? null),
-        sorted.map((e) => e.sentAt),
-      ],
-    );
-    const convId = new Map(conv.rows.map((r) => [`${r.channel}\u0000${r.chat_id}`, r.id]));
-
+    // One statement: upsert the conversations (in a fixed order, so concurrent batches lock rows
+    // in the same order), insert the events with ON CONFLICT DO NOTHING, and count only events not
+    // already stored. (Two concurrent deliveries of the same new event may both count it; the
+    // event itself is stored once either way.) The user's last message opens WhatsApp's window.
     const inserted = await tx.query<{ id: number; channel: string; external_id: string }>(
-      `insert into inbox_messages (channel, external_id, chat_id, conversation_id, kind, event, status, sent_at, trace_context)
-       select * from unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::jsonb[], $7::text[], $8::timestamptz[], $9::text[])
+      `with ev as (
+         select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                              $8::timestamptz[], $9::jsonb[], $10::text[], $11::text[], $12::int[])
+           as e(channel, external_id, chat_id, user_id, display_name, chat_type, locale, sent_at, event, kind, trace, ord)
+       ),
+       fresh as (
+         select distinct on (ev.channel, ev.external_id) ev.* from ev
+         where not exists (select 1 from inbox_messages i where i.channel = ev.channel and i.external_id = ev.external_id)
+         order by ev.channel, ev.external_id, ev.ord
+       ),
+       chats as (
+         select distinct on (channel, chat_id) channel, chat_id, user_id, display_name, chat_type, locale, sent_at
+         from ev order by channel, chat_id, sent_at desc
+       ),
+       counts as (
+         select channel, chat_id, count(*) filter (where kind not in ('reaction', 'edited'))::int as n,
+                max(sent_at) filter (where kind not in ('reaction', 'edited')) as last_in
+         from fresh group by channel, chat_id
+       ),
+       conv as (
+         insert into conversations (channel, chat_id, user_id, display_name, chat_type, locale, last_seen_at, last_inbound_at, messages_in)
+         select c.channel, c.chat_id, c.user_id, c.display_name, c.chat_type, c.locale, c.sent_at, k.last_in, coalesce(k.n, 0)
+         from chats c left join counts k using (channel, chat_id)
+         order by c.channel, c.chat_id
+         on conflict (channel, chat_id) do update set
+           last_seen_at = greatest(conversations.last_seen_at, excluded.last_seen_at),
+           last_inbound_at = greatest(conversations.last_inbound_at, excluded.last_inbound_at),
+           messages_in = conversations.messages_in + excluded.messages_in,
+           display_name = coalesce(excluded.display_name, conversations.display_name),
+           user_id = coalesce(conversations.user_id, excluded.user_id),
+           chat_type = excluded.chat_type,
+           locale = coalesce(conversations.locale, excluded.locale)
+         returning id, channel, chat_id
+       )
+       insert into inbox_messages (channel, external_id, chat_id, conversation_id, kind, event, status, sent_at, trace_context)
+       select ev.channel, ev.external_id, ev.chat_id, conv.id, ev.kind, ev.event,
+              case when (ev.event->>'answer')::boolean then 'pending' else 'ignored' end, ev.sent_at, ev.trace
+       from ev join conv on conv.channel = ev.channel and conv.chat_id = ev.chat_id
+       order by ev.ord
        on conflict (channel, external_id) do nothing
        returning id, channel, external_id`,
       [
         events.map(({ e }) => e.channel),
         events.map(({ e }) => e.externalId),
         events.map(({ e }) => e.chatId),
-        events.map(({ e }) => convId.get(`${e.channel}\u0000${e.chatId}`) ?? null),
-        events.map(({ e }) => e.kind),
-        events.map(({ e }) => JSON.stringify(e)),
-        events.map(({ e }) => (e.answer ? 'pending' : 'ignored')),
+        events.map(({ e }) => e.userId),
+        events.map(({ e }) => e.displayName ?? null),
+        events.map(({ e }) => e.chatType),
+        events.map(({ e }) => e.locale ?? null),
         events.map(({ e }) => e.sentAt),
+        events.map(({ e }) => JSON.stringify(e)),
+        events.map(({ e }) => e.kind),
         events.map(({ trace }) => trace ?? null),
+        events.map((_, i) => i),
       ],
     );
     for (const r of inserted.rows) newIds.set(`${r.channel}\u0000${r.external_id}`, r.id);
-
-    // Count only what is new; the user's last message opens WhatsApp's 24 h window.
-    const perConv = new Map<number, { n: number; last: string }>();
-    for (const { e } of events) {
-      if (!newIds.has(`${e.channel}\u0000${e.externalId}`) || e.kind === 'reaction' || e.kind === 'edited') continue;
-      const id = convId.get(`${e.channel}\u0000${e.chatId}`);
-      if (id === undefined) continue;
-      const cur = perConv.get(id) ?? { n: 0, last: e.sentAt };
-      cur.n++;
-      if (e.sentAt > cur.last) cur.last = e.sentAt;
-      perConv.set(id, cur);
-    }
-    if (perConv.size > 0) {
-      const ids = [...perConv.keys()].sort((a, b) => a - b);
-      await tx.query(
-        `update conversations c set messages_in = c.messages_in + u.n,
-           last_inbound_at = greatest(c.last_inbound_at, u.last)
-         from unnest($1::bigint[], $2::int[], $3::timestamptz[]) as u(id, n, last)
-         where c.id = u.id`,
-        [ids, ids.map((i) => perConv.get(i)?.n ?? 0), ids.map((i) => perConv.get(i)?.last)],
-      );
-    }
   }
 
   const newStatuses = new Set<string>();
   if (statuses.length > 0) {
-    const ins = await tx.query<{ channel: string; platform_message_id: string; status: string }>(
-      `insert into status_events (channel, platform_message_id, status, occurred_at, detail)
-       select * from unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::jsonb[])
-       on conflict do nothing
-       returning channel, platform_message_id, status`,
-      [
-        statuses.map((s) => s.channel),
-        statuses.map((s) => s.platformMessageId),
-        statuses.map((s) => s.status),
-        statuses.map((s) => s.occurredAt),
-        statuses.map((s) => JSON.stringify({ recipientId: s.recipientId, error: s.error })),
-      ],
-    );
-    for (const r of ins.rows) newStatuses.add(`${r.channel}\u0000${r.platform_message_id}\u0000${r.status}`);
-    if (ins.rows.length > 0) await applyStatuses(tx, ins.rows);
+    const ins = await insertAndApplyStatuses(tx, statuses);
+    for (const r of ins) newStatuses.add(`${r.channel}\u0000${r.platform_message_id}\u0000${r.status}`);
   }
 
   return batch.map((p) => {
@@ -221,30 +205,8 @@ async function writeBatch(tx: Queryable, batch: readonly Pending[]): Promise<Acc
   });
 }
 
-/**
- * Moves outbound messages forward by their status events, never backwards: a late `delivered`
- * does not overwrite `read`; `failed` keeps the platform's error. Events whose outbound row is not
- * recorded yet stay unapplied until the dispatcher records the platform id (see applyPendingStatuses).
- */
-export async function applyStatuses(
-  tx: Queryable,
-  keys: readonly { channel: string; platform_message_id: string; status: string }[],
-): Promise<void> {
-  await tx.query(
-    `with ev as (
-       select s.* from status_events s
-       join unnest($1::text[], $2::text[], $3::text[]) as k(channel, pid, status)
-         on s.channel = k.channel and s.platform_message_id = k.pid and s.status = k.status
-     ), agg as (
-       select channel, platform_message_id,
-         (array_agg(status order by ${rank('status')} desc))[1] as top,
-         min(occurred_at) filter (where status in ('delivered', 'read', 'played')) as delivered_at,
-         min(occurred_at) filter (where status in ('read', 'played')) as read_at,
-         min(occurred_at) filter (where status = 'failed') as failed_at,
-         (array_agg(detail) filter (where status = 'failed'))[1]->'error' as err
-       from ev group by channel, platform_message_id
-     ), upd as (
-       update outbox_messages o set
+/** The outbox update of applyStatuses, over a CTE named `agg` (one row per platform message). */
+const OUTBOX_UPDATE = `update outbox_messages o set
          status = case when ${rank('a.top')} > ${rank('o.status')} then a.top else o.status end,
          delivered_at = coalesce(o.delivered_at, a.delivered_at),
          read_at = coalesce(o.read_at, a.read_at),
@@ -257,12 +219,70 @@ export async function applyStatuses(
                                                             when '131026' then 'undeliverable'
                                                             else 'platform_failed' end) end
        from agg a
-       where o.channel = a.channel and o.platform_message_id = a.platform_message_id
-       returning o.channel, o.platform_message_id
-     )
-     update status_events s set applied = true from upd, ev
+       where o.channel = a.channel and o.platform_message_id = a.platform_message_id`;
+
+/** Aggregates status rows of a CTE named `src` into `agg`. */
+const AGG = `agg as (
+       select channel, platform_message_id,
+         (array_agg(status order by ${rank('status')} desc))[1] as top,
+         min(occurred_at) filter (where status in ('delivered', 'read', 'played')) as delivered_at,
+         min(occurred_at) filter (where status in ('read', 'played')) as read_at,
+         min(occurred_at) filter (where status = 'failed') as failed_at,
+         (array_agg(detail) filter (where status = 'failed'))[1]->'error' as err
+       from src group by channel, platform_message_id
+     )`;
+
+/**
+ * Stores new status events and applies them to their outbound messages in one statement. A status
+ * whose outbound row does not know its platform id yet is stored unapplied; the dispatcher applies
+ * it when it records the id (applyPendingStatuses).
+ */
+async function insertAndApplyStatuses(
+  tx: Queryable,
+  statuses: readonly StatusEvent[],
+): Promise<{ channel: string; platform_message_id: string; status: string }[]> {
+  const { rows } = await tx.query<{ channel: string; platform_message_id: string; status: string }>(
+    `with k as (
+       select * from unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::jsonb[])
+         as k(channel, pid, status, occurred_at, detail)
+     ), ins as (
+       insert into status_events (channel, platform_message_id, status, occurred_at, detail, applied)
+       select k.channel, k.pid, k.status, k.occurred_at, k.detail,
+              exists (select 1 from outbox_messages o where o.channel = k.channel and o.platform_message_id = k.pid)
+       from k
+       on conflict do nothing
+       returning channel, platform_message_id, status, occurred_at, detail, applied
+     ), src as (select * from ins where applied), ${AGG}, upd as (${OUTBOX_UPDATE} returning o.id)
+     select channel, platform_message_id, status from ins`,
+    [
+      statuses.map((s) => s.channel),
+      statuses.map((s) => s.platformMessageId),
+      statuses.map((s) => s.status),
+      statuses.map((s) => s.occurredAt),
+      statuses.map((s) => JSON.stringify({ recipientId: s.recipientId, error: s.error })),
+    ],
+  );
+  return rows;
+}
+
+/**
+ * Moves outbound messages forward by their status events, never backwards: a late `delivered`
+ * does not overwrite `read`; `failed` keeps the platform's error. Events whose outbound row is not
+ * recorded yet stay unapplied until the dispatcher records the platform id (see applyPendingStatuses).
+ */
+export async function applyStatuses(
+  tx: Queryable,
+  keys: readonly { channel: string; platform_message_id: string; status: string }[],
+): Promise<void> {
+  await tx.query(
+    `with src as (
+       select s.* from status_events s
+       join unnest($1::text[], $2::text[], $3::text[]) as k(channel, pid, status)
+         on s.channel = k.channel and s.platform_message_id = k.pid and s.status = k.status
+     ), ${AGG}, upd as (${OUTBOX_UPDATE} returning o.channel, o.platform_message_id)
+     update status_events s set applied = true from upd, src
      where s.channel = upd.channel and s.platform_message_id = upd.platform_message_id
-       and ev.channel = s.channel and ev.platform_message_id = s.platform_message_id and ev.status = s.status`,
+       and src.channel = s.channel and src.platform_message_id = s.platform_message_id and src.status = s.status`,
     [keys.map((k) => k.channel), keys.map((k) => k.platform_message_id), keys.map((k) => k.status)],
   );
 }
