@@ -49,6 +49,8 @@ interface Run {
   cpuUsPerRequest: number;
   verifiedInDatabase: number;
   missingFromDatabase: number;
+  /** 1-minute load average of the machine when the run started (it is shared: read with care). */
+  loadAvg1m: number;
 }
 
 async function freePort(): Promise<number> {
@@ -186,6 +188,7 @@ async function benchTarget(target: Target): Promise<Run[]> {
     await waitHttp(target === 'wadi' ? `${url}/health/ready` : `${url}/metrics`);
     for (const connections of CONNECTIONS) {
       await load(url, connections, WARMUP); // JIT, pools and caches warm; not measured
+      const loadAvg1m = Math.round(os.loadavg()[0] * 10) / 10;
       const before = cpuUs(child.pid as number);
       const { result, okIds } = await load(url, connections, DURATION);
       const cpu = cpuUs(child.pid as number) - before;
@@ -205,6 +208,7 @@ async function benchTarget(target: Target): Promise<Run[]> {
         cpuUsPerRequest: Math.round(cpu / Math.max(1, result.requests.total)),
         verifiedInDatabase: stored,
         missingFromDatabase: okIds.length - stored,
+        loadAvg1m,
       };
       runs.push(run);
       process.stdout.write(`${JSON.stringify(run)}\n`);
@@ -228,11 +232,11 @@ function markdown(out: {
     '',
     `${out.date} · ${out.machine} · ${DURATION} s per run after ${WARMUP} s warm-up · script: \`bench/whatsapp-ingest.ts\``,
     '',
-    '| target | connections | RPS (200s) | p50 ms | p99 ms | CPU µs/request | non-2xx | errors | 200s found in DB |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| target | connections | RPS (200s) | p50 ms | p99 ms | CPU µs/request | non-2xx | errors | 200s found in DB | load avg |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---|---:|',
     ...out.runs.map(
       (r) =>
-        `| ${r.target} | ${r.connections} | ${r.rps} | ${r.p50Ms} | ${r.p99Ms} | ${r.cpuUsPerRequest} | ${r.non2xx} | ${r.errors + r.timeouts} | ${r.verifiedInDatabase}/${r.ok} |`,
+        `| ${r.target} | ${r.connections} | ${r.rps} | ${r.p50Ms} | ${r.p99Ms} | ${r.cpuUsPerRequest} | ${r.non2xx} | ${r.errors + r.timeouts} | ${r.verifiedInDatabase}/${r.ok} | ${r.loadAvg1m} |`,
     ),
     '',
     '| connections | WADI RPS ÷ Express RPS | WADI CPU/request ÷ Express CPU/request |',
