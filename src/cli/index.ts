@@ -6,6 +6,7 @@ import { registerConfig } from './config-check.ts';
 import { registerLoad } from './load.ts';
 import { registerMigrate } from './migrate.ts';
 import { registerSandbox } from './sandbox.ts';
+import { registerSimulate } from './simulate.ts';
 import { registerStart } from './start.ts';
 
 /** Builds the program with every command registered. */
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerConfig(program);
   registerLoad(program);
   registerSandbox(program);
+  registerSimulate(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

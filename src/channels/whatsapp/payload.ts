@@ -1,0 +1,63 @@
+/**
+ * Builds notification bodies shaped like Meta's, for the simulator, the tests and the benchmark:
+ * the same envelope (object, entry, changes, value, metadata, contacts) Meta posts.
+ */
+import { randomBytes } from 'node:crypto';
+
+/** A fresh, unique inbound wamid in Meta's format. */
+export function newInboundWamid(): string {
+  return `wamid.HBgM${randomBytes(24).toString('base64').replace(/[+/=]/g, 'A')}`;
+}
+
+/** The `value` of one change. */
+export interface ChangeValue {
+  readonly messages?: readonly Record<string, unknown>[];
+  readonly statuses?: readonly Record<string, unknown>[];
+  readonly contacts?: readonly { profile: { name: string }; wa_id: string }[];
+  readonly errors?: readonly Record<string, unknown>[];
+}
+
+/** A whole notification with one entry per value given. */
+export function notification(phoneNumberId: string, ...values: ChangeValue[]): Record<string, unknown> {
+  return {
+    object: 'whatsapp_business_account',
+    entry: values.map((v, i) => ({
+      id: `10${i}000000000000`,
+      changes: [
+        {
+          field: 'messages',
+          value: {
+            messaging_product: 'whatsapp',
+            metadata: { display_phone_number: '15550000000', phone_number_id: phoneNumberId },
+            ...v,
+          },
+        },
+      ],
+    })),
+  };
+}
+
+/** A text message from `from`, as Meta delivers it. */
+export function textNotification(opts: {
+  phoneNumberId: string;
+  from: string;
+  text: string;
+  name?: string;
+  wamid?: string;
+  timestamp?: number;
+}): { body: Record<string, unknown>; wamid: string } {
+  const wamid = opts.wamid ?? newInboundWamid();
+  const body = notification(opts.phoneNumberId, {
+    contacts: [{ profile: { name: opts.name ?? 'Sandbox User' }, wa_id: opts.from }],
+    messages: [
+      {
+        from: opts.from,
+        id: wamid,
+        timestamp: String(opts.timestamp ?? Math.floor(Date.now() / 1000)),
+        type: 'text',
+        text: { body: opts.text },
+      },
+    ],
+  });
+  return { body, wamid };
+}

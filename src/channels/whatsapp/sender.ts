@@ -1,0 +1,50 @@
+/** The WhatsApp `ChannelSender`: splits to Meta's 4096-character limit and sends through the Graph client. */
+import type { Logger } from 'pino';
+import { splitText } from '../split.ts';
+import type { ChannelSender, OutboundMessage, SendResult } from '../types.ts';
+import type { GraphClient } from './client.ts';
+
+/** Meta's limit for a text body. */
+export const WHATSAPP_MAX_TEXT = 4096;
+
+const HAS_URL = /https?:\/\/\S/;
+
+/** Sends replies to WhatsApp users. */
+export class WhatsAppSender implements ChannelSender {
+  readonly channel = 'whatsapp' as const;
+  readonly maxTextLength = WHATSAPP_MAX_TEXT;
+  private readonly client: GraphClient;
+  private readonly logger?: Logger;
+
+  constructor(client: GraphClient, logger?: Logger) {
+    this.client = client;
+    this.logger = logger;
+  }
+
+  /** Parts under 4096 characters, cut at paragraph, sentence, then word boundaries. */
+  split(text: string): string[] {
+    return splitText(text, { limit: WHATSAPP_MAX_TEXT });
+  }
+
+  /** Sends one part; throws RetryableSendError / PermanentSendError. */
+  async send(message: OutboundMessage): Promise<SendResult> {
+    const preview = message.options?.previewUrl;
+    const id = await this.client.sendText(message.chatId, message.text, {
+      replyTo: message.replyTo,
+      // Only the first URL gets a preview; ask for it when there is one.
+      previewUrl: typeof preview === 'boolean' ? preview : HAS_URL.test(message.text),
+    });
+    return { platformMessageId: id };
+  }
+
+  /** Typing indicator on the message being answered (also marks it read). Never throws. */
+  async typing(_chatId: string, replyTo?: string): Promise<void> {
+    // WhatsApp's indicator is attached to an inbound message; without one there is nothing to show.
+    if (!replyTo) return;
+    try {
+      await this.client.typing(replyTo);
+    } catch (err) {
+      this.logger?.debug({ err: (err as Error).message, code: (err as { code?: string }).code }, 'typing failed');
+    }
+  }
+}

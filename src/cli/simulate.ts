@@ -1,0 +1,143 @@
+/**
+ * `wadi simulate <channel> TEXT`: sends a correctly authenticated inbound message to a running
+ * WADI, the way the platform would, then waits for the reply in the sandbox's outbox and prints it.
+ * Each channel is one subcommand; `waitForSandboxReply` is shared by all of them.
+ */
+import type { Command } from 'commander';
+import { metaStringify } from '../channels/whatsapp/meta-json.ts';
+import { textNotification } from '../channels/whatsapp/payload.ts';
+import { signBody } from '../channels/whatsapp/signature.ts';
+import type { SandboxCall, SandboxChannel } from '../sandbox/state.ts';
+import { CliError, configOrExit } from './common.ts';
+
+/** Options every simulate subcommand takes. */
+export interface SimulateOptions {
+  readonly from?: string;
+  readonly url?: string;
+  readonly timeout: string;
+}
+
+/** Highest sequence number currently in the sandbox outbox for `channel` (0 when empty). */
+export async function sandboxOutboxSeq(baseUrl: string, channel: SandboxChannel): Promise<number> {
+  const calls = await fetchOutbox(baseUrl, channel, 0);
+  return calls.at(-1)?.seq ?? 0;
+}
+
+async function fetchOutbox(baseUrl: string, channel: SandboxChannel, after: number): Promise<SandboxCall[]> {
+  let res: Response;
+  try {
+    res = await fetch(`${baseUrl}/sandbox/outbox?channel=${channel}&after=${after}`, {
+      signal: AbortSignal.timeout(5000),
+    });
+  } catch (err) {
+    throw new CliError(`cannot reach ${baseUrl}: ${(err as Error).message}`);
+  }
+  if (res.status === 404) {
+    throw new CliError(`${baseUrl} has no /sandbox/outbox: the reply can only be shown when WADI runs in sandbox mode`);
+  }
+  if (!res.ok) throw new CliError(`${baseUrl}/sandbox/outbox answered HTTP ${res.status}`);
+  return ((await res.json()) as { calls: SandboxCall[] }).calls;
+}
+
+/**
+ * Polls `baseUrl/sandbox/outbox` for calls after sequence `after` that `match` accepts. Once one
+ * arrives, keeps collecting for `settleMs` more (long replies come in several parts). Resolves with
+ * the matching calls, or an empty list when the timeout passes first.
+ */
+export async function waitForSandboxReply(opts: {
+  readonly baseUrl: string;
+  readonly channel: SandboxChannel;
+  readonly after: number;
+  readonly match: (call: SandboxCall) => boolean;
+  readonly timeoutMs: number;
+  readonly settleMs?: number;
+  readonly intervalMs?: number;
+}): Promise<SandboxCall[]> {
+  const deadline = Date.now() + opts.timeoutMs;
+  const found: SandboxCall[] = [];
+  let after = opts.after;
+  let settleUntil = Number.POSITIVE_INFINITY;
+  while (Date.now() < Math.min(deadline, settleUntil)) {
+    for (const c of await fetchOutbox(opts.baseUrl, opts.channel, after)) {
+      after = Math.max(after, c.seq);
+      if (opts.match(c)) {
+        found.push(c);
+        settleUntil = Date.now() + (opts.settleMs ?? 1000);
+      }
+    }
+    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 200));
+  }
+  return found;
+}
+
+/** Seconds from --timeout, validated. */
+function timeoutMs(v: string): number {
+  const s = Number(v);
+  if (!Number.isFinite(s) || s <= 0 || s > 3600)
+    throw new CliError(`invalid --timeout "${v}": expected 1-3600 seconds`);
+  return Math.round(s * 1000);
+}
+
+async function simulateWhatsApp(text: string, opts: SimulateOptions): Promise<void> {
+  const config = configOrExit();
+  const wa = config.whatsapp;
+  if (!wa) throw new CliError('WhatsApp is not configured (set the WHATSAPP_* variables or use the sandbox)');
+  const from = opts.from ?? '15550001234';
+  if (!/^\d{5,20}$/.test(from)) throw new CliError(`invalid --from "${from}": expected a phone number in digits`);
+  const base = (opts.url ?? `http://127.0.0.1:${config.env.PORT}`).replace(/\/+$/, '');
+  const wait = timeoutMs(opts.timeout);
+
+  const after = await sandboxOutboxSeq(base, 'whatsapp');
+  const { body, wamid } = textNotification({ phoneNumberId: wa.phoneNumberId, from, text });
+  // Meta's serialisation (escaped unicode), signed over exactly the bytes sent.
+  const raw = metaStringify(body);
+  let res: Response;
+  try {
+    res = await fetch(`${base}/webhooks/whatsapp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-hub-signature-256': signBody(raw, wa.appSecret) },
+      body: raw,
+      signal: AbortSignal.timeout(30_000),
+    });
+  } catch (err) {
+    throw new CliError(`cannot reach ${base}: ${(err as Error).message}`);
+  }
+  if (res.status !== 200) {
+    throw new CliError(`the webhook answered HTTP ${res.status}: ${(await res.text()).slice(0, 300)}`);
+  }
+  process.stdout.write(`→ ${from}: ${text}\n  stored as ${wamid}\n`);
+
+  const replies = await waitForSandboxReply({
+    baseUrl: base,
+    channel: 'whatsapp',
+    after,
+    timeoutMs: wait,
+    match: (c) => c.kind === 'send_text' && c.status === 200 && (c.body as { to?: string } | null)?.to === from,
+  });
+  if (replies.length === 0) {
+    throw new CliError(
+      `the message was stored, but no reply came within ${wait / 1000} s ` +
+        '(is a worker with the conversation engine running? see `wadi start --role all`)',
+    );
+  }
+  for (const r of replies) {
+    const t = (r.body as { text?: { body?: string } }).text?.body ?? '';
+    process.stdout.write(`← ${t}\n`);
+  }
+}
+
+/** Registers `simulate whatsapp` (other channels add their subcommand here). */
+export function registerSimulate(program: Command): void {
+  const simulate = program
+    .command('simulate')
+    .description('send a correctly signed inbound message to a running WADI and print the reply');
+  simulate
+    .command('whatsapp <text>')
+    .description('post a signed WhatsApp text message to /webhooks/whatsapp and print the reply')
+    .option('--from <id>', 'sender wa_id (digits)')
+    .option('--url <url>', 'base URL of the running WADI (default http://127.0.0.1:PORT)')
+    .option('--timeout <seconds>', 'how long to wait for the reply', '30')
+    .action((text: string, opts: SimulateOptions) => simulateWhatsApp(text, opts));
+  for (const cmd of simulate.commands) cmd.exitOverride();
+  simulate.exitOverride();
+}
