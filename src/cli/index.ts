@@ -4,7 +4,9 @@ import { DatabaseOpenError } from '../db/errors.ts';
 import { CliError } from './common.ts';
 import { registerConfig } from './config-check.ts';
 import { registerMigrate } from './migrate.ts';
+import { registerSimulateTelegram } from './simulate-telegram.ts';
 import { registerStart } from './start.ts';
+import { registerTelegram } from './telegram.ts';
 
 /** Builds the program with every command registered. */
 export function buildProgram(): Command {
@@ -15,6 +17,8 @@ export function buildProgram(): Command {
   registerStart(program);
   registerMigrate(program);
   registerConfig(program);
+  registerTelegram(program);
+  registerSimulateTelegram(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }
