@@ -1,7 +1,7 @@
 /**
  * Outbound pacing for the Bot API's published limits: at most 1 message/s per chat, 20/min per
- * group, 30/s overall. Each limit is a sliding window of reservations: a send reserves the earliest
- * instant that keeps every window under its limit, then waits until it. Reservations are shared
+ * group, 30/s overall. A send reserves the earliest instant that keeps every limit (sliding
+ * windows per chat and group, a grid of 35 ms cells overall), then waits until it. Reservations are shared
  * across replicas through Redis (one atomic Lua script) when configured, and kept in process
  * otherwise or while Redis fails. A 429 pauses its chat for `retry_after` on every replica.
  */
@@ -47,18 +47,23 @@ export interface PacerOptions {
   readonly logger?: Logger;
 }
 
-// KEYS: window sets (sorted by reserved time) then the pause key. ARGV: now, member, then
-// limit/window pairs. Each limit gives a lower bound on the slot; the slot is the largest.
+// Per chat and per group, sends are reserved in order, so a window is the chat's last `limit`
+// reservations. Overall, sends from different chats must not queue behind a slow chat: the
+// global limit is a grid of cells (windowMs / (limit - 1) wide), one send per cell, taken first-free.
+//
+// KEYS: chat/group window sets, the pause key, the global cell set. ARGV: now, member, cellMs,
+// then limit/window pairs for the window sets.
 const RESERVE_LUA = `
 local now = tonumber(ARGV[1])
 local member = ARGV[2]
-local n = #KEYS - 1
+local cellMs = tonumber(ARGV[3])
+local n = #KEYS - 2
 local slot = now
 local paused = redis.call('GET', KEYS[n + 1])
 if paused and tonumber(paused) > slot then slot = tonumber(paused) end
 for i = 1, n do
-  local limit = tonumber(ARGV[1 + i * 2])
-  local win = tonumber(ARGV[2 + i * 2])
+  local limit = tonumber(ARGV[2 + i * 2])
+  local win = tonumber(ARGV[3 + i * 2])
   local last = redis.call('ZRANGE', KEYS[i], -1, -1, 'WITHSCORES')
   if last[2] and tonumber(last[2]) > slot then slot = tonumber(last[2]) end
   local card = redis.call('ZCARD', KEYS[i])
@@ -67,9 +72,16 @@ for i = 1, n do
     if tonumber(first[2]) + win > slot then slot = tonumber(first[2]) + win end
   end
 end
+local g = KEYS[n + 2]
+local cell = math.floor(slot / cellMs)
+while redis.call('ZSCORE', g, cell) do cell = cell + 1 end
+if cell * cellMs > slot then slot = cell * cellMs end
+redis.call('ZADD', g, cell, cell)
+redis.call('ZREMRANGEBYSCORE', g, '-inf', math.floor(now / cellMs) - 2)
+redis.call('PEXPIRE', g, math.floor(slot - now + 60000))
 for i = 1, n do
-  local limit = tonumber(ARGV[1 + i * 2])
-  local win = tonumber(ARGV[2 + i * 2])
+  local limit = tonumber(ARGV[2 + i * 2])
+  local win = tonumber(ARGV[3 + i * 2])
   redis.call('ZADD', KEYS[i], slot, member)
   redis.call('ZREMRANGEBYRANK', KEYS[i], 0, -(limit + 1))
   redis.call('PEXPIRE', KEYS[i], math.floor(slot - now + win + 1000))
@@ -80,6 +92,9 @@ return slot`;
 export class Pacer {
   private readonly local = new Map<string, number[]>();
   private readonly pauses = new Map<string, number>();
+  /** Global grid cells taken (cell index = slot / cellMs). */
+  private readonly cells = new Set<number>();
+  private readonly cellMs: number;
   private readonly redis?: Redis;
   private readonly prefix: string;
   private readonly clock: Clock;
@@ -93,15 +108,16 @@ export class Pacer {
     this.clock = opts.clock ?? systemClock;
     this.limits = opts.limits ?? TELEGRAM_LIMITS;
     this.logger = opts.logger;
+    // One send per cell anywhere inside it: a window of windowMs touches at most `limit` cells
+    // when cells are windowMs / (limit - 1) wide.
+    const g = this.limits.global;
+    this.cellMs = Math.ceil(g.windowMs / Math.max(1, g.limit - 1));
   }
 
   /** Waits until a message to `chatId` may go out; returns how long it waited (ms). */
   async acquire(chatId: string, chatType: PaceChatType = 'private'): Promise<number> {
     const now = this.clock.now();
-    const windows: [string, Limit][] = [
-      [`chat:${chatId}`, this.limits.perChat],
-      [`global`, this.limits.global],
-    ];
+    const windows: [string, Limit][] = [[`chat:${chatId}`, this.limits.perChat]];
     if (chatType !== 'private') windows.push([`group:${chatId}`, this.limits.perGroup]);
     const slot = (await this.reserveShared(windows, chatId, now)) ?? this.reserveLocal(windows, chatId, now);
     const wait = Math.max(0, slot - now);
@@ -125,8 +141,17 @@ export class Pacer {
     const redis = this.redis;
     if (redis?.status !== 'ready') return undefined;
     try {
-      const keys = [...windows.map(([k]) => `${this.prefix}:${k}`), `${this.prefix}:pause:${chatId}`];
-      const args = [String(now), randomUUID(), ...windows.flatMap(([, l]) => [String(l.limit), String(l.windowMs)])];
+      const keys = [
+        ...windows.map(([k]) => `${this.prefix}:${k}`),
+        `${this.prefix}:pause:${chatId}`,
+        `${this.prefix}:global`,
+      ];
+      const args = [
+        String(now),
+        randomUUID(),
+        String(this.cellMs),
+        ...windows.flatMap(([, l]) => [String(l.limit), String(l.windowMs)]),
+      ];
       const slot = Number(await redis.eval(RESERVE_LUA, keys.length, ...keys, ...args));
       if (this.redisFailing) this.logger?.info('telegram pacing shared through Redis again');
       this.redisFailing = false;
@@ -144,6 +169,10 @@ export class Pacer {
       if (ts.length > 0) slot = Math.max(slot, ts[ts.length - 1]);
       if (ts.length >= l.limit) slot = Math.max(slot, ts[ts.length - l.limit] + l.windowMs);
     }
+    let cell = Math.floor(slot / this.cellMs);
+    while (this.cells.has(cell)) cell++;
+    this.cells.add(cell);
+    slot = Math.max(slot, cell * this.cellMs);
     for (const [key, l] of windows) {
       const ts = this.local.get(key) ?? [];
       ts.push(slot);
@@ -156,6 +185,10 @@ export class Pacer {
 
   /** Forgets windows that can no longer constrain anything, so memory follows active chats. */
   private sweep(now: number): void {
+    if (this.cells.size > 1000) {
+      const past = Math.floor(now / this.cellMs) - 2;
+      for (const c of this.cells) if (c < past) this.cells.delete(c);
+    }
     if (this.local.size < 10_000) return;
     for (const [key, ts] of this.local) if (ts[ts.length - 1] + 60_000 < now) this.local.delete(key);
     for (const [key, until] of this.pauses) if (until < now) this.pauses.delete(key);

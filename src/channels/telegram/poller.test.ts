@@ -1,8 +1,8 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { postgresUrl, type TestDb, testDatabase } from '../../../test/helpers/db.ts';
 import { spawnWadi, type WadiProcess } from '../../../test/helpers/cli.ts';
+import { postgresUrl, type TestDb, testDatabase } from '../../../test/helpers/db.ts';
 import { SANDBOX_CREDENTIALS } from '../../config/config.ts';
 import { InboxWriter } from '../../inbox/writer.ts';
 import { sandboxPlugin } from '../../sandbox/module.ts';
@@ -55,7 +55,13 @@ describe('telegram long polling', () => {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({
-          message: { message_id: i + 1, date: 1_764_000_000 + i, text: `m${i}`, chat: { id: chat, type: 'private' }, from: { id: chat } },
+          message: {
+            message_id: i + 1,
+            date: 1_764_000_000 + i,
+            text: `m${i}`,
+            chat: { id: chat, type: 'private' },
+            from: { id: chat },
+          },
         }),
       });
     }
@@ -125,7 +131,13 @@ describe('telegram long polling', () => {
 
   it('stops promptly while a long poll is waiting', async () => {
     const c = client();
-    const p = new TelegramPoller({ client: c, database: t.database, ingest: ingestDeps(c), logger, timeoutSeconds: 50 });
+    const p = new TelegramPoller({
+      client: c,
+      database: t.database,
+      ingest: ingestDeps(c),
+      logger,
+      timeoutSeconds: 50,
+    });
     p.start();
     await new Promise((r) => setTimeout(r, 300));
     // The test timeout (30 s) is shorter than the 50 s long poll: only an abort can finish this.
@@ -205,7 +217,13 @@ describe.runIf(postgresUrl())('telegram long polling across kill -9 of a real pr
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({
-          message: { message_id: i + 1, date: 1_764_000_000, text: `k${i}`, chat: { id: 77, type: 'private' }, from: { id: 77 } },
+          message: {
+            message_id: i + 1,
+            date: 1_764_000_000,
+            text: `k${i}`,
+            chat: { id: 77, type: 'private' },
+            from: { id: 77 },
+          },
         }),
       });
     }

@@ -121,7 +121,10 @@ describe('POST /webhooks/telegram', () => {
     expect(photo.stored[0].kind).toBe('image');
     expect(photo.stored[0].event).toMatchObject({ text: 'mira esto', media: { id: 'large', caption: 'mira esto' } });
     const doc = await send({
-      message: msg({ caption: 'factura', document: { file_id: 'doc1', mime_type: 'application/pdf', file_name: 'f.pdf' } }),
+      message: msg({
+        caption: 'factura',
+        document: { file_id: 'doc1', mime_type: 'application/pdf', file_name: 'f.pdf' },
+      }),
     });
     expect(doc.stored[0].event).toMatchObject({
       kind: 'document',
@@ -192,7 +195,10 @@ describe('POST /webhooks/telegram', () => {
     });
     expect(mention.stored[0]).toMatchObject({ status: 'pending' });
     const reply = await send({
-      message: msg({ text: 'gracias', reply_to_message: msg({ text: 'x', from: { id: BOT.id, is_bot: true } }) }, group),
+      message: msg(
+        { text: 'gracias', reply_to_message: msg({ text: 'x', from: { id: BOT.id, is_bot: true } }) },
+        group,
+      ),
     });
     expect(reply.stored[0]).toMatchObject({ status: 'pending' });
     const cmd = await send({
