@@ -13,7 +13,8 @@ function validHtml(s: string): boolean {
   return stack.length === 0 && !/[<>]/.test(noTags) && !/&(?![a-z]+;|#\d+;)/.test(noTags);
 }
 
-const hasLoneSurrogate = (s: string) => /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
+const hasLoneSurrogate = (s: string) =>
+  /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
 
 describe('splitting for Telegram', () => {
   it('counts UTF-16 units like Telegram: emoji count 2 and are never cut in half', () => {
@@ -30,7 +31,8 @@ describe('splitting for Telegram', () => {
   });
 
   it('closes and reopens an HTML span cut in two, and never cuts inside a tag or an entity', () => {
-    const para = 'Una frase con <b>negrita que sigue y sigue</b> y un <a href="https://example.com/a b">enlace con espacios</a>. ';
+    const para =
+      'Una frase con <b>negrita que sigue y sigue</b> y un <a href="https://example.com/a b">enlace con espacios</a>. ';
     const text = `<i>${para.repeat(60)}</i> &amp; ${'<b>'}${'palabra '.repeat(700)}</b>`;
     const parts = splitForTelegram(text, 'HTML');
     expect(parts.length).toBeGreaterThan(2);
@@ -70,9 +72,9 @@ describe('splitting for Telegram', () => {
   it('produces valid HTML parts within the limit for arbitrary formatted text (property)', () => {
     const word = fc.constantFrom('hola', 'mundo', '😀', 'ñandú', 'a&amp;b', '&lt;x&gt;', 'https://ex.com/p?q=1');
     const span = fc.tuple(fc.constantFrom('b', 'i', 'code', 'u'), fc.array(word, { minLength: 1, maxLength: 40 }));
-    const doc = fc.array(fc.oneof(word, span), { minLength: 1, maxLength: 300 }).map((xs) =>
-      xs.map((x) => (typeof x === 'string' ? x : `<${x[0]}>${x[1].join(' ')}</${x[0]}>`)).join(' '),
-    );
+    const doc = fc
+      .array(fc.oneof(word, span), { minLength: 1, maxLength: 300 })
+      .map((xs) => xs.map((x) => (typeof x === 'string' ? x : `<${x[0]}>${x[1].join(' ')}</${x[0]}>`)).join(' '));
     fc.assert(
       fc.property(doc, fc.integer({ min: 20, max: 200 }), (text, limit) => {
         for (const p of splitForTelegram(text, 'HTML', limit)) {
