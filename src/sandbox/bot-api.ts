@@ -173,7 +173,7 @@ export function botApiFake(sandbox: SandboxState): FastifyPluginAsync {
             if (body.drop_pending_updates) s.updates = [];
             return ok(true);
           case 'getUpdates':
-            return getUpdates(s, body, req.raw, reply);
+            return getUpdates(s, body, reply);
           case 'sendMessage': {
             const text = typeof body.text === 'string' ? body.text : '';
             const bad = (description: string) => {
@@ -223,12 +223,7 @@ function conflict(why: 'webhook' | 'poller') {
   };
 }
 
-async function getUpdates(
-  s: BotApiState,
-  body: Record<string, unknown>,
-  raw: NodeJS.EventEmitter,
-  reply: FastifyReply,
-): Promise<FastifyReply> {
+async function getUpdates(s: BotApiState, body: Record<string, unknown>, reply: FastifyReply): Promise<FastifyReply> {
   if (s.webhook.url) return reply.status(409).send(conflict('webhook'));
   const offset = Number(body.offset ?? 0);
   const limit = Math.min(100, Math.max(1, Number(body.limit ?? 100)));
@@ -248,15 +243,16 @@ async function getUpdates(
         if (done) return;
         done = true;
         clearTimeout(timer);
-        raw.removeListener('close', onClose);
+        reply.raw.removeListener('close', onClose);
         if (s.poll === poll) s.poll = undefined;
         resolve(reply.status(r.status).send(r.body));
       },
     };
     const timer = setTimeout(() => poll.finish({ status: 200, body: { ok: true, result: [] } }), timeout * 1000);
-    // The client gave up (aborted long poll, shutdown): forget it so the server can close.
+    // The client gave up (aborted long poll, shutdown): forget it so the server can close. The
+    // response's 'close' (not the request's, which fires once the body is read) means that.
     const onClose = () => poll.finish({ status: 200, body: { ok: true, result: [] } });
-    raw.once('close', onClose);
+    reply.raw.once('close', onClose);
     s.poll = poll;
   });
 }
