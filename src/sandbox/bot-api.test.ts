@@ -17,7 +17,7 @@ describe('fake Telegram Bot API', () => {
   });
   afterAll(async () => app?.close());
 
-  const call = async (method: string, body: unknown = {}, token = TOKEN) => {
+  const call = async (method: string, body: unknown = {}, token: string = TOKEN) => {
     const res = await fetch(`${url}/sandbox/telegram/bot${token}/${method}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

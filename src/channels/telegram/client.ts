@@ -22,6 +22,7 @@ export class TelegramClient {
   private api?: Api;
   private identity?: BotIdentity;
   private identityPending?: Promise<BotIdentity | undefined>;
+  private retryAt = 0;
   private readonly opts: TelegramClientOptions;
 
   constructor(opts: TelegramClientOptions) {
@@ -42,19 +43,30 @@ export class TelegramClient {
 
   /**
    * The bot's id and username from getMe, fetched once and cached. Undefined while the Bot API is
-   * unreachable (asked again next time), so ingest never blocks on it.
+   * unreachable: ingest must not wait on it, so a failed or slow getMe (over 3 s) is not asked
+   * again for 30 s, and meanwhile group messages are recorded without being answered.
    */
   async bot(): Promise<BotIdentity | undefined> {
     if (this.identity) return this.identity;
+    if (Date.now() < this.retryAt) return undefined;
     this.identityPending ??= (async () => {
+      let timer: NodeJS.Timeout | undefined;
       try {
-        const me = await this.get().getMe();
+        const me = await Promise.race([
+          this.get().getMe(),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error('getMe timed out')), 3000);
+          }),
+        ]);
         this.identity = { id: me.id, username: me.username };
         this.opts.logger.info({ bot: me.username }, 'telegram bot identity loaded');
         return this.identity;
       } catch (err) {
+        this.retryAt = Date.now() + 30_000;
         this.opts.logger.warn({ err: safeError(err) }, 'telegram getMe failed; group mentions unknown for now');
         return undefined;
+      } finally {
+        clearTimeout(timer);
       }
     })();
     const found = await this.identityPending;

@@ -53,10 +53,9 @@ export const telegramModule: ModuleFactory = (ctx) => {
     },
   };
 
-  const poller =
-    ctx.role !== 'web' && tg.mode === 'polling'
-      ? new TelegramPoller({ client, database: ctx.database, ingest, logger })
-      : undefined;
+  // In the sandbox the fake Bot API lives in the web server, so only a process serving both polls.
+  const pollHere = tg.mode === 'polling' && ctx.role !== 'web' && (tg.apiUrl !== undefined || ctx.role === 'all');
+  const poller = pollHere ? new TelegramPoller({ client, database: ctx.database, ingest, logger }) : undefined;
   if (ctx.role !== 'worker' && tg.mode === 'webhook' && !tg.webhookSecret) {
     logger.warn('TELEGRAM_WEBHOOK_SECRET is not set: POST /webhooks/telegram refuses every request');
   }

@@ -183,9 +183,11 @@ describe('telegram long polling', () => {
     const a = mk();
     const b = mk();
     a.start();
-    await expect.poll(async () => (await a.check.run()).output).toBe('polling');
+    await expect.poll(async () => (await a.check.run()).output, { timeout: 10_000 }).toBe('polling');
     b.start();
-    await expect.poll(async () => (await b.check.run()).output).toBe('another replica polls Telegram');
+    await expect
+      .poll(async () => (await b.check.run()).output, { timeout: 10_000 })
+      .toBe('another replica polls Telegram');
     await a.stop();
     // The lock is free again: the other replica takes over.
     await expect.poll(async () => (await b.check.run()).output, { timeout: 10_000 }).toBe('polling');
@@ -241,21 +243,21 @@ describe.runIf(postgresUrl())('telegram long polling across kill -9 of a real pr
       (await t.database.query<{ n: number }>(`select count(*)::int as n from inbox_messages`)).rows[0].n;
     const first = spawnWadi(['start', '--role', 'worker'], { env });
     children.push(first);
-    await expect.poll(count, { timeout: 30_000, interval: 20 }).toBeGreaterThan(0);
+    await expect.poll(count, { timeout: 120_000, interval: 20 }).toBeGreaterThan(0);
     first.child.kill('SIGKILL');
     await first.exited;
     const atKill = await count();
     const second = spawnWadi(['start', '--role', 'worker'], { env });
     children.push(second);
-    await expect.poll(count, { timeout: 30_000 }).toBe(N);
-    await expect.poll(() => readOffset(t.database), { timeout: 30_000 }).toBe(N + 1);
+    await expect.poll(count, { timeout: 120_000 }).toBe(N);
+    await expect.poll(() => readOffset(t.database), { timeout: 60_000 }).toBe(N + 1);
     second.child.kill('SIGTERM');
     await second.exited;
     const dup = await t.database.query<{ n: number }>(
       `select count(*)::int as n from (select external_id from inbox_messages group by 1 having count(*) > 1) d`,
     );
     expect(dup.rows[0].n).toBe(0);
-    // The kill landed mid-stream (after the first committed batch, before the last).
+    // The kill came after at least one committed batch; whatever was in flight was fetched again.
     expect(atKill).toBeGreaterThan(0);
-  });
+  }, 300_000);
 });

@@ -112,6 +112,7 @@ export class TelegramPoller implements BackgroundService {
       });
       try {
         this.o.logger.info('telegram long polling started');
+        this.state = { status: 'pass', output: 'polling' };
         while (!signal.aborted && !lost) await this.pollOnce(signal);
       } finally {
         await lock.release();
