@@ -2,10 +2,11 @@
  * The features WADI runs, in the order they are built. Each entry is one line; a feature's
  * factory lives in its own folder.
  */
+import { telegramModule } from '../channels/telegram/module.ts';
 import { whatsappModule } from '../channels/whatsapp/module.ts';
 import { inboxModule } from '../inbox/module.ts';
 import { sandboxModule } from '../sandbox/module.ts';
 import type { ModuleFactory } from './module.ts';
 
 /** Feature factories, in build order. */
-export const MODULES: readonly ModuleFactory[] = [inboxModule, whatsappModule, sandboxModule];
+export const MODULES: readonly ModuleFactory[] = [inboxModule, whatsappModule, telegramModule, sandboxModule];

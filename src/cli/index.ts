@@ -7,7 +7,9 @@ import { registerLoad } from './load.ts';
 import { registerMigrate } from './migrate.ts';
 import { registerSandbox } from './sandbox.ts';
 import { registerSimulate } from './simulate.ts';
+import { registerSimulateTelegram } from './simulate-telegram.ts';
 import { registerStart } from './start.ts';
+import { registerTelegram } from './telegram.ts';
 
 /** Builds the program with every command registered. */
 export function buildProgram(): Command {
@@ -21,6 +23,8 @@ export function buildProgram(): Command {
   registerLoad(program);
   registerSandbox(program);
   registerSimulate(program);
+  registerTelegram(program);
+  registerSimulateTelegram(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

@@ -60,7 +60,9 @@ describe.each(backends())('inbox writer on %s', (backend) => {
     expect(await count('select count(*)::int as n from inbox_messages where chat_id = $1', [e.chatId])).toBe(2);
     // The counter is exact for sequential redeliveries; concurrent ones in separate commits may
     // count an event twice (the event itself is stored once; /admin counts rows).
-    expect(await count('select messages_in as n from conversations where chat_id = $1', [e.chatId])).toBeGreaterThanOrEqual(2);
+    expect(
+      await count('select messages_in as n from conversations where chat_id = $1', [e.chatId]),
+    ).toBeGreaterThanOrEqual(2);
   });
 
   it('group-commits many concurrent deliveries from many users', async () => {

@@ -3,8 +3,9 @@
  * built from the shared SandboxState (recorded calls, queued faults).
  */
 import type { FastifyPluginAsync } from 'fastify';
+import { botApiFake } from './bot-api.ts';
 import { graphApiFake } from './graph-api.ts';
 import type { SandboxState } from './state.ts';
 
 /** Fake plugins, mounted in this order. */
-export const SANDBOX_FAKES: readonly ((state: SandboxState) => FastifyPluginAsync)[] = [graphApiFake];
+export const SANDBOX_FAKES: readonly ((state: SandboxState) => FastifyPluginAsync)[] = [graphApiFake, botApiFake];

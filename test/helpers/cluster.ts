@@ -102,7 +102,9 @@ export class Cluster {
   async sandboxSends(channel: 'whatsapp' | 'telegram'): Promise<{ to: string; body: string }[]> {
     if (!this.sandbox) return [];
     const res = await fetch(`${this.sandbox.url}/sandbox/outbox?channel=${channel}`);
-    const { calls } = (await res.json()) as { calls: { kind: string; body: Record<string, unknown>; status: number }[] };
+    const { calls } = (await res.json()) as {
+      calls: { kind: string; body: Record<string, unknown>; status: number }[];
+    };
     return calls
       .filter((c) => (c.kind === 'send_text' || c.kind === 'sendMessage') && c.status === 200)
       .map((c) =>
@@ -142,7 +144,10 @@ export async function postWhatsapp(url: string, o: { from: string; id: string; t
   try {
     const res = await fetch(`${url}/webhooks/whatsapp`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-hub-signature-256': signWhatsapp(body, SANDBOX_CREDENTIALS.whatsappAppSecret) },
+      headers: {
+        'content-type': 'application/json',
+        'x-hub-signature-256': signWhatsapp(body, SANDBOX_CREDENTIALS.whatsappAppSecret),
+      },
       body,
       signal: AbortSignal.timeout(15_000),
     });
@@ -154,11 +159,17 @@ export async function postWhatsapp(url: string, o: { from: string; id: string; t
 }
 
 /** A Telegram update with the secret header to `url`; resolves with the HTTP status (0 if none). */
-export async function postTelegram(url: string, o: { updateId: number; chatId: number; text: string }): Promise<number> {
+export async function postTelegram(
+  url: string,
+  o: { updateId: number; chatId: number; text: string },
+): Promise<number> {
   try {
     const res = await fetch(`${url}/webhooks/telegram`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': SANDBOX_CREDENTIALS.telegramWebhookSecret },
+      headers: {
+        'content-type': 'application/json',
+        'x-telegram-bot-api-secret-token': SANDBOX_CREDENTIALS.telegramWebhookSecret,
+      },
       body: JSON.stringify(telegramTextUpdate(o)),
       signal: AbortSignal.timeout(15_000),
     });
@@ -187,7 +198,11 @@ export async function driveWhatsapp(
       const i = next++;
       const targets = urls();
       const id = `${prefix}.${i}`;
-      const status = await postWhatsapp(targets[i % targets.length], { from: `3470${String(i).padStart(7, '0')}`, id, text: `mensaje ${i}` });
+      const status = await postWhatsapp(targets[i % targets.length], {
+        from: `3470${String(i).padStart(7, '0')}`,
+        id,
+        text: `mensaje ${i}`,
+      });
       statuses[status] = (statuses[status] ?? 0) + 1;
       if (status === 200) acked.push(id);
       opts.onSent?.(i);

@@ -26,9 +26,19 @@ async function checkGuarantees(c: Cluster, acked: string[], crashes: number) {
     [acked],
   );
   const unanswered = rows.filter((r) => !answeredUsers.has(r.chat_id)).length;
-  const figures = { acknowledged: acked.length, stored, answered: stored - unanswered, sends, sentRows, duplicates: sends - sentRows };
+  const figures = {
+    acknowledged: acked.length,
+    stored,
+    answered: stored - unanswered,
+    sends,
+    sentRows,
+    duplicates: sends - sentRows,
+  };
   expect(stored, JSON.stringify(figures)).toBe(acked.length);
-  expect(rows.every((r) => r.status === 'done'), JSON.stringify(figures)).toBe(true);
+  expect(
+    rows.every((r) => r.status === 'done'),
+    JSON.stringify(figures),
+  ).toBe(true);
   expect(unanswered, JSON.stringify(figures)).toBe(0);
   expect(figures.duplicates, JSON.stringify(figures)).toBeLessThanOrEqual(crashes);
   return figures;
@@ -42,7 +52,11 @@ async function redeliver(c: Cluster, total: number, prefix: string, acked: strin
       const id = `${prefix}.${i}`;
       if (ackedSet.has(id)) continue;
       const ws = webs();
-      const status = await postWhatsapp(ws[i % ws.length].url, { from: `3470${String(i).padStart(7, '0')}`, id, text: `mensaje ${i}` });
+      const status = await postWhatsapp(ws[i % ws.length].url, {
+        from: `3470${String(i).padStart(7, '0')}`,
+        id,
+        text: `mensaje ${i}`,
+      });
       if (status === 200) ackedSet.add(id);
     }
     if (ackedSet.size < total) await new Promise((r) => setTimeout(r, 500));
@@ -159,7 +173,10 @@ describe.runIf(postgresUrl())('fault tests with real processes', () => {
       const all = await redeliver(c, total, prefix, acked, () => [web]);
       expect((await c.drained(90_000)).pending).toBe(0);
       const figures = await checkGuarantees(c, all, 0);
-      console.info('database outage figures', JSON.stringify({ ...figures, webhookStatuses: statuses, readiness: seen }));
+      console.info(
+        'database outage figures',
+        JSON.stringify({ ...figures, webhookStatuses: statuses, readiness: seen }),
+      );
     },
     TIMEOUT,
   );
@@ -228,7 +245,10 @@ describe.runIf(postgresUrl())('fault tests with real processes', () => {
         );
       }
       expect((await c.drained(90_000)).pending).toBe(0);
-      const [{ n }] = await c.query<{ n: number }>('select count(*)::int as n from inbox_messages where external_id like $1', [`${prefix}.%`]);
+      const [{ n }] = await c.query<{ n: number }>(
+        'select count(*)::int as n from inbox_messages where external_id like $1',
+        [`${prefix}.%`],
+      );
       expect(n).toBe(total);
       const sends = await c.sandboxSends('whatsapp');
       const perUser = new Map<string, number>();

@@ -1,0 +1,87 @@
+/**
+ * The one path every Telegram update takes into WADI, shared by the webhook route and the long
+ * poller: parse → store through the inbox writer (resolves after COMMIT) → follow chat migrations
+ * → count. Callback queries are answered only after the commit, best effort.
+ */
+import type { Logger } from 'pino';
+import type { Database } from '../../db/client.ts';
+import type { InboxWriter } from '../../inbox/writer.ts';
+import { metrics } from '../../ops/metrics/metrics.ts';
+import type { InboundEvent } from '../types.ts';
+import { type ChatMigration, type GroupReply, parseUpdate } from './parse.ts';
+import type { BotIdentity, TgUpdate } from './update-types.ts';
+
+/** What ingesting a batch did. */
+export interface IngestResult {
+  readonly accepted: number;
+  readonly duplicates: number;
+  readonly ignored: number;
+}
+
+/** What ingest needs. */
+export interface IngestDeps {
+  readonly database: Database;
+  writer(): InboxWriter;
+  bot(): Promise<BotIdentity | undefined>;
+  readonly groupReply: GroupReply;
+  readonly logger: Logger;
+  /** Best effort, after the commit; failures are logged, never thrown. */
+  answerCallback(id: string): Promise<void>;
+}
+
+/**
+ * Stores `updates`; resolves once they are committed (throws if the database failed, in which
+ * case nothing of this batch may be acknowledged).
+ */
+export async function ingestUpdates(updates: readonly TgUpdate[], deps: IngestDeps): Promise<IngestResult> {
+  const bot = await deps.bot();
+  const events: InboundEvent[] = [];
+  const migrations: ChatMigration[] = [];
+  const callbacks: string[] = [];
+  let ignored = 0;
+  for (const u of updates) {
+    const p = parseUpdate(u, { bot, groupReply: deps.groupReply });
+    if (p.ignored) {
+      ignored++;
+      deps.logger.debug({ updateId: p.updateId, reason: p.ignored }, 'telegram update ignored');
+    }
+    if (p.event) events.push(p.event);
+    if (p.migration) migrations.push(p.migration);
+    if (p.callbackQueryId) callbacks.push(p.callbackQueryId);
+  }
+  // Migrations first: the service message is stored under the new chat id and must land on the
+  // moved conversation. Both steps are idempotent, so a failure between them heals on redelivery.
+  for (const m of migrations) await followMigration(deps.database, m, deps.logger);
+  const r = await deps.writer().accept(events);
+
+  if (r.accepted) metrics.webhookEvents.inc({ channel: 'telegram', outcome: 'accepted' }, r.accepted);
+  if (r.duplicates) metrics.webhookEvents.inc({ channel: 'telegram', outcome: 'duplicate' }, r.duplicates);
+  if (ignored) metrics.webhookEvents.inc({ channel: 'telegram', outcome: 'ignored' }, ignored);
+  // Telegram shows a spinner on the button until answered; a redelivery still deserves an answer.
+  for (const id of callbacks) void deps.answerCallback(id);
+  return { accepted: r.accepted, duplicates: r.duplicates, ignored };
+}
+
+/**
+ * Moves the group's conversation to its new (supergroup) chat id, idempotently. If the new chat
+ * already has a conversation (a message from the supergroup arrived first), the old row keeps its
+ * id and records where it went: the unique (channel, chat_id) index forbids two rows for one chat.
+ */
+export async function followMigration(database: Database, m: ChatMigration, logger: Logger): Promise<void> {
+  const moved = await database.query<{ id: number }>(
+    `update conversations set chat_id = $2, chat_type = 'supergroup',
+       meta = meta || jsonb_build_object('migratedFromChatId', $1::text)
+     where channel = 'telegram' and chat_id = $1
+       and not exists (select 1 from conversations where channel = 'telegram' and chat_id = $2)
+     returning id`,
+    [m.fromChatId, m.toChatId],
+  );
+  if (moved.rows.length === 0) {
+    await database.query(
+      `update conversations set meta = meta || jsonb_build_object('migratedToChatId', $2::text)
+       where channel = 'telegram' and chat_id = $1`,
+      [m.fromChatId, m.toChatId],
+    );
+  }
+  logger.info({ moved: moved.rows.length > 0 }, 'telegram group upgraded to a supergroup; conversation follows');
+}
