@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { DatabaseOpenError } from '../db/errors.ts';
 import { CliError } from './common.ts';
 import { registerConfig } from './config-check.ts';
+import { registerInbox } from './inbox.ts';
 import { registerMigrate } from './migrate.ts';
 import { registerStart } from './start.ts';
 
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
   registerStart(program);
   registerMigrate(program);
   registerConfig(program);
+  registerInbox(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

@@ -3,7 +3,8 @@
  * built from the shared SandboxState (recorded calls, queued faults).
  */
 import type { FastifyPluginAsync } from 'fastify';
+import { openaiFake } from './openai.ts';
 import type { SandboxState } from './state.ts';
 
 /** Fake plugins, mounted in this order. */
-export const SANDBOX_FAKES: readonly ((state: SandboxState) => FastifyPluginAsync)[] = [];
+export const SANDBOX_FAKES: readonly ((state: SandboxState) => FastifyPluginAsync)[] = [openaiFake];
