@@ -140,9 +140,6 @@ async function commit(
         } else await appendHistory(tx, conv.id, e.rows);
       }
       await enqueueReplies(tx, replies);
-      if (opts.clearFallback) {
-        await tx.query('update conversations set fallback_notified_at = null where id = $1', [conv.id]);
-      }
     });
   } catch (err) {
     if (err instanceof LeaseLostError) {

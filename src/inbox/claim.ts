@@ -62,62 +62,69 @@ const CLAIMABLE = `(m.status = 'pending' or (m.status = 'processing' and m.lease
 
 /** Claims the next conversation's pending messages, or returns null when nothing is ready. */
 export async function claimTurn(database: Database, opts: ClaimOptions): Promise<ClaimedTurn | null> {
-  return database.transaction(async (tx) => {
-    const { rows } = await tx.query<ConversationRow>(
-      `with cand as (
-         select m.conversation_id as cid, min(m.id) as first_id
-         from inbox_messages m
-         where ${CLAIMABLE} and m.conversation_id is not null
-         group by m.conversation_id
-         having max(m.received_at) <= now() - make_interval(secs => $1::float8 / 1000)
-            and (array_agg(m.available_at order by m.id))[1] <= now()
-         order by first_id
-         limit 32
-       )
-       select c.id, c.channel, c.chat_id, c.display_name, c.locale, c.blocked, c.paused,
-              c.context_reset_at, c.fallback_notified_at, c.last_inbound_at
-       from conversations c join cand on cand.cid = c.id
+  // One statement (one round trip, autocommit): pick and lock the conversation, lease it, lease its
+  // messages. The data-modifying CTEs share the statement's snapshot and the conversation lock.
+  const { rows } = await database.query<{ conversation: ConversationRow | null; messages: RawMessage[] | null }>(
+    `with cand as (
+       select m.conversation_id as cid, min(m.id) as first_id
+       from inbox_messages m
+       where ${CLAIMABLE} and m.conversation_id is not null
+       group by m.conversation_id
+       having max(m.received_at) <= now() - make_interval(secs => $1::float8 / 1000)
+          and (array_agg(m.available_at order by m.id))[1] <= now()
+       order by first_id
+       limit 32
+     ), pick as (
+       select c.id from conversations c join cand on cand.cid = c.id
        where c.lease_until is null or c.lease_until < now()
        order by cand.first_id
        limit 1
-       for update of c skip locked`,
-      [opts.debounceMs],
-    );
-    const conversation = rows[0];
-    if (!conversation) return null;
-    const lease = [opts.token, opts.leaseMs];
-    await tx.query(
-      `update conversations set lease_owner = $1, lease_until = now() + make_interval(secs => $2::float8 / 1000)
-       where id = $3`,
-      [...lease, conversation.id],
-    );
-    const msgs = await tx.query<{
-      id: number;
-      kind: string;
-      event: InboundEvent;
-      attempts: number;
-      received_at: Date;
-      trace_context: string | null;
-    }>(
-      `update inbox_messages m set status = 'processing', lease_owner = $1,
-         lease_until = now() + make_interval(secs => $2::float8 / 1000),
+       for update of c skip locked
+     ), lease as (
+       update conversations c set lease_owner = $2, lease_until = now() + make_interval(secs => $3::float8 / 1000)
+       from pick where c.id = pick.id
+       returning c.id, c.channel, c.chat_id, c.display_name, c.locale, c.blocked, c.paused,
+                 c.context_reset_at, c.fallback_notified_at, c.last_inbound_at
+     ), msgs as (
+       update inbox_messages m set status = 'processing', lease_owner = $2,
+         lease_until = now() + make_interval(secs => $3::float8 / 1000),
          attempts = m.attempts + 1, claimed_at = now()
-       where m.conversation_id = $3 and ${CLAIMABLE} and m.available_at <= now()
-       returning m.id, m.kind, m.event, m.attempts, m.received_at, m.trace_context`,
-      [...lease, conversation.id],
-    );
-    const messages = msgs.rows
-      .map((r) => ({
-        id: Number(r.id),
-        kind: r.kind,
-        event: r.event,
-        attempts: r.attempts,
-        receivedAt: new Date(r.received_at),
-        traceContext: r.trace_context,
-      }))
-      .sort((a, b) => a.id - b.id);
-    return { token: opts.token, conversation: { ...conversation, id: Number(conversation.id) }, messages };
-  });
+       from pick
+       where m.conversation_id = pick.id and ${CLAIMABLE} and m.available_at <= now()
+       returning m.id, m.kind, m.event, m.attempts, m.received_at, m.trace_context
+     )
+     select (select row_to_json(lease) from lease) as conversation,
+            (select json_agg(msgs order by msgs.id) from msgs) as messages`,
+    [opts.debounceMs, opts.token, opts.leaseMs],
+  );
+  const c = rows[0]?.conversation;
+  if (!c) return null;
+  const date = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string));
+  const conversation: ConversationRow = {
+    ...c,
+    id: Number(c.id),
+    context_reset_at: date(c.context_reset_at),
+    fallback_notified_at: date(c.fallback_notified_at),
+    last_inbound_at: date(c.last_inbound_at),
+  };
+  const messages = (rows[0].messages ?? []).map((r) => ({
+    id: Number(r.id),
+    kind: r.kind,
+    event: r.event,
+    attempts: r.attempts,
+    receivedAt: new Date(r.received_at),
+    traceContext: r.trace_context,
+  }));
+  return { token: opts.token, conversation, messages };
+}
+
+interface RawMessage {
+  id: number;
+  kind: string;
+  event: InboundEvent;
+  attempts: number;
+  received_at: string;
+  trace_context: string | null;
 }
 
 /** Extends the lease of a running turn; false when it was lost. */
@@ -140,6 +147,8 @@ export interface CompleteOptions {
   readonly answeredBy: ReadonlyMap<number, number>;
   readonly llmStartedAt?: Date;
   readonly llmEndedAt?: Date;
+  /** A real answer went out: the next outage may notify the user again. */
+  readonly clearFallback?: boolean;
 }
 
 /**
@@ -147,26 +156,31 @@ export interface CompleteOptions {
  * done. Throws LeaseLostError (rolling the transaction back) if another worker took over.
  */
 export async function completeTurn(tx: Queryable, turn: ClaimedTurn, opts: CompleteOptions): Promise<void> {
-  const { rows } = await tx.query(
-    `update conversations set lease_owner = null, lease_until = null
-     where id = $1 and lease_owner = $2 returning id`,
-    [turn.conversation.id, turn.token],
-  );
-  if (rows.length === 0) throw new LeaseLostError(turn.conversation.id);
   const ids = turn.messages.map((m) => m.id);
-  await tx.query(
-    `update inbox_messages m set status = 'done', done_at = now(), lease_owner = null, lease_until = null,
-       answered_by = u.answered_by, llm_started_at = $3, llm_ended_at = $4, last_error = null
-     from unnest($1::bigint[], $2::bigint[]) as u(id, answered_by)
-     where m.id = u.id and m.lease_owner = $5`,
+  const { rows } = await tx.query<{ n: number }>(
+    `with c as (
+       update conversations set lease_owner = null, lease_until = null,
+         fallback_notified_at = case when $6 then null else fallback_notified_at end
+       where id = $7 and lease_owner = $5 returning id
+     ), m as (
+       update inbox_messages m set status = 'done', done_at = now(), lease_owner = null, lease_until = null,
+         answered_by = u.answered_by, llm_started_at = $3, llm_ended_at = $4, last_error = null
+       from unnest($1::bigint[], $2::bigint[]) as u(id, answered_by)
+       where m.id = u.id and m.lease_owner = $5 and exists (select 1 from c)
+       returning 1
+     )
+     select (select count(*)::int from c) as n`,
     [
       ids,
       ids.map((i) => opts.answeredBy.get(i) ?? null),
       opts.llmStartedAt ?? null,
       opts.llmEndedAt ?? null,
       turn.token,
+      opts.clearFallback ?? false,
+      turn.conversation.id,
     ],
   );
+  if ((rows[0]?.n ?? 0) === 0) throw new LeaseLostError(turn.conversation.id);
 }
 
 /** How a failed turn is handed back. */

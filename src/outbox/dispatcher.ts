@@ -183,18 +183,20 @@ export class OutboxDispatcher implements BackgroundService {
   }
 
   private async sent(row: Row, platformMessageId: string): Promise<void> {
-    await this.o.database.transaction(async (tx) => {
-      await tx.query(
-        `update outbox_messages set status = 'sent', platform_message_id = $2, sent_at = now(),
+    // One round trip records the send; status webhooks that raced ahead of it are applied after.
+    const { rows } = await this.o.database.query<{ early: boolean }>(
+      `with o as (
+         update outbox_messages set status = 'sent', platform_message_id = $2, sent_at = now(),
            lease_owner = null, lease_until = null, error_code = null, error_title = null, error_detail = null
-         where id = $1 and status = 'sending'`,
-        [row.id, platformMessageId],
-      );
-      if (row.conversation_id !== null) {
-        await tx.query('update conversations set messages_out = messages_out + 1 where id = $1', [row.conversation_id]);
-      }
-      await applyPendingStatuses(tx, row.channel, platformMessageId);
-    });
+         where id = $1 and status = 'sending' returning conversation_id
+       ), c as (
+         update conversations set messages_out = messages_out + 1 where id = (select conversation_id from o)
+       )
+       select exists (select 1 from status_events
+         where channel = $3 and platform_message_id = $2 and not applied) as early`,
+      [row.id, platformMessageId, row.channel],
+    );
+    if (rows[0]?.early) await applyPendingStatuses(this.o.database, row.channel, platformMessageId);
     metrics.outboundMessages.inc({ channel: row.channel, outcome: 'sent' });
     if (row.part === 0 && row.inbox_received_at) {
       metrics.replyLatency.observe(

@@ -148,7 +148,7 @@ describe('conversation engine', () => {
       [c],
     );
     expect(rows.every((r) => r.answered_by !== null && Number(r.answered_by) >= Number(r.id))).toBe(true);
-    expect(wa.textsTo(c).length).toBe(calls.length);
+    await until('every turn replied', () => wa.textsTo(c).length === calls.length);
   });
 
   it('answers 100 users at once, each exactly once', async () => {
