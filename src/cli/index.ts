@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { DatabaseOpenError } from '../db/errors.ts';
 import { CliError } from './common.ts';
 import { registerConfig } from './config-check.ts';
+import { registerInbox } from './inbox.ts';
 import { registerLoad } from './load.ts';
 import { registerMigrate } from './migrate.ts';
 import { registerSandbox } from './sandbox.ts';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerSimulate(program);
   registerTelegram(program);
   registerSimulateTelegram(program);
+  registerInbox(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

@@ -103,6 +103,21 @@ export const envSchema = z.object({
   INBOX_LEASE_MS: int(60_000, 1000),
   INBOX_MAX_ATTEMPTS: int(8, 1, 100),
   COALESCE_DEBOUNCE_MS: int(800, 0, 60_000),
+
+  // Conversation engine (src/inbox/claim.ts, src/conversation, src/assistant, src/outbox)
+  /** How often workers and the dispatcher look for work that other processes stored. */
+  WORKER_POLL_MS: int(500, 10, 60_000),
+  /** First retry delay of a failed turn; doubles per attempt (with jitter), capped at 5 minutes. */
+  INBOX_RETRY_BASE_MS: int(2000, 10, 600_000),
+  /** Consecutive LLM failures that open the circuit breaker, and how long it stays open. */
+  ASSISTANT_BREAKER_FAILURES: int(5, 1, 1000),
+  ASSISTANT_BREAKER_OPEN_MS: int(30_000, 100, 3_600_000),
+  /** Sandbox only: answer with the fake OpenAI-compatible API over HTTP instead of the offline assistant. */
+  WADI_SANDBOX_LLM: bool(false),
+  /** Outbound sends in flight per process, attempts before `retries_exhausted`, first retry delay. */
+  OUTBOX_CONCURRENCY: int(16, 1, 256),
+  OUTBOX_MAX_ATTEMPTS: int(8, 1, 100),
+  OUTBOX_RETRY_BASE_MS: int(1000, 10, 600_000),
 });
 
 /** The environment as parsed, before derived settings are computed. */

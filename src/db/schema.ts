@@ -50,6 +50,9 @@ export const conversations = pgTable(
     contextResetAt: ts('context_reset_at'),
     /** The assistant-unavailable notice was sent and not yet followed by a real answer. */
     fallbackNotifiedAt: ts('fallback_notified_at'),
+    /** The worker turn holding this conversation (src/inbox/claim.ts): one turn at a time. */
+    leaseOwner: text('lease_owner'),
+    leaseUntil: ts('lease_until'),
     meta: jsonb('meta').$type<Record<string, unknown>>().notNull().default({}),
   },
   (t) => [

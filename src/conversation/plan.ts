@@ -1,0 +1,54 @@
+/**
+ * Turns a claimed batch of messages (a coalesced burst, oldest first) into the steps of one turn:
+ * consecutive text messages become one assistant request; commands and non-text messages each get
+ * their own reply, in the order they arrived.
+ */
+import type { ClaimedMessage } from '../inbox/claim.ts';
+
+/** One step of a turn. */
+export type Step =
+  | { readonly type: 'ask'; readonly messages: readonly ClaimedMessage[] }
+  | { readonly type: 'command'; readonly name: 'start' | 'reset' | 'help'; readonly message: ClaimedMessage }
+  | { readonly type: 'unsupported'; readonly kind: string; readonly message: ClaimedMessage };
+
+const TEXT_KINDS = new Set(['text', 'interactive', 'callback']);
+
+/** The text a message contributes to the conversation. */
+export function messageText(m: ClaimedMessage): string {
+  return (m.event.text ?? '').trim();
+}
+
+function commandOf(m: ClaimedMessage): { name: string } | undefined {
+  if (m.event.command) return { name: m.event.command.name.toLowerCase() };
+  const t = messageText(m);
+  const match = /^\/([a-zA-Z_]+)(?:@\w+)?(?:\s|$)/.exec(t);
+  return match ? { name: match[1].toLowerCase() } : undefined;
+}
+
+/** Plans the steps of a turn. */
+export function planTurn(messages: readonly ClaimedMessage[]): Step[] {
+  const steps: Step[] = [];
+  let run: ClaimedMessage[] = [];
+  const flush = () => {
+    if (run.length > 0) steps.push({ type: 'ask', messages: run });
+    run = [];
+  };
+  for (const m of messages) {
+    const cmd = m.kind === 'command' || messageText(m).startsWith('/') ? commandOf(m) : undefined;
+    if (cmd && (cmd.name === 'start' || cmd.name === 'reset' || cmd.name === 'help')) {
+      flush();
+      steps.push({ type: 'command', name: cmd.name, message: m });
+    } else if (cmd) {
+      // Unknown commands get the help text rather than an LLM guess.
+      flush();
+      steps.push({ type: 'command', name: 'help', message: m });
+    } else if (TEXT_KINDS.has(m.kind) && messageText(m)) {
+      run.push(m);
+    } else {
+      flush();
+      steps.push({ type: 'unsupported', kind: m.kind, message: m });
+    }
+  }
+  flush();
+  return steps;
+}

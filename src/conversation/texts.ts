@@ -1,0 +1,78 @@
+/** WADI's own chat texts (not the assistant's answers), in Spanish (default) and English. */
+
+/** Supported locales for WADI's own texts. */
+export type Locale = 'es' | 'en';
+
+/** Every text WADI writes by itself. */
+export interface Texts {
+  readonly welcome: (name?: string) => string;
+  readonly help: string;
+  readonly reset: string;
+  readonly unsupported: (kind: string) => string;
+  readonly unavailable: string;
+  readonly defaultPersona: string;
+  readonly kindNames: Record<string, string>;
+}
+
+const es: Texts = {
+  welcome: (name) =>
+    `¡Hola${name ? `, ${name}` : ''}! Soy WADI, tu asistente. Escríbeme lo que necesites y te responderé. Envía /help para ver lo que puedo hacer.`,
+  help: 'Puedo responder a tus mensajes de texto. Comandos:\n/start: bienvenida\n/reset: olvidar la conversación y empezar de cero\n/help: esta ayuda',
+  reset: 'Listo, he olvidado nuestra conversación. Empecemos de nuevo.',
+  unsupported: (kind) =>
+    `Por ahora solo entiendo mensajes de texto; no puedo procesar ${kind}. ¿Me lo escribes, por favor?`,
+  unavailable: 'Estoy teniendo problemas técnicos. Te responderé en cuanto pueda.',
+  defaultPersona:
+    'Eres WADI, un asistente amable y conciso que conversa por WhatsApp y Telegram. Responde en el idioma del usuario, con frases cortas y claras, sin formato complejo.',
+  kindNames: {
+    audio: 'audios',
+    image: 'imágenes',
+    video: 'vídeos',
+    document: 'documentos',
+    sticker: 'stickers',
+    location: 'ubicaciones',
+    contacts: 'contactos',
+    reaction: 'reacciones',
+  },
+};
+
+const en: Texts = {
+  welcome: (name) =>
+    `Hi${name ? `, ${name}` : ''}! I'm WADI, your assistant. Write me whatever you need and I'll answer. Send /help to see what I can do.`,
+  help: 'I can answer your text messages. Commands:\n/start: welcome\n/reset: forget our conversation and start over\n/help: this help',
+  reset: "Done, I've forgotten our conversation. Let's start over.",
+  unsupported: (kind) =>
+    `For now I only understand text messages; I can't process ${kind}. Could you write it, please?`,
+  unavailable: "I'm having some technical trouble. I'll answer as soon as I can.",
+  defaultPersona:
+    'You are WADI, a friendly and concise assistant chatting over WhatsApp and Telegram. Answer in the user’s language, with short, clear sentences and no complex formatting.',
+  kindNames: {
+    audio: 'voice or audio messages',
+    image: 'images',
+    video: 'videos',
+    document: 'documents',
+    sticker: 'stickers',
+    location: 'locations',
+    contacts: 'contacts',
+    reaction: 'reactions',
+  },
+};
+
+/** The texts for a locale. */
+export function texts(locale: Locale): Texts {
+  return locale === 'en' ? en : es;
+}
+
+/** Picks the locale from a platform hint ("en-US") or falls back to the configured default. */
+export function resolveLocale(hint: string | null | undefined, fallback: Locale): Locale {
+  const l = hint?.toLowerCase() ?? '';
+  if (l.startsWith('en')) return 'en';
+  if (l.startsWith('es')) return 'es';
+  return fallback;
+}
+
+/** The name of a message kind for the "I only understand text" reply. */
+export function kindName(locale: Locale, kind: string): string {
+  const t = texts(locale);
+  return t.kindNames[kind] ?? (locale === 'en' ? 'this kind of message' : 'este tipo de mensaje');
+}

@@ -1,0 +1,223 @@
+/**
+ * Claiming inbound work. A worker claims a whole conversation at once: every pending message of
+ * the conversation whose oldest pending message was received first, among conversations nobody
+ * holds. The conversation row carries the lease (lease_owner = a token unique to this claim,
+ * lease_until); its messages carry the same lease. Because the conversation row is locked with
+ * FOR UPDATE SKIP LOCKED and its lease re-checked under the lock, two workers (in any processes)
+ * never run turns of the same conversation at once, and messages are answered in received order.
+ * An expired lease (crashed worker) makes the conversation and its messages claimable again.
+ */
+import type { InboundEvent } from '../channels/types.ts';
+import type { Database, Queryable } from '../db/client.ts';
+
+/** A conversation as a turn sees it. */
+export interface ConversationRow {
+  readonly id: number;
+  readonly channel: string;
+  readonly chat_id: string;
+  readonly display_name: string | null;
+  readonly locale: string | null;
+  readonly blocked: boolean;
+  readonly paused: boolean;
+  readonly context_reset_at: Date | null;
+  readonly fallback_notified_at: Date | null;
+  readonly last_inbound_at: Date | null;
+}
+
+/** One claimed inbound message. */
+export interface ClaimedMessage {
+  readonly id: number;
+  readonly kind: string;
+  readonly event: InboundEvent;
+  readonly attempts: number;
+  readonly receivedAt: Date;
+  readonly traceContext: string | null;
+}
+
+/** A claimed turn: one conversation and its pending messages, oldest first. */
+export interface ClaimedTurn {
+  readonly token: string;
+  readonly conversation: ConversationRow;
+  readonly messages: readonly ClaimedMessage[];
+}
+
+/** The lease was taken over by another worker (ours expired): this turn must not commit. */
+export class LeaseLostError extends Error {
+  readonly code = 'LEASE_LOST';
+  constructor(conversationId: number) {
+    super(`lease on conversation ${conversationId} was lost`);
+    this.name = 'LeaseLostError';
+  }
+}
+
+/** How to claim. */
+export interface ClaimOptions {
+  readonly token: string;
+  readonly leaseMs: number;
+  /** A conversation is claimable once its newest pending message is at least this old (burst coalescing). */
+  readonly debounceMs: number;
+}
+
+const CLAIMABLE = `(m.status = 'pending' or (m.status = 'processing' and m.lease_until < now()))`;
+
+/** Claims the next conversation's pending messages, or returns null when nothing is ready. */
+export async function claimTurn(database: Database, opts: ClaimOptions): Promise<ClaimedTurn | null> {
+  // One statement (one round trip, autocommit): pick and lock the conversation, lease it, lease its
+  // messages. The data-modifying CTEs share the statement's snapshot and the conversation lock.
+  const { rows } = await database.query<{ conversation: ConversationRow | null; messages: RawMessage[] | null }>(
+    `with cand as (
+       select m.conversation_id as cid, min(m.id) as first_id
+       from inbox_messages m
+       where ${CLAIMABLE} and m.conversation_id is not null
+       group by m.conversation_id
+       having max(m.received_at) <= now() - make_interval(secs => $1::float8 / 1000)
+          and (array_agg(m.available_at order by m.id))[1] <= now()
+       order by first_id
+       limit 32
+     ), pick as (
+       select c.id from conversations c join cand on cand.cid = c.id
+       where c.lease_until is null or c.lease_until < now()
+       order by cand.first_id
+       limit 1
+       for update of c skip locked
+     ), lease as (
+       update conversations c set lease_owner = $2, lease_until = now() + make_interval(secs => $3::float8 / 1000)
+       from pick where c.id = pick.id
+       returning c.id, c.channel, c.chat_id, c.display_name, c.locale, c.blocked, c.paused,
+                 c.context_reset_at, c.fallback_notified_at, c.last_inbound_at
+     ), msgs as (
+       update inbox_messages m set status = 'processing', lease_owner = $2,
+         lease_until = now() + make_interval(secs => $3::float8 / 1000),
+         attempts = m.attempts + 1, claimed_at = now()
+       from pick
+       where m.conversation_id = pick.id and ${CLAIMABLE} and m.available_at <= now()
+       returning m.id, m.kind, m.event, m.attempts, m.received_at, m.trace_context
+     )
+     select (select row_to_json(lease) from lease) as conversation,
+            (select json_agg(msgs order by msgs.id) from msgs) as messages`,
+    [opts.debounceMs, opts.token, opts.leaseMs],
+  );
+  const c = rows[0]?.conversation;
+  if (!c) return null;
+  const date = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string));
+  const conversation: ConversationRow = {
+    ...c,
+    id: Number(c.id),
+    context_reset_at: date(c.context_reset_at),
+    fallback_notified_at: date(c.fallback_notified_at),
+    last_inbound_at: date(c.last_inbound_at),
+  };
+  const messages = (rows[0].messages ?? []).map((r) => ({
+    id: Number(r.id),
+    kind: r.kind,
+    event: r.event,
+    attempts: r.attempts,
+    receivedAt: new Date(r.received_at),
+    traceContext: r.trace_context,
+  }));
+  return { token: opts.token, conversation, messages };
+}
+
+interface RawMessage {
+  id: number;
+  kind: string;
+  event: InboundEvent;
+  attempts: number;
+  received_at: string;
+  trace_context: string | null;
+}
+
+/** Extends the lease of a running turn; false when it was lost. */
+export async function renewLease(database: Database, turn: ClaimedTurn, leaseMs: number): Promise<boolean> {
+  const { rows } = await database.query(
+    `with c as (
+       update conversations set lease_until = now() + make_interval(secs => $2::float8 / 1000)
+       where id = $3 and lease_owner = $1 returning id
+     )
+     update inbox_messages set lease_until = now() + make_interval(secs => $2::float8 / 1000)
+     where lease_owner = $1 and status = 'processing' and exists (select 1 from c) returning id`,
+    [turn.token, leaseMs, turn.conversation.id],
+  );
+  return rows.length > 0;
+}
+
+/** Stage timestamps and coalescing link recorded when a turn completes. */
+export interface CompleteOptions {
+  /** Inbox id whose turn answered each message (the last message of its run). */
+  readonly answeredBy: ReadonlyMap<number, number>;
+  readonly llmStartedAt?: Date;
+  readonly llmEndedAt?: Date;
+  /** A real answer went out: the next outage may notify the user again. */
+  readonly clearFallback?: boolean;
+}
+
+/**
+ * Inside the turn's final transaction: releases the conversation lease and marks the messages
+ * done. Throws LeaseLostError (rolling the transaction back) if another worker took over.
+ */
+export async function completeTurn(tx: Queryable, turn: ClaimedTurn, opts: CompleteOptions): Promise<void> {
+  const ids = turn.messages.map((m) => m.id);
+  const { rows } = await tx.query<{ n: number }>(
+    `with c as (
+       update conversations set lease_owner = null, lease_until = null,
+         fallback_notified_at = case when $6 then null else fallback_notified_at end
+       where id = $7 and lease_owner = $5 returning id
+     ), m as (
+       update inbox_messages m set status = 'done', done_at = now(), lease_owner = null, lease_until = null,
+         answered_by = u.answered_by, llm_started_at = $3, llm_ended_at = $4, last_error = null
+       from unnest($1::bigint[], $2::bigint[]) as u(id, answered_by)
+       where m.id = u.id and m.lease_owner = $5 and exists (select 1 from c)
+       returning 1
+     )
+     select (select count(*)::int from c) as n`,
+    [
+      ids,
+      ids.map((i) => opts.answeredBy.get(i) ?? null),
+      opts.llmStartedAt ?? null,
+      opts.llmEndedAt ?? null,
+      turn.token,
+      opts.clearFallback ?? false,
+      turn.conversation.id,
+    ],
+  );
+  if ((rows[0]?.n ?? 0) === 0) throw new LeaseLostError(turn.conversation.id);
+}
+
+/** How a failed turn is handed back. */
+export interface ReleaseOptions {
+  readonly error?: string;
+  readonly retryInMs: number;
+  /** False for failures that are not the message's fault (LLM down, shutdown): attempts are given back. */
+  readonly countAttempt: boolean;
+  /** Counted attempts after which a message goes to the dead letter. */
+  readonly maxAttempts: number;
+}
+
+/** Hands the turn's messages back (pending, or dead after too many attempts) and frees the conversation. */
+export async function releaseTurn(tx: Queryable, turn: ClaimedTurn, opts: ReleaseOptions): Promise<number> {
+  const ids = turn.messages.map((m) => m.id);
+  const { rows } = await tx.query<{ status: string }>(
+    `update inbox_messages set
+       status = case when $3 and attempts >= $4 then 'dead' else 'pending' end,
+       attempts = case when $3 then attempts else greatest(attempts - 1, 0) end,
+       available_at = now() + make_interval(secs => $5::float8 / 1000),
+       last_error = coalesce($6, last_error), lease_owner = null, lease_until = null
+     where id = any($1::bigint[]) and lease_owner = $2
+     returning status`,
+    [ids, turn.token, opts.countAttempt, opts.maxAttempts, opts.retryInMs, opts.error?.slice(0, 1000) ?? null],
+  );
+  await tx.query(`update conversations set lease_owner = null, lease_until = null where id = $1 and lease_owner = $2`, [
+    turn.conversation.id,
+    turn.token,
+  ]);
+  return rows.filter((r) => r.status === 'dead').length;
+}
+
+/** Pending work for the gauges: how many messages wait and how old the oldest is. */
+export async function pendingStats(database: Queryable): Promise<{ pending: number; oldestSeconds: number }> {
+  const { rows } = await database.query<{ n: number; oldest: number | null }>(
+    `select count(*)::int as n, extract(epoch from now() - min(received_at))::float8 as oldest
+     from inbox_messages where status in ('pending', 'processing')`,
+  );
+  return { pending: rows[0]?.n ?? 0, oldestSeconds: Math.max(0, rows[0]?.oldest ?? 0) };
+}

@@ -1,0 +1,296 @@
+/**
+ * The outbox dispatcher: claims queued reply parts (FOR UPDATE SKIP LOCKED + lease) and sends them
+ * through the channel senders, at most one in flight per conversation and in queue order (a part
+ * is claimable only when no earlier part of its conversation is still pending or sending). Every
+ * outcome is recorded: sent (platform id), retried (backoff + jitter, honouring retry_after),
+ * failed (reason). A crash between the send and its record leaves the lease to expire: that one
+ * send may be repeated, nothing is lost.
+ */
+import { randomBytes } from 'node:crypto';
+import type { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import { PermanentSendError, RetryableSendError } from '../channels/errors.ts';
+import type { ChannelName, ChannelSender } from '../channels/types.ts';
+import type { Database } from '../db/client.ts';
+import { applyPendingStatuses } from '../inbox/writer.ts';
+import type { BackgroundService } from '../lifecycle/service.ts';
+import { metrics } from '../ops/metrics/metrics.ts';
+
+/** WhatsApp's customer-service window: free-form replies only within 24 h of the user's last message. */
+export const WHATSAPP_WINDOW_MS = 24 * 3600 * 1000;
+
+/** Dispatcher settings. */
+export interface DispatcherOptions {
+  readonly database: Database;
+  readonly logger: Logger;
+  readonly senders: () => ReadonlyMap<ChannelName, ChannelSender>;
+  readonly concurrency: number;
+  readonly maxAttempts: number;
+  readonly retryBaseMs: number;
+  readonly leaseMs: number;
+  readonly pollMs: number;
+  /** Emits 'queued' when a local turn queued replies. */
+  readonly events?: EventEmitter;
+  /** Called before the first send attempt of a conversation's part (stops its typing refresh). */
+  readonly onSending?: (conversationId: number) => void;
+  readonly now?: () => number;
+}
+
+interface Row {
+  id: number;
+  channel: ChannelName;
+  chat_id: string;
+  conversation_id: number | null;
+  inbox_id: number | null;
+  part: number;
+  body: string;
+  options: Record<string, unknown>;
+  attempts: number;
+  last_inbound_at: Date | null;
+  blocked: boolean | null;
+  inbox_received_at: Date | null;
+}
+
+/** The service. */
+export class OutboxDispatcher implements BackgroundService {
+  readonly name = 'outbox-dispatcher';
+  private readonly o: DispatcherOptions;
+  private readonly owner = `${process.pid}-${randomBytes(4).toString('hex')}`;
+  private running = false;
+  private inFlight = 0;
+  private loopDone: Promise<void> | undefined;
+  private waiter: (() => void) | undefined;
+  private poll: NodeJS.Timeout | undefined;
+  private readonly sends = new Set<Promise<void>>();
+  private readonly onQueued = () => this.wake();
+  private readonly now: () => number;
+
+  constructor(opts: DispatcherOptions) {
+    this.o = opts;
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** Starts the claim loop. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.o.events?.on('queued', this.onQueued);
+    this.poll = setInterval(() => this.wake(), this.o.pollMs);
+    this.loopDone = this.loop();
+  }
+
+  /** Looks for work now. */
+  wake(): void {
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.();
+  }
+
+  private async loop(): Promise<void> {
+    let failures = 0;
+    while (this.running) {
+      const free = this.o.concurrency - this.inFlight;
+      const channels = [...this.o.senders().keys()];
+      let rows: Row[] = [];
+      if (free > 0 && channels.length > 0) {
+        try {
+          rows = await this.claim(free, channels);
+          failures = 0;
+        } catch (err) {
+          failures++;
+          this.o.logger.warn({ err: (err as Error).message }, 'outbox claim failed');
+          await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** failures, 5000)));
+          continue;
+        }
+      }
+      for (const row of rows) {
+        this.inFlight++;
+        const p: Promise<void> = this.process(row)
+          .catch((err) =>
+            this.o.logger.error({ err, outboxId: row.id }, 'outbox outcome not recorded; lease will expire'),
+          )
+          .finally(() => {
+            this.inFlight--;
+            this.sends.delete(p);
+            // A finished send may unblock the next part of its conversation.
+            this.wake();
+          });
+        this.sends.add(p);
+      }
+      if (rows.length === 0 || this.inFlight >= this.o.concurrency) {
+        await new Promise<void>((r) => {
+          this.waiter = r;
+        });
+      }
+    }
+  }
+
+  private async claim(limit: number, channels: string[]): Promise<Row[]> {
+    const { rows } = await this.o.database.query<Row>(
+      `with c as (
+         select o.id from outbox_messages o
+         where (o.status = 'pending' or (o.status = 'sending' and o.lease_until < now()))
+           and o.available_at <= now() and o.channel = any($1::text[])
+           and not exists (
+             select 1 from outbox_messages p
+             where p.conversation_id = o.conversation_id and p.id < o.id and p.status in ('pending', 'sending'))
+         order by o.id limit $2
+         for update of o skip locked
+       ), upd as (
+         update outbox_messages o set status = 'sending', lease_owner = $3, attempts = o.attempts + 1,
+           lease_until = now() + make_interval(secs => $4::float8 / 1000)
+         from c where o.id = c.id
+         returning o.*
+       )
+       select upd.id, upd.channel, upd.chat_id, upd.conversation_id, upd.inbox_id, upd.part, upd.body, upd.options,
+              upd.attempts, cv.last_inbound_at, cv.blocked, i.received_at as inbox_received_at
+       from upd left join conversations cv on cv.id = upd.conversation_id
+       left join inbox_messages i on i.id = upd.inbox_id
+       order by upd.id`,
+      [channels, limit, this.owner, this.o.leaseMs],
+    );
+    return rows;
+  }
+
+  private async process(row: Row): Promise<void> {
+    const sender = this.o.senders().get(row.channel);
+    if (row.conversation_id !== null) this.o.onSending?.(row.conversation_id);
+    if (row.blocked) return this.fail(row, 'blocked', undefined);
+    if (
+      row.channel === 'whatsapp' &&
+      row.last_inbound_at &&
+      this.now() - new Date(row.last_inbound_at).getTime() > WHATSAPP_WINDOW_MS
+    ) {
+      // Free-form messages outside the 24 h window are refused by Meta; a template would be needed.
+      return this.fail(row, 'window_closed', undefined);
+    }
+    if (!sender) return this.retry(row, new RetryableSendError(`no sender for ${row.channel}`));
+    try {
+      const res = await sender.send({
+        chatId: row.chat_id,
+        text: row.body,
+        replyTo: typeof row.options.replyTo === 'string' ? row.options.replyTo : undefined,
+        options: row.options,
+      });
+      await this.sent(row, res.platformMessageId);
+    } catch (err) {
+      if (err instanceof PermanentSendError) {
+        if (err.migrateToChatId) return this.migrate(row, err.migrateToChatId);
+        return this.fail(row, err.reason, err);
+      }
+      return this.retry(row, err);
+    }
+  }
+
+  private async sent(row: Row, platformMessageId: string): Promise<void> {
+    // One round trip records the send; status webhooks that raced ahead of it are applied after.
+    const { rows } = await this.o.database.query<{ early: boolean }>(
+      `with o as (
+         update outbox_messages set status = 'sent', platform_message_id = $2, sent_at = now(),
+           lease_owner = null, lease_until = null, error_code = null, error_title = null, error_detail = null
+         where id = $1 and status = 'sending' returning conversation_id
+       ), c as (
+         update conversations set messages_out = messages_out + 1 where id = (select conversation_id from o)
+       )
+       select exists (select 1 from status_events
+         where channel = $3 and platform_message_id = $2 and not applied) as early`,
+      [row.id, platformMessageId, row.channel],
+    );
+    if (rows[0]?.early) await applyPendingStatuses(this.o.database, row.channel, platformMessageId);
+    metrics.outboundMessages.inc({ channel: row.channel, outcome: 'sent' });
+    if (row.part === 0 && row.inbox_received_at) {
+      metrics.replyLatency.observe(
+        { channel: row.channel },
+        Math.max(0, (this.now() - new Date(row.inbox_received_at).getTime()) / 1000),
+      );
+    }
+  }
+
+  private async retry(row: Row, err: unknown): Promise<void> {
+    const e = err instanceof RetryableSendError ? err : undefined;
+    if (row.attempts >= this.o.maxAttempts) return this.fail(row, 'retries_exhausted', e);
+    const backoff = Math.min(this.o.retryBaseMs * 2 ** (row.attempts - 1), 300_000) * (0.75 + Math.random() * 0.5);
+    const delay = Math.max(backoff, e?.retryAfterMs ?? 0);
+    await this.o.database.query(
+      `update outbox_messages set status = 'pending', lease_owner = null, lease_until = null,
+         available_at = now() + make_interval(secs => $2::float8 / 1000),
+         error_code = $3, error_title = $4, error_detail = $5
+       where id = $1 and status = 'sending'`,
+      [
+        row.id,
+        Math.round(delay),
+        e?.code ?? null,
+        e?.title ?? null,
+        (e?.detail ?? (err as Error)?.message ?? '').slice(0, 1000),
+      ],
+    );
+    metrics.outboundMessages.inc({ channel: row.channel, outcome: 'retried' });
+    this.o.logger.warn(
+      { outboxId: row.id, attempt: row.attempts, delayMs: Math.round(delay), code: e?.code },
+      'send retried',
+    );
+    setTimeout(() => this.wake(), delay + 5).unref();
+  }
+
+  private async fail(
+    row: Row,
+    reason: string,
+    err: PermanentSendError | RetryableSendError | undefined,
+  ): Promise<void> {
+    await this.o.database.transaction(async (tx) => {
+      await tx.query(
+        `update outbox_messages set status = 'failed', failure_reason = $2, failed_at = now(),
+           lease_owner = null, lease_until = null, error_code = coalesce($3, error_code),
+           error_title = coalesce($4, error_title), error_detail = coalesce($5, error_detail)
+         where id = $1`,
+        [row.id, reason, err?.code ?? null, err?.title ?? null, err?.detail ?? null],
+      );
+      if (reason === 'blocked' && row.conversation_id !== null) {
+        // The user blocked the bot: stop writing, and fail what was still queued for them.
+        await tx.query('update conversations set blocked = true where id = $1', [row.conversation_id]);
+        await tx.query(
+          `update outbox_messages set status = 'failed', failure_reason = 'blocked', failed_at = now()
+           where conversation_id = $1 and status = 'pending'`,
+          [row.conversation_id],
+        );
+      }
+    });
+    metrics.outboundMessages.inc({ channel: row.channel, outcome: 'failed' });
+    this.o.logger.warn({ outboxId: row.id, reason, code: err?.code }, 'send failed permanently');
+  }
+
+  private async migrate(row: Row, newChatId: string): Promise<void> {
+    await this.o.database.transaction(async (tx) => {
+      if (row.conversation_id !== null) {
+        // The chat moved (Telegram group → supergroup): follow it unless the new chat already has a conversation.
+        await tx.query(
+          `update conversations set chat_id = $2 where id = $1
+           and not exists (select 1 from conversations where channel = $3 and chat_id = $2)`,
+          [row.conversation_id, newChatId, row.channel],
+        );
+        await tx.query(`update outbox_messages set chat_id = $2 where conversation_id = $1 and status = 'pending'`, [
+          row.conversation_id,
+          newChatId,
+        ]);
+      }
+      await tx.query(
+        `update outbox_messages set status = 'pending', chat_id = $2, lease_owner = null, lease_until = null,
+           available_at = now() where id = $1`,
+        [row.id, newChatId],
+      );
+    });
+    this.o.logger.info({ outboxId: row.id }, 'chat migrated; resending to the new chat id');
+    this.wake();
+  }
+
+  /** Stops claiming and waits for the sends in flight to be recorded. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.o.events?.off('queued', this.onQueued);
+    if (this.poll) clearInterval(this.poll);
+    this.wake();
+    await this.loopDone;
+    await Promise.allSettled([...this.sends]);
+  }
+}
