@@ -46,40 +46,65 @@ const CASES: {
   on: (s: Samples, now: number) => void;
   off: (s: Samples, now: number) => void;
 }[] = [
-  { alert: 'ServiceNotReady', forSeconds: 60, on: (s) => void (s.ready = false), off: (s) => void (s.ready = true) },
+  {
+    alert: 'ServiceNotReady',
+    forSeconds: 60,
+    on: (s) => Object.assign(s, { ready: false }),
+    off: (s) => Object.assign(s, { ready: true }),
+  },
   {
     alert: 'HighErrorRate',
     forSeconds: 60,
-    on: (s) => void (s.requests = { requests: 200, errorRate: 0.2 }),
-    off: (s) => void (s.requests = { requests: 200, errorRate: 0.01 }),
+    on: (s) => Object.assign(s, { requests: { requests: 200, errorRate: 0.2 } }),
+    off: (s) => Object.assign(s, { requests: { requests: 200, errorRate: 0.01 } }),
   },
-  { alert: 'HighCpu', forSeconds: 120, on: (s) => void (s.cpu = 95), off: (s) => void (s.cpu = 20) },
-  { alert: 'HighMemory', forSeconds: 120, on: (s) => void (s.mem = 91), off: (s) => void (s.mem = 40) },
-  { alert: 'InboxBacklog', forSeconds: 60, on: (s) => void (s.inboxAge = 900), off: (s) => void (s.inboxAge = null) },
+  {
+    alert: 'HighCpu',
+    forSeconds: 120,
+    on: (s) => Object.assign(s, { cpu: 95 }),
+    off: (s) => Object.assign(s, { cpu: 20 }),
+  },
+  {
+    alert: 'HighMemory',
+    forSeconds: 120,
+    on: (s) => Object.assign(s, { mem: 91 }),
+    off: (s) => Object.assign(s, { mem: 40 }),
+  },
+  {
+    alert: 'InboxBacklog',
+    forSeconds: 60,
+    on: (s) => Object.assign(s, { inboxAge: 900 }),
+    off: (s) => Object.assign(s, { inboxAge: null }),
+  },
   {
     alert: 'OutboundFailures',
     forSeconds: 0,
-    on: (s) => void (s.outbound = { total: 40, failed: 20, tokenInvalid: 0 }),
-    off: (s) => void (s.outbound = { total: 40, failed: 1, tokenInvalid: 0 }),
+    on: (s) => Object.assign(s, { outbound: { total: 40, failed: 20, tokenInvalid: 0 } }),
+    off: (s) => Object.assign(s, { outbound: { total: 40, failed: 1, tokenInvalid: 0 } }),
   },
-  { alert: 'LlmUnavailable', forSeconds: 60, on: (s) => void (s.breaker = true), off: (s) => void (s.breaker = false) },
+  {
+    alert: 'LlmUnavailable',
+    forSeconds: 60,
+    on: (s) => Object.assign(s, { breaker: true }),
+    off: (s) => Object.assign(s, { breaker: false }),
+  },
   {
     alert: 'TelegramWebhookErrors',
     forSeconds: 0,
-    on: (s, now) => void (s.telegramErrorAt = Math.floor(now / 1000) - 30),
-    off: (s, now) => void (s.telegramErrorAt = Math.floor(now / 1000) - 3600),
+    on: (s, now) => Object.assign(s, { telegramErrorAt: Math.floor(now / 1000) - 30 }),
+    off: (s, now) => Object.assign(s, { telegramErrorAt: Math.floor(now / 1000) - 3600 }),
   },
   {
     alert: 'WhatsAppTokenInvalid',
     forSeconds: 0,
-    on: (s) => void (s.outbound = { total: 3, failed: 3, tokenInvalid: 3 }),
-    off: (s) => void (s.outbound = { total: 0, failed: 0, tokenInvalid: 0 }),
+    on: (s) => Object.assign(s, { outbound: { total: 3, failed: 3, tokenInvalid: 3 } }),
+    off: (s) => Object.assign(s, { outbound: { total: 0, failed: 0, tokenInvalid: 0 } }),
   },
   {
     alert: 'BackupStale',
     forSeconds: 0,
-    on: (s, now) => void (s.backupAt = now - 30 * 3600_000),
-    off: (s, now) => void (s.backupAt = now - 3600_000),
+    on: (s, now) => Object.assign(s, { backupAt: now - 30 * 3600_000 }),
+    off: (s, now) => Object.assign(s, { backupAt: now - 3600_000 }),
   },
 ];
 
