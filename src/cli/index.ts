@@ -5,6 +5,7 @@ import { CliError } from './common.ts';
 import { registerConfig } from './config-check.ts';
 import { registerMigrate } from './migrate.ts';
 import { registerStart } from './start.ts';
+import { registerWatch } from './watch.ts';
 
 /** Builds the program with every command registered. */
 export function buildProgram(): Command {
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
   registerStart(program);
   registerMigrate(program);
   registerConfig(program);
+  registerWatch(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }
