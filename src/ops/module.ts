@@ -30,6 +30,7 @@ export const opsModule: ModuleFactory = (ctx) => {
     logger: ctx.logger.child({ component: 'alerts' }),
     repeatSeconds: env.ALERT_REPEAT_SECONDS,
     runbookBase: env.ALERT_RUNBOOK_BASE_URL,
+    outageForSeconds: env.ALERT_HEALTH_FAILING_SECONDS,
   });
   provide(ctx, 'ops.alerts', engine);
   return {

@@ -12,6 +12,7 @@ import type { BackgroundService } from '../../lifecycle/service.ts';
 import { metrics } from '../metrics/metrics.ts';
 import { AlertDelivery } from './delivery.ts';
 import { type Notifier, runbookLink } from './notifiers.ts';
+import { DatabaseOutage } from './outage.ts';
 import type { AlertRule } from './rules.ts';
 
 /** Advisory lock key of the alert leader ("WADI" + 1). */
@@ -47,6 +48,8 @@ export interface AlertEngineOptions {
   readonly now?: () => number;
   readonly runbookBase?: string;
   readonly lockKey?: number;
+  /** After how long an unreachable database is announced directly (default 60 s). */
+  readonly outageForSeconds?: number;
 }
 
 /** Evaluates rules when leader; serves alert state to /admin/alerts on every replica. */
@@ -55,6 +58,7 @@ export class AlertEngine implements AlertsProvider, BackgroundService {
   private readonly opts: AlertEngineOptions;
   private readonly now: () => number;
   private readonly delivery: AlertDelivery;
+  private readonly outage: DatabaseOutage;
   private readonly states = new Map<string, RuleState>();
   private lock: HeldLock | null = null;
   private timer: NodeJS.Timeout | undefined;
@@ -65,6 +69,7 @@ export class AlertEngine implements AlertsProvider, BackgroundService {
     this.opts = opts;
     this.now = opts.now ?? Date.now;
     this.delivery = new AlertDelivery(opts);
+    this.outage = new DatabaseOutage({ ...opts, forSeconds: opts.outageForSeconds ?? 60 });
     for (const r of opts.rules) metrics.alertsFiring.set({ alert: r.name }, 0);
   }
 
@@ -98,8 +103,20 @@ export class AlertEngine implements AlertsProvider, BackgroundService {
 
   private async round(): Promise<void> {
     if (this.stopped) return;
+    if (!this.lock) {
+      const now = this.now();
+      let led: boolean;
+      try {
+        led = await this.tryLead();
+      } catch (err) {
+        // Not even the lock can be asked for: the database is down (see outage.ts).
+        await this.outage.failed(now, err as Error);
+        return;
+      }
+      await this.outage.recovered(now);
+      if (!led) return;
+    }
     try {
-      if (!this.lock && !(await this.tryLead())) return;
       const now = this.now();
       for (const rule of this.opts.rules) await this.evaluate(rule, now);
       await this.delivery.deliver(now);

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postgresUrl, type TestDb, testDatabase } from '../../../test/helpers/db.ts';
@@ -91,5 +92,97 @@ describe.runIf(postgresUrl())('two replicas on one PostgreSQL database', () => {
     expect(rows[0].n).toBe(1);
     await a.stop();
     await b.stop();
+  });
+});
+
+/** A TCP proxy in front of PostgreSQL that the test can cut and restore, like a network outage. */
+async function cuttableProxy(
+  target: URL,
+): Promise<{ url: string; cut(): Promise<void>; restore(): Promise<void>; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  let server: net.Server | undefined;
+  let port = 0;
+  const listen = () =>
+    new Promise<void>((resolve) => {
+      server = net.createServer((client) => {
+        const upstream = net.connect(Number(target.port || 5432), target.hostname);
+        for (const s of [client, upstream]) {
+          sockets.add(s);
+          s.on('error', () => {});
+          s.on('close', () => sockets.delete(s));
+        }
+        client.pipe(upstream).pipe(client);
+      });
+      server.listen(port, '127.0.0.1', () => {
+        port = (server?.address() as net.AddressInfo).port;
+        resolve();
+      });
+    });
+  const cut = async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+    server = undefined;
+  };
+  await listen();
+  const u = new URL(target.toString());
+  u.hostname = '127.0.0.1';
+  u.port = String(port);
+  return { url: u.toString(), cut, restore: listen, close: cut };
+}
+
+describe.runIf(postgresUrl())('alerting while the database is unreachable', () => {
+  it('announces ServiceNotReady directly after the failing period, and its resolution once the database is back', async () => {
+    const t = await testDatabase('postgres');
+    const proxy = await cuttableProxy(new URL(t.url as string));
+    const database = await openDatabase({ url: proxy.url, poolSize: 2 });
+    const telegram = await telegramReceiver();
+    try {
+      let now = Date.now();
+      const config = testConfig({
+        ALERT_TELEGRAM_CHAT_ID: '42',
+        ALERT_TELEGRAM_BOT_TOKEN: '123:outage-test-token-abcdefghijkl',
+        TELEGRAM_API_URL: telegram.url,
+      });
+      const engine = new AlertEngine({
+        database,
+        rules: [],
+        notifiers: notifiersFromEnv(config.env),
+        logger: pino({ level: 'silent' }),
+        repeatSeconds: 3600,
+        outageForSeconds: 60,
+        now: () => now,
+      });
+      await engine.tick();
+      expect(engine.isLeader).toBe(true);
+      await proxy.cut();
+      for (let i = 0; i < 50 && engine.isLeader; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(engine.isLeader).toBe(false);
+      await engine.tick();
+      now += 30_000;
+      await engine.tick();
+      expect(telegram.received).toHaveLength(0);
+      now += 30_000;
+      await engine.tick();
+      expect(telegram.received).toHaveLength(1);
+      expect(telegram.received[0].text).toContain('FIRING: ServiceNotReady');
+      expect(telegram.received[0].text).toContain('database unreachable');
+      now += 10_000;
+      await engine.tick();
+      expect(telegram.received).toHaveLength(1);
+      await proxy.restore();
+      now += 10_000;
+      await engine.tick();
+      expect(engine.isLeader).toBe(true);
+      expect(telegram.received.map((r) => r.text.split('\n')[0])).toEqual([
+        '🔥 FIRING: ServiceNotReady',
+        '✅ RESOLVED: ServiceNotReady',
+      ]);
+      await engine.stop();
+    } finally {
+      await telegram.close();
+      await database.close().catch(() => {});
+      await proxy.close();
+      await t.drop();
+    }
   });
 });
