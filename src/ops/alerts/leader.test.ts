@@ -104,7 +104,7 @@ async function cuttableProxy(
   let port = 0;
   const listen = () =>
     new Promise<void>((resolve) => {
-      server = net.createServer((client) => {
+      const srv = net.createServer((client) => {
         const upstream = net.connect(Number(target.port || 5432), target.hostname);
         for (const s of [client, upstream]) {
           sockets.add(s);
@@ -113,8 +113,9 @@ async function cuttableProxy(
         }
         client.pipe(upstream).pipe(client);
       });
-      server.listen(port, '127.0.0.1', () => {
-        port = (server?.address() as net.AddressInfo).port;
+      server = srv;
+      srv.listen(port, '127.0.0.1', () => {
+        port = (srv.address() as net.AddressInfo).port;
         resolve();
       });
     });
