@@ -6,11 +6,13 @@ import { telegramModule } from '../channels/telegram/module.ts';
 import { whatsappModule } from '../channels/whatsapp/module.ts';
 import { conversationModule } from '../conversation/module.ts';
 import { inboxModule } from '../inbox/module.ts';
+import { opsModule } from '../ops/module.ts';
 import { sandboxModule } from '../sandbox/module.ts';
 import type { ModuleFactory } from './module.ts';
 
 /** Feature factories, in build order. */
 export const MODULES: readonly ModuleFactory[] = [
+  opsModule,
   inboxModule,
   whatsappModule,
   telegramModule,

@@ -11,6 +11,7 @@ import { registerSimulate } from './simulate.ts';
 import { registerSimulateTelegram } from './simulate-telegram.ts';
 import { registerStart } from './start.ts';
 import { registerTelegram } from './telegram.ts';
+import { registerWatch } from './watch.ts';
 
 /** Builds the program with every command registered. */
 export function buildProgram(): Command {
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerTelegram(program);
   registerSimulateTelegram(program);
   registerInbox(program);
+  registerWatch(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

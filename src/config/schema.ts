@@ -85,6 +85,13 @@ export const envSchema = z.object({
   ALERT_MEMORY_PERCENT: num(80, 1, 100),
   ALERT_RESOURCE_FOR_SECONDS: int(120, 0),
   ALERT_REPEAT_SECONDS: int(4 * 3600, 60),
+  // Observability (src/ops/alerts): thresholds of the rules beyond the contract's four.
+  ALERT_INBOX_BACKLOG_SECONDS: int(300, 1),
+  ALERT_OUTBOUND_FAILURE_PERCENT: num(20, 0, 100),
+  ALERT_OUTBOUND_MIN_MESSAGES: int(10, 1),
+  ALERT_BACKUP_STALE_SECONDS: int(26 * 3600, 60),
+  /** Base URL of the docs (e.g. the repository on GitHub) so runbook links in alerts are clickable. */
+  ALERT_RUNBOOK_BASE_URL: optUrl,
 
   WADI_SANDBOX: z.stringbool().optional(),
   /** Where this process reaches the sandbox fakes (a worker process points at its web process). */

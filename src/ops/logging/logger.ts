@@ -6,6 +6,7 @@
 import { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
 import pretty from 'pino-pretty';
+import { traceLogFields } from '../tracing/context.ts';
 import { LogRing } from './log-ring.ts';
 
 /** Key paths whose values never reach a log line. */
@@ -76,6 +77,8 @@ export function createLogger(opts: LoggerOptions): LogKit {
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
       hooks: { streamWrite: scrub },
+      // trace_id/span_id of the active span (nothing when tracing is off), to jump from a log line to its trace.
+      mixin: traceLogFields,
     },
     pino.multistream([
       { stream: out, level: 'trace' },

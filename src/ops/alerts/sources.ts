@@ -1,0 +1,102 @@
+/**
+ * The real sample sources behind the rules: readiness, the windowed request stats, CPU and memory
+ * against the container limits, SQL over the inbox/outbox/kv tables (timestamps passed in, so a
+ * fake clock drives them too), and the registry objects other features provide.
+ */
+import type { ModuleContext } from '../../app/module.ts';
+import { KV_BACKUP_LAST_SUCCESS, lookup } from '../../app/shared.ts';
+import type { Database } from '../../db/client.ts';
+import type { Health } from '../../ops/health/health.ts';
+import { CpuSampler, memoryPercent, type ResourceLimits } from '../metrics/resources.ts';
+import type { WindowedStats } from '../metrics/window-stats.ts';
+import type { AlertSources } from './rules.ts';
+
+// getWebhookInfo is a call to Telegram: once a minute is plenty for a 10-minute condition.
+const WEBHOOK_INFO_EVERY_MS = 60_000;
+
+/** Outbox rows that reached a final state (the denominator of OutboundFailures). */
+const FINISHED = `status in ('sent', 'delivered', 'read', 'failed')`;
+
+/** SQL-backed samples, usable on their own in tests. */
+export function databaseSources(database: Database): Pick<AlertSources, 'oldestPendingInboxSeconds' | 'outbound'> & {
+  backupRecorded(): Promise<number | undefined>;
+} {
+  return {
+    async oldestPendingInboxSeconds(now) {
+      const { rows } = await database.query<{ oldest: Date | string | null }>(
+        `select min(received_at) as oldest from inbox_messages where status in ('pending', 'processing')`,
+      );
+      const oldest = rows[0]?.oldest;
+      if (!oldest) return null;
+      return Math.max(0, (now - new Date(oldest).getTime()) / 1000);
+    },
+    async outbound(sinceMs) {
+      const { rows } = await database.query<{
+        total: number | string;
+        failed: number | string;
+        token: number | string;
+      }>(
+        `select count(*) filter (where ${FINISHED}) as total,
+                count(*) filter (where status = 'failed') as failed,
+                count(*) filter (where status = 'failed' and error_code = '190') as token
+           from outbox_messages
+          where coalesce(failed_at, sent_at, created_at) >= $1`,
+        [new Date(sinceMs).toISOString()],
+      );
+      const r = rows[0];
+      return { total: Number(r?.total ?? 0), failed: Number(r?.failed ?? 0), tokenInvalid: Number(r?.token ?? 0) };
+    },
+    async backupRecorded() {
+      const { rows } = await database.query<{ value: { at?: string } | string }>(
+        'select value from kv where key = $1',
+        [KV_BACKUP_LAST_SUCCESS],
+      );
+      const raw = rows[0]?.value;
+      const value = typeof raw === 'string' ? (JSON.parse(raw) as { at?: string }) : raw;
+      const at = value?.at ? Date.parse(value.at) : Number.NaN;
+      return Number.isFinite(at) ? at : undefined;
+    },
+  };
+}
+
+/** Everything the rules need, from a running WADI. */
+export function contextSources(
+  ctx: ModuleContext,
+  opts: { stats: WindowedStats; health: Health; limits: ResourceLimits; startedAt: number },
+): AlertSources {
+  const db = databaseSources(ctx.database);
+  const cpu = new CpuSampler(opts.limits.cpuCores);
+  let webhook: { at: number; lastErrorDate?: number } | undefined;
+  return {
+    async ready() {
+      // Our own shutdown is not an outage.
+      if (opts.health.isShuttingDown) return true;
+      return (await opts.health.ready()).status !== 'fail';
+    },
+    requests: (seconds) => opts.stats.window(seconds),
+    cpuPercent: () => cpu.sample(),
+    memoryPercent: () => memoryPercent(opts.limits.memoryBytes),
+    oldestPendingInboxSeconds: db.oldestPendingInboxSeconds,
+    outbound: db.outbound,
+    llmBreakerOpen: () => lookup(ctx, 'assistant.status')?.breakerOpen(),
+    async telegramLastErrorDate(now) {
+      const info = lookup(ctx, 'telegram.webhookInfo');
+      if (!info) return undefined;
+      if (!webhook || now - webhook.at >= WEBHOOK_INFO_EVERY_MS) {
+        try {
+          webhook = { at: now, lastErrorDate: (await info()).lastErrorDate };
+        } catch (err) {
+          // Telegram unreachable says nothing about our webhook: keep the last answer, retry later.
+          ctx.logger.debug({ err: (err as Error).message }, 'getWebhookInfo failed for alerting');
+          webhook = { at: now, lastErrorDate: webhook?.lastErrorDate };
+        }
+      }
+      return webhook.lastErrorDate;
+    },
+    async backupLastSuccess() {
+      if (!ctx.config.env.BACKUP_SCHEDULE) return undefined;
+      // No backup recorded yet: count from when we started watching, so a fresh install is not stale.
+      return (await db.backupRecorded()) ?? opts.startedAt;
+    },
+  };
+}
