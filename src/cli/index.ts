@@ -4,6 +4,7 @@ import { DatabaseOpenError } from '../db/errors.ts';
 import { CliError } from './common.ts';
 import { registerConfig } from './config-check.ts';
 import { registerMigrate } from './migrate.ts';
+import { registerPreflight } from './preflight.ts';
 import { registerStart } from './start.ts';
 
 /** Builds the program with every command registered. */
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
   registerStart(program);
   registerMigrate(program);
   registerConfig(program);
+  registerPreflight(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }
