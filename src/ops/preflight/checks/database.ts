@@ -15,11 +15,11 @@ export async function databaseChecks(ctx: PreflightContext): Promise<CheckResult
     try {
       ctx.database = await openDatabase({ url: config.database.url, dataDir: config.database.dataDir, poolSize: 1 });
     } catch (err) {
-      const where = config.database.embedded ? `embedded PGlite in ${config.database.dataDir}` : 'DATABASE_URL';
+      if (config.database.embedded) return embeddedInUse(ctx, (err as Error).message);
       return [
         s.fail(
           'reachable',
-          `cannot open ${where}: ${(err as Error).message}`,
+          `cannot open DATABASE_URL: ${(err as Error).message}`,
           'check DATABASE_URL and that PostgreSQL is up',
         ),
       ];
