@@ -1,4 +1,5 @@
 /** Reads a server's TLS certificate and whether it validates (chain and host name). */
+import { isIP } from 'node:net';
 import tls from 'node:tls';
 
 /** What the TLS handshake showed. */
@@ -21,7 +22,8 @@ export function inspectCertificate(
     const socket = tls.connect({
       host,
       port,
-      servername: host,
+      // SNI carries names only; an IP address is checked against the certificate's IP SANs.
+      servername: isIP(host) ? undefined : host,
       ca: opts.ca ? [opts.ca] : undefined,
       // Handshake completes so the reason can be reported; `authorized` carries the verdict
       // (chain and host name both, as Node checks the identity before setting it).
