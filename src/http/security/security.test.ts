@@ -39,8 +39,8 @@ describe('security layer on a running WADI', () => {
   beforeAll(async () => {
     t = await testDatabase();
     w = await startTestWadi(t.database, {
-      env: { CORS_ORIGINS: ADMIN_ORIGIN, SHED_MAX_EVENT_LOOP_DELAY_MS: '80' },
-      modules: [securityModuleWith({ sampleIntervalMs: 200 }), testRoutes],
+      env: { CORS_ORIGINS: ADMIN_ORIGIN },
+      modules: [securityModuleWith({}), testRoutes],
     });
   });
   afterAll(async () => {
@@ -163,9 +163,27 @@ describe('security layer on a running WADI', () => {
     });
     expect(ok.status).toBe(200);
   });
+});
+
+describe('load shedding', () => {
+  let t: TestDb;
+  let w: TestWadi;
+  beforeAll(async () => {
+    t = await testDatabase();
+    // Its own WADI: a low limit on a busy shared machine must not shed the other tests' requests.
+    // Sampling every 100 ms, a 3 s stall raises the mean delay well above 200 ms.
+    w = await startTestWadi(t.database, {
+      env: { SHED_MAX_EVENT_LOOP_DELAY_MS: '200' },
+      modules: [securityModuleWith({ sampleIntervalMs: 100 }), testRoutes],
+    });
+  });
+  afterAll(async () => {
+    await w?.stop();
+    await t?.drop();
+  });
 
   it('sheds load with 503 + Retry-After after the event loop stalls, while probes keep answering', async () => {
-    const blocked = await fetch(`${w.url}/test/block?ms=2500`);
+    const blocked = await fetch(`${w.url}/test/block?ms=3000`);
     expect(blocked.status).toBe(200);
     const [normal, live, ready, metrics] = await Promise.all([
       fetch(`${w.url}/admin/ping`),
@@ -183,11 +201,57 @@ describe('security layer on a running WADI', () => {
     expect(metrics.status).toBe(200);
     // Once the loop is healthy again, requests are served.
     let status = 0;
-    for (let i = 0; i < 50 && status !== 200; i++) {
+    for (let i = 0; i < 100 && status !== 200; i++) {
       await new Promise((r) => setTimeout(r, 100));
       status = (await fetch(`${w.url}/admin/ping`)).status;
     }
     expect(status).toBe(200);
+  });
+});
+
+describe('secrets stay out of responses and logs under the security layer', () => {
+  it('never writes a configured secret to a log line or a response', async () => {
+    const t = await testDatabase();
+    const env = {
+      METRICS_TOKEN: 'metrics-token-0123456789abcdef',
+      WHATSAPP_VERIFY_TOKEN: 'verify-token-0123456789abcdef',
+      OPENAI_API_KEY: 'sk-test-0123456789abcdefghijkl',
+      ALERT_SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T000/B000/secretsecret',
+    };
+    const leaky: ModuleFactory = (ctx) => ({
+      name: 'leaky',
+      plugins: [
+        async (app) => {
+          // A careless route that puts secrets into an error message.
+          app.get('/test/leak', async () => {
+            throw new Error(`upstream refused ${ctx.config.env.OPENAI_API_KEY} and ${ctx.config.env.METRICS_TOKEN}`);
+          });
+        },
+      ],
+    });
+    const w = await startTestWadi(t.database, { env, modules: [securityModuleWith({}), testRoutes, leaky] });
+    try {
+      const bodies: string[] = [];
+      for (const [path, headers] of [
+        ['/test/leak', {}],
+        [`/webhooks/test?hub.verify_token=${env.WHATSAPP_VERIFY_TOKEN}`, {}],
+        ['/metrics', { authorization: `Bearer ${env.METRICS_TOKEN}` }],
+        ['/admin/ping', { 'x-admin-key': w.wadi.config.admin.keys[0] as string }],
+      ] as const) {
+        const res = await fetch(`${w.url}${path}`, { headers });
+        bodies.push(await res.text(), JSON.stringify([...res.headers]));
+      }
+      const secrets = w.wadi.config.secrets;
+      expect(secrets.length).toBeGreaterThanOrEqual(5);
+      expect(w.logs.lines.length).toBeGreaterThan(3);
+      for (const secret of secrets) {
+        expect(w.logs.text()).not.toContain(secret);
+        for (const b of bodies) expect(b).not.toContain(secret);
+      }
+    } finally {
+      await w.stop();
+      await t.drop();
+    }
   });
 });
 
