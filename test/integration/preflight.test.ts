@@ -128,7 +128,7 @@ describe('preflight against a real WADI and real databases', () => {
     } finally {
       await empty.drop();
     }
-  });
+  }, 90_000);
 
   it('Database fails an unreachable PostgreSQL with the reason', async () => {
     const rs = await databaseChecks(ctx({ env: { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' } }));
@@ -238,7 +238,8 @@ describe('wadi preflight (the command)', () => {
   });
 
   it('explains in JSON why a development setup is not ready, exiting 1', async () => {
-    const env = t.url ? { DATABASE_URL: t.url } : {};
+    // On PGlite runs, an unreachable server keeps the CLI from initialising an embedded database.
+    const env = { DATABASE_URL: t.url ?? 'postgres://nobody@127.0.0.1:1/none' };
     const res = await runWadi(['preflight', '--url', w.url, '--json'], { env, timeoutMs: 60_000 });
     expect(res.code).toBe(1);
     const out = JSON.parse(res.stdout) as { summary: { fail: number }; results: CheckResult[] };
@@ -259,15 +260,16 @@ describe('wadi preflight (the command)', () => {
     expect(get(out.results, 'CI server')?.status).toBe('warn');
     expect(res.stderr).toContain('[1/8] Env vars');
     expect(res.stderr).toContain('[8/8] Backups');
-  });
+  }, 90_000);
 
   it('prints a table with a fix under each problem', async () => {
-    const env = t.url ? { DATABASE_URL: t.url } : {};
+    // On PGlite runs, an unreachable server keeps the CLI from initialising an embedded database.
+    const env = { DATABASE_URL: t.url ?? 'postgres://nobody@127.0.0.1:1/none' };
     const res = await runWadi(['preflight', '--url', w.url], { env, timeoutMs: 60_000 });
     expect(res.code).toBe(1);
     expect(res.stdout).toContain('✗ FAIL  NODE_ENV');
     expect(res.stdout).toContain('fix: set NODE_ENV=production');
     expect(res.stdout).toContain('✓ pass  x-powered-by');
     expect(res.stdout).toMatch(/\d+ passed, \d+ warning\(s\), \d+ failed: not ready to go live/);
-  });
+  }, 90_000);
 });
