@@ -2,7 +2,8 @@
 import type { Command } from 'commander';
 import { readEnvironment } from '../config/environment.ts';
 import { formatReport } from '../ops/preflight/report.ts';
-import { runPreflight, summarize } from '../ops/preflight/run.ts';
+import { preflightBaseUrl, preflightConfig, runPreflight, summarize } from '../ops/preflight/run.ts';
+import { CliError } from './common.ts';
 
 /** Registers the command. */
 export function registerPreflight(program: Command): void {
@@ -14,20 +15,23 @@ export function registerPreflight(program: Command): void {
     .option('--send-test-alert', 'send a test notification to every configured alert channel')
     .option('--ci', 'run lint, typecheck and unit tests locally (npm scripts)')
     .action(async (opts: { url?: string; json?: boolean; sendTestAlert?: boolean; ci?: boolean }) => {
+      if (opts.url && !/^https?:\/\/[^/\s]+/.test(opts.url)) {
+        throw new CliError(`invalid --url "${opts.url}": expected http(s)://host[:port]`);
+      }
       const cwd = process.cwd();
       const err = (l: string) => process.stderr.write(`${l}\n`);
-      const results = await runPreflight(
-        { env: readEnvironment(cwd), cwd, url: opts.url, sendTestAlert: opts.sendTestAlert, ci: opts.ci },
-        {
-          section: (name, i, total) => err(`[${i}/${total}] ${name}…`),
-          result: (r) => err(`      ${r.status === 'pass' ? '✓' : r.status === 'warn' ? '!' : '✗'} ${r.item}`),
-          note: (l) => err(`      … ${l}`),
-        },
-      );
+      const options = { env: readEnvironment(cwd), cwd, url: opts.url, sendTestAlert: opts.sendTestAlert, ci: opts.ci };
+      const url = preflightBaseUrl(options, preflightConfig(options.env, cwd).config);
+      err(`wadi preflight: checking ${url}`);
+      const results = await runPreflight(options, {
+        section: (name, i, total) => err(`[${i}/${total}] ${name}…`),
+        result: (r) => err(`      ${r.status === 'pass' ? '✓' : r.status === 'warn' ? '!' : '✗'} ${r.item}`),
+        note: (l) => err(`      … ${l}`),
+      });
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify({ summary: summarize(results), results }, null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify({ url, summary: summarize(results), results }, null, 2)}\n`);
       } else {
-        process.stdout.write(`\n${formatReport(results)}`);
+        process.stdout.write(`\n${formatReport(results, url)}`);
       }
       if (summarize(results).fail > 0) process.exitCode = 1;
     });

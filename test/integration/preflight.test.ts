@@ -172,6 +172,12 @@ describe('preflight Env vars reuse the production rules', () => {
     expect(get(rs, 'CORS_ORIGINS')?.status).toBe('fail');
   });
 
+  it('does not claim the sandbox is on when a production config fails for other reasons', async () => {
+    const rs = await envChecks(ctx({ env: { ...PROD, TELEGRAM_BOT_TOKEN: '', TELEGRAM_WEBHOOK_SECRET: '' } }));
+    expect(get(rs, 'sandbox')).toBeUndefined();
+    expect(get(rs, 'WHATSAPP_ACCESS_TOKEN')?.detail).toContain('no channel configured');
+  });
+
   it('passes a complete production environment', async () => {
     const rs = await envChecks(ctx({ env: PROD }));
     expect(rs.every((r) => r.status === 'pass')).toBe(true);
@@ -260,6 +266,9 @@ describe('wadi preflight (the command)', () => {
     expect(get(out.results, 'CI server')?.status).toBe('warn');
     expect(res.stderr).toContain('[1/8] Env vars');
     expect(res.stderr).toContain('[8/8] Backups');
+    const bad = await runWadi(['preflight', '--url', 'localhost:3000']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('invalid --url "localhost:3000"');
   }, 90_000);
 
   it('prints a table with a fix under each problem', async () => {
@@ -267,6 +276,7 @@ describe('wadi preflight (the command)', () => {
     const env = { DATABASE_URL: t.url ?? 'postgres://nobody@127.0.0.1:1/none' };
     const res = await runWadi(['preflight', '--url', w.url], { env, timeoutMs: 60_000 });
     expect(res.code).toBe(1);
+    expect(res.stdout).toContain(`WADI go-live checklist for ${w.url}`);
     expect(res.stdout).toContain('✗ FAIL  NODE_ENV');
     expect(res.stdout).toContain('fix: set NODE_ENV=production');
     expect(res.stdout).toContain('✓ pass  x-powered-by');

@@ -53,11 +53,16 @@ export function preflightConfig(
   }
 }
 
+/** The deployment the remote checks talk to: --url, else PUBLIC_URL, else this machine's PORT. */
+export function preflightBaseUrl(opts: Pick<PreflightOptions, 'url' | 'env'>, config?: Config): string {
+  const port = config?.env.PORT ?? 3000;
+  return (opts.url ?? opts.env.PUBLIC_URL?.trim() ?? `http://127.0.0.1:${port}`).replace(/\/+$/, '');
+}
+
 /** Runs the whole checklist. */
 export async function runPreflight(opts: PreflightOptions, progress: PreflightProgress = {}): Promise<CheckResult[]> {
   const { config, problems } = preflightConfig(opts.env, opts.cwd);
-  const port = config?.env.PORT ?? 3000;
-  const baseUrl = (opts.url ?? opts.env.PUBLIC_URL?.trim() ?? `http://127.0.0.1:${port}`).replace(/\/+$/, '');
+  const baseUrl = preflightBaseUrl(opts, config);
   const ctx: PreflightContext = {
     opts,
     config,

@@ -31,7 +31,10 @@ export async function envChecks(ctx: PreflightContext): Promise<CheckResult[]> {
       ),
     );
   }
-  if (ctx.config?.sandbox) {
+  // Only the configuration WADI would really run with says whether the sandbox is on; when it does
+  // not load, the production rules below name WADI_SANDBOX if it is set.
+  const real = ctx.configProblems.length === 0 ? ctx.config : undefined;
+  if (real?.sandbox) {
     out.push(
       s.fail(
         'sandbox',
@@ -39,7 +42,7 @@ export async function envChecks(ctx: PreflightContext): Promise<CheckResult[]> {
         'set real WHATSAPP_* / TELEGRAM_* credentials and unset WADI_SANDBOX',
       ),
     );
-  } else if (ctx.config) out.push(s.pass('sandbox', 'off: real channel APIs in use'));
+  } else if (real) out.push(s.pass('sandbox', 'off: real channel APIs in use'));
 
   // The same rules `wadi start` enforces with NODE_ENV=production, evaluated whatever the mode.
   let problems: readonly { variable: string; message: string }[] = [];
