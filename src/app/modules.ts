@@ -5,6 +5,7 @@
 import { telegramModule } from '../channels/telegram/module.ts';
 import { whatsappModule } from '../channels/whatsapp/module.ts';
 import { conversationModule } from '../conversation/module.ts';
+import { securityModule } from '../http/security/module.ts';
 import { inboxModule } from '../inbox/module.ts';
 import { opsModule } from '../ops/module.ts';
 import { sandboxModule } from '../sandbox/module.ts';
@@ -12,6 +13,7 @@ import type { ModuleFactory } from './module.ts';
 
 /** Feature factories, in build order. */
 export const MODULES: readonly ModuleFactory[] = [
+  securityModule,
   opsModule,
   inboxModule,
   whatsappModule,

@@ -6,6 +6,7 @@ import { registerConfig } from './config-check.ts';
 import { registerInbox } from './inbox.ts';
 import { registerLoad } from './load.ts';
 import { registerMigrate } from './migrate.ts';
+import { registerPreflight } from './preflight.ts';
 import { registerSandbox } from './sandbox.ts';
 import { registerSimulate } from './simulate.ts';
 import { registerSimulateTelegram } from './simulate-telegram.ts';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerSimulateTelegram(program);
   registerInbox(program);
   registerWatch(program);
+  registerPreflight(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

@@ -237,6 +237,15 @@ function productionProblems(env: Env, cwd: string, sandbox: boolean): ConfigProb
     const v = env[name];
     if (v && v.length < 16) p.push({ variable: name, message: 'too short for production (at least 16 characters)' });
   }
+  if (env.HSTS_MAX_AGE === 0) {
+    p.push({ variable: 'HSTS_MAX_AGE', message: 'HSTS cannot be turned off in production (use 31536000)' });
+  }
+  if (env.SHED_MAX_EVENT_LOOP_DELAY_MS === 0 && env.SHED_MAX_HEAP_PERCENT === 0 && env.SHED_MAX_RSS_MB === 0) {
+    p.push({
+      variable: 'SHED_MAX_EVENT_LOOP_DELAY_MS',
+      message: 'load shedding cannot be turned off entirely in production (set an event-loop or memory limit)',
+    });
+  }
   if (env.PUBLIC_URL && !env.PUBLIC_URL.startsWith('https://')) {
     p.push({ variable: 'PUBLIC_URL', message: 'must be an https:// URL in production' });
   }
@@ -274,6 +283,10 @@ function halfConfiguredProblems(env: Env, sandbox: boolean): ConfigProblem[] {
     !env.TELEGRAM_WEBHOOK_SECRET
   ) {
     p.push({ variable: 'TELEGRAM_WEBHOOK_SECRET', message: 'required when TELEGRAM_MODE=webhook' });
+  }
+  if (env.HSTS_PRELOAD && env.HSTS_MAX_AGE < 31_536_000) {
+    // The browsers' preload list rejects shorter max-ages; asking for preload with one is a mistake.
+    p.push({ variable: 'HSTS_PRELOAD', message: 'preload needs HSTS_MAX_AGE of at least 31536000 (one year)' });
   }
   if (env.TELEGRAM_BOT_TOKEN && !/^\d+:[A-Za-z0-9_-]{20,}$/.test(env.TELEGRAM_BOT_TOKEN)) {
     p.push({ variable: 'TELEGRAM_BOT_TOKEN', message: 'does not look like a bot token (123456:ABC…)' });

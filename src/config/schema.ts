@@ -102,6 +102,17 @@ export const envSchema = z.object({
   BACKUP_RETENTION_DAYS: int(30, 1),
 
   METRICS_TOKEN: optStr,
+
+  // Security hardening (src/http/security): HSTS and load shedding.
+  HSTS_MAX_AGE: int(31_536_000, 0, 2 * 31_536_000),
+  HSTS_PRELOAD: bool(false),
+  /** Mean event-loop delay (ms) above which requests are shed with 503; 0 turns it off. */
+  SHED_MAX_EVENT_LOOP_DELAY_MS: int(1000, 0),
+  /** Heap used, as a percentage of V8's heap limit, above which requests are shed; 0 turns it off. */
+  SHED_MAX_HEAP_PERCENT: num(90, 0, 100),
+  /** Resident set size (MB) above which requests are shed; 0 (default) turns it off. */
+  SHED_MAX_RSS_MB: int(0, 0),
+  SHED_RETRY_AFTER_SECONDS: int(10, 1, 3600),
   OTEL_EXPORTER_OTLP_ENDPOINT: optUrl,
 
   SHUTDOWN_GRACE_MS: int(10_000, 0),
