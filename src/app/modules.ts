@@ -3,8 +3,9 @@
  * factory lives in its own folder.
  */
 import { inboxModule } from '../inbox/module.ts';
+import { backupModule } from '../ops/backup/module.ts';
 import { sandboxModule } from '../sandbox/module.ts';
 import type { ModuleFactory } from './module.ts';
 
 /** Feature factories, in build order. */
-export const MODULES: readonly ModuleFactory[] = [inboxModule, sandboxModule];
+export const MODULES: readonly ModuleFactory[] = [inboxModule, sandboxModule, backupModule];

@@ -1,6 +1,7 @@
 /** The `wadi` command line: parsing only; each command calls into the modules. */
 import { Command, CommanderError } from 'commander';
 import { DatabaseOpenError } from '../db/errors.ts';
+import { registerBackup } from './backup.ts';
 import { CliError } from './common.ts';
 import { registerConfig } from './config-check.ts';
 import { registerMigrate } from './migrate.ts';
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
   registerStart(program);
   registerMigrate(program);
   registerConfig(program);
+  registerBackup(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

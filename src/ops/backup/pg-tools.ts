@@ -100,7 +100,10 @@ export function runTool(
       ? setInterval(() => run.onTick?.(performance.now() - started), run.tickMs ?? 1000)
       : undefined;
     if (run.stdout) child.stdout?.pipe(run.stdout, { end: false });
-    else child.stdout?.on('data', (d: Buffer) => void (stdout += d.toString()));
+    else
+      child.stdout?.on('data', (d: Buffer) => {
+        stdout += d.toString();
+      });
     child.stderr?.on('data', (d: Buffer) => {
       const text = d.toString();
       if (stderr.length < 64_000) stderr += text;
