@@ -74,7 +74,9 @@ describe('PGlite backup → verify → restore', { timeout: 240_000 }, () => {
       /checksum mismatch .*corrupted or truncated/,
     );
     // Even with matching checksums, a truncated archive is caught before PGlite sees it.
-    await expect(verifyBackup(await copyWithSidecars(file, truncated, true), {})).rejects.toThrow(BackupUnreadableError);
+    await expect(verifyBackup(await copyWithSidecars(file, truncated, true), {})).rejects.toThrow(
+      BackupUnreadableError,
+    );
     await expect(verifyBackup(await copyWithSidecars(file, truncated, true), {})).rejects.toThrow(
       /not a complete gzip archive \(truncated or corrupted\)/,
     );
