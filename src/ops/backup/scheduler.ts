@@ -124,8 +124,11 @@ export class BackupScheduler implements BackgroundService {
         { file: result.file, bytes: result.manifest.bytes, durationMs: result.manifest.durationMs },
         'backup: finished',
       );
-      const removed = await pruneBackups(this.opts.dir, this.opts.retentionDays, this.clock.now());
-      if (removed.length > 0) this.opts.logger.info({ removed }, 'backup: pruned expired files');
+      // The backup stands even if pruning fails (e.g. a file someone made read-only).
+      await pruneBackups(this.opts.dir, this.opts.retentionDays, this.clock.now()).then(
+        (removed) => removed.length > 0 && this.opts.logger.info({ removed }, 'backup: pruned expired files'),
+        (err: Error) => this.opts.logger.warn({ err: err.message }, 'backup: pruning failed'),
+      );
       return 'backed_up';
     } catch (err) {
       const code = err instanceof BackupError ? err.code : 'unexpected';
