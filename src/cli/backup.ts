@@ -16,7 +16,7 @@ import { configOrExit } from './common.ts';
 /** Prints progress to stderr: in place on a terminal, every few seconds otherwise (CI, kubectl logs). */
 function progressPrinter(): (e: ProgressEvent) => void {
   const tty = process.stderr.isTTY;
-  let last = 0;
+  let last = Number.NEGATIVE_INFINITY;
   return (e) => {
     const now = performance.now();
     if (!tty && now - last < 5000) return;

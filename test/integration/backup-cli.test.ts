@@ -60,6 +60,7 @@ describe.runIf(postgresUrl())('wadi backup / backup verify / restore (PostgreSQL
     expect(b.stderr).not.toContain(PASSWORD);
     expect(b.code).toBe(0);
     expect(b.stdout).toMatch(/backup written: .*\.pgdump/);
+    expect(b.stderr).toMatch(/dump: [\d.]+ (B|KiB|MiB) written, \d+\.\d s/); // progress
     expect(b.stdout).not.toContain(PASSWORD);
     const dump = path.join(out, readdirSync(out).find((n) => n.endsWith('.pgdump')) as string);
 
@@ -70,7 +71,8 @@ describe.runIf(postgresUrl())('wadi backup / backup verify / restore (PostgreSQL
 
     const r = await runWadi(['restore', dump], { env: { DATABASE_URL: withPassword(target.url) }, timeoutMs: 60_000 });
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/restored .* 20 rows|restored .*rows/);
+    expect(r.stdout).toMatch(/restored .* in \d+\.\d+ s: 31 rows, schema 0000_initial/);
+    expect(r.stderr).toMatch(/restore: [\d.]+ (B|KiB|MiB) applied, \d+\.\d s/);
     const again = await runWadi(['restore', dump], { env: { DATABASE_URL: target.url }, timeoutMs: 60_000 });
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('is not empty');

@@ -141,7 +141,6 @@ export async function restorePostgres(file: string, url: string, opts: PgOptions
     const drops = await dropStatements(client);
     await client.end().catch(() => {});
 
-    const total = (await stat(file)).size;
     const started = performance.now();
     let bytes = 0;
     const feed = new PassThrough();
@@ -196,7 +195,8 @@ export async function restorePostgres(file: string, url: string, opts: PgOptions
       );
     }
     const durationMs = performance.now() - started;
-    opts.onProgress?.({ phase: 'restore', bytes, totalBytes: total, elapsedMs: durationMs });
+    // Bytes of SQL applied (the archive is compressed, so its size is no total for them).
+    opts.onProgress?.({ phase: 'restore', bytes, elapsedMs: durationMs });
     return { durationMs };
   } finally {
     await client.end().catch(() => {});
