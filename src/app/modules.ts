@@ -7,6 +7,7 @@ import { whatsappModule } from '../channels/whatsapp/module.ts';
 import { conversationModule } from '../conversation/module.ts';
 import { securityModule } from '../http/security/module.ts';
 import { inboxModule } from '../inbox/module.ts';
+import { backupModule } from '../ops/backup/module.ts';
 import { opsModule } from '../ops/module.ts';
 import { sandboxModule } from '../sandbox/module.ts';
 import type { ModuleFactory } from './module.ts';
@@ -19,5 +20,6 @@ export const MODULES: readonly ModuleFactory[] = [
   whatsappModule,
   telegramModule,
   conversationModule,
+  backupModule,
   sandboxModule,
 ];

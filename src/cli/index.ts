@@ -1,6 +1,7 @@
 /** The `wadi` command line: parsing only; each command calls into the modules. */
 import { Command, CommanderError } from 'commander';
 import { DatabaseOpenError } from '../db/errors.ts';
+import { registerBackup } from './backup.ts';
 import { CliError } from './common.ts';
 import { registerConfig } from './config-check.ts';
 import { registerInbox } from './inbox.ts';
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerInbox(program);
   registerWatch(program);
   registerPreflight(program);
+  registerBackup(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

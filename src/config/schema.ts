@@ -2,6 +2,7 @@
  * The one description of WADI's environment: every variable of CONTRACT.md plus WADI's own tuning
  * knobs, with defaults. Parsed once at start (see load.ts); nothing else reads process.env.
  */
+import { Cron } from 'croner';
 import { z } from 'zod';
 
 const bool = (def: boolean) => z.stringbool().default(def);
@@ -97,9 +98,14 @@ export const envSchema = z.object({
   /** Where this process reaches the sandbox fakes (a worker process points at its web process). */
   WADI_SANDBOX_URL: optUrl,
 
+  // Backups (src/ops/backup): where dumps go, when the leader takes them (cron, UTC), how long
+  // they are kept, and where the PostgreSQL client tools live when not on PATH.
   BACKUP_DIR: z.string().default('./backups'),
-  BACKUP_SCHEDULE: optStr,
+  BACKUP_SCHEDULE: optStr.refine((v) => v === undefined || validCron(v), {
+    message: 'not a valid cron expression (five fields, e.g. "0 3 * * *" for 03:00 UTC daily)',
+  }),
   BACKUP_RETENTION_DAYS: int(30, 1),
+  BACKUP_PG_BIN_DIR: optStr,
 
   METRICS_TOKEN: optStr,
 
@@ -137,6 +143,15 @@ export const envSchema = z.object({
   OUTBOX_MAX_ATTEMPTS: int(8, 1, 100),
   OUTBOX_RETRY_BASE_MS: int(1000, 10, 600_000),
 });
+
+function validCron(pattern: string): boolean {
+  try {
+    new Cron(pattern, { paused: true, timezone: 'UTC' }).stop();
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** The environment as parsed, before derived settings are computed. */
 export type Env = z.infer<typeof envSchema>;
