@@ -3,7 +3,9 @@ import { adminClient, newIp } from '../../test/helpers/admin.ts';
 import { seedConversation, seedInbound, seedOutbound } from '../../test/helpers/admin-seed.ts';
 import { type TestDb, testDatabase } from '../../test/helpers/db.ts';
 import { startTestWadi, TEST_ADMIN_KEY, type TestWadi } from '../../test/helpers/wadi.ts';
+import { MODULES } from '../app/modules.ts';
 import { contribute, provide } from '../app/shared.ts';
+import { adminModule, adminModuleWith } from './module.ts';
 
 const SECOND_KEY = 'second-admin-key-for-rotation-0123456789';
 
@@ -179,5 +181,57 @@ describe('admin reads', () => {
       production: false,
       features: { stats: false, alerts: false },
     });
+  });
+});
+
+const redisUrl = process.env.TEST_REDIS_URL;
+if (!redisUrl && process.env.WADI_TEST_REQUIRE_SERVICES === '1') {
+  throw new Error('WADI_TEST_REQUIRE_SERVICES=1 but TEST_REDIS_URL is not set');
+}
+
+describe.runIf(redisUrl)('admin rate limits shared through Redis', () => {
+  let a: TestWadi;
+  let b: TestWadi;
+  // Random addresses: Redis keeps counters between runs for the length of their window.
+  const randomIp = () => `172.16.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`;
+  const modules = [...MODULES.filter((m) => m !== adminModule), adminModuleWith({ maxPerMinute: 5 })];
+
+  beforeAll(async () => {
+    const env = { REDIS_URL: redisUrl, TRUST_PROXY: 'true' };
+    a = await startTestWadi(t.database, { env, modules });
+    b = await startTestWadi(t.database, { env, modules });
+    for (const x of [a, b]) {
+      for (let i = 0; i < 100 && x.wadi.redis?.status !== 'ready'; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(x.wadi.redis?.status).toBe('ready');
+    }
+  });
+  afterAll(async () => {
+    await a?.stop();
+    await b?.stop();
+  });
+
+  it('a client locked out on one replica is locked out on the other', async () => {
+    const onA = adminClient(() => a.url, { ip: randomIp() });
+    const attacker = randomIp();
+    for (let i = 0; i < 10; i++)
+      expect((await onA('/admin/info', { key: `nope-${i}`, ip: attacker })).status).toBe(401);
+    const onB = adminClient(() => b.url);
+    const locked = await onB('/admin/info', { ip: attacker });
+    expect(locked.status).toBe(429);
+    expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(0);
+    const keys = await a.wadi.redis!.keys(`wadi:admin-rl:*${attacker}`);
+    expect(keys.length).toBeGreaterThan(0);
+  });
+
+  it('the general per-client limit counts requests on every replica', async () => {
+    const client = randomIp();
+    const onA = adminClient(() => a.url, { ip: client });
+    const onB = adminClient(() => b.url, { ip: client });
+    for (let i = 0; i < 3; i++) expect((await onA('/admin/info')).status).toBe(200);
+    for (let i = 0; i < 2; i++) expect((await onB('/admin/info')).status).toBe(200);
+    const over = await onB('/admin/info');
+    expect(over.status).toBe(429);
+    expect(over.body.error.code).toBe('too_many_requests');
+    expect(Number(over.headers.get('retry-after'))).toBeGreaterThan(0);
   });
 });
