@@ -89,11 +89,12 @@ describe('GET /admin/openapi.json', () => {
     // Only the API: not the dashboard's files, not the document itself, nothing outside /admin.
     expect(Object.keys(doc.paths).sort()).toEqual([...new Set(expected.map(([, p]) => p))].sort());
     const ajv = new Ajv({ strict: false });
-    for (const [p, ops] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {
+    type Operation = { responses: Record<string, { content?: Record<string, { schema?: object }> }> };
+    for (const [p, ops] of Object.entries(doc.paths as Record<string, Record<string, Operation>>)) {
       for (const [method, op] of Object.entries(ops)) {
         expect(op.responses['200'], `${method} ${p} 200`).toBeDefined();
         expect(op.responses['401'], `${method} ${p} 401`).toBeDefined();
-        for (const res of Object.values(op.responses as Record<string, any>)) {
+        for (const res of Object.values(op.responses)) {
           const schema = res.content?.['application/json']?.schema;
           if (schema) expect(() => ajv.compile(schema)).not.toThrow();
         }
