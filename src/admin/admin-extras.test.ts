@@ -89,9 +89,14 @@ describe('GET /admin/openapi.json', () => {
     // Only the API: not the dashboard's files, not the document itself, nothing outside /admin.
     expect(Object.keys(doc.paths).sort()).toEqual([...new Set(expected.map(([, p]) => p))].sort());
     const ajv = new Ajv({ strict: false });
-    type Operation = { responses: Record<string, { content?: Record<string, { schema?: object }> }> };
+    const operationIds: string[] = [];
+    type Operation = {
+      operationId: string;
+      responses: Record<string, { content?: Record<string, { schema?: object }> }>;
+    };
     for (const [p, ops] of Object.entries(doc.paths as Record<string, Record<string, Operation>>)) {
       for (const [method, op] of Object.entries(ops)) {
+        operationIds.push(op.operationId);
         expect(op.responses['200'], `${method} ${p} 200`).toBeDefined();
         expect(op.responses['401'], `${method} ${p} 401`).toBeDefined();
         for (const res of Object.values(op.responses)) {
@@ -100,6 +105,9 @@ describe('GET /admin/openapi.json', () => {
         }
       }
     }
+    // Retool and Appsmith name their queries after these.
+    expect(operationIds.every((x) => /^[a-z][A-Za-z]+$/.test(x))).toBe(true);
+    expect(new Set(operationIds).size).toBe(expected.length);
   });
 });
 

@@ -59,7 +59,11 @@ export function Chart({
         width: width(),
         height: 160,
         legend: { show: false },
-        scales: { x: { time: true }, y: { range: (_u, min, max) => [0, Math.max(max, min + 1e-9) * 1.1 || 1] } },
+        scales: {
+          x: { time: true },
+          // Always from zero; an empty or all-zero series still gets a sensible 0..1 axis.
+          y: { range: (_u, _min, max) => [0, Number.isFinite(max) && max > 0 ? max * 1.15 : 1] },
+        },
         axes: [{}, { size: 50, values: (_u, vals) => vals.map((v) => `${v}${unit}`) }],
         series: [{}, { label, stroke: '#2563eb', width: 2, fill: 'rgba(37,99,235,0.08)', spanGaps: false }],
       },

@@ -30,6 +30,7 @@ export function deadLetterRoutes(a: AdminContext): FastifyPluginAsync {
       '/admin/dead-letters',
       {
         schema: {
+          operationId: 'listDeadLetters',
           summary: 'Inbound messages that failed every attempt (status dead), newest first',
           tags: ['messages'],
           querystring: {
@@ -57,6 +58,7 @@ export function deadLetterRoutes(a: AdminContext): FastifyPluginAsync {
       '/admin/messages/:id/replay',
       {
         schema: {
+          operationId: 'replayMessage',
           summary: 'Put a dead letter back in the queue (pending, attempts 0, available now)',
           tags: ['messages'],
           params: idParams,

@@ -70,6 +70,7 @@ export function opsRoutes(a: AdminContext): FastifyPluginAsync {
       {
         logLevel: 'warn',
         schema: {
+          operationId: 'getHealth',
           summary: 'Every dependency with status, latency and detail',
           tags: ['operations'],
           response: responses({
@@ -119,6 +120,7 @@ export function opsRoutes(a: AdminContext): FastifyPluginAsync {
       {
         logLevel: 'warn',
         schema: {
+          operationId: 'getLogs',
           summary: 'The most recent log records of this instance (secrets redacted), oldest first',
           tags: ['operations'],
           querystring: {
@@ -159,6 +161,7 @@ export function opsRoutes(a: AdminContext): FastifyPluginAsync {
       {
         logLevel: 'warn',
         schema: {
+          operationId: 'getQueues',
           summary: 'Inbox backlog and outbound outcomes, from the database',
           tags: ['operations'],
           response: responses({ 200: queuesSchema }),
@@ -172,6 +175,7 @@ export function opsRoutes(a: AdminContext): FastifyPluginAsync {
       {
         logLevel: 'warn',
         schema: {
+          operationId: 'getStats',
           summary: 'RPS, p95 latency and error rate (1, 5, 15 min windows and per-minute series), backlog, outcomes',
           tags: ['operations'],
           querystring: {
@@ -197,6 +201,7 @@ export function opsRoutes(a: AdminContext): FastifyPluginAsync {
       {
         logLevel: 'warn',
         schema: {
+          operationId: 'getAlerts',
           summary: 'Alerts firing now and recent alert history',
           tags: ['operations'],
           querystring: {
@@ -230,6 +235,7 @@ export function opsRoutes(a: AdminContext): FastifyPluginAsync {
       {
         logLevel: 'warn',
         schema: {
+          operationId: 'getInfo',
           summary: 'This instance: role, sandbox mode, which optional features are running',
           tags: ['operations'],
           response: responses({

@@ -36,6 +36,7 @@ export function sandboxRoutes(a: AdminContext): FastifyPluginAsync {
       '/admin/sandbox/send',
       {
         schema: {
+          operationId: 'sandboxSend',
           summary: 'Sandbox: send a text as a WhatsApp or Telegram user through the real webhook',
           tags: ['sandbox'],
           body: {
@@ -110,6 +111,7 @@ export function sandboxRoutes(a: AdminContext): FastifyPluginAsync {
       {
         logLevel: 'warn',
         schema: {
+          operationId: 'sandboxReplies',
           summary: 'Sandbox: texts WADI sent to a chat (as received by the fake platform API), oldest first',
           tags: ['sandbox'],
           querystring: {

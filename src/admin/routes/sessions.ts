@@ -15,6 +15,7 @@ export function sessionRoutes(a: AdminContext): FastifyPluginAsync {
       '/admin/sessions',
       {
         schema: {
+          operationId: 'listSessions',
           summary: 'Conversations, most recently active first (cursor pagination)',
           tags: ['sessions'],
           querystring: {
@@ -50,6 +51,7 @@ export function sessionRoutes(a: AdminContext): FastifyPluginAsync {
       '/admin/sessions/:id/messages',
       {
         schema: {
+          operationId: 'getSessionMessages',
           summary: "A conversation's messages, both directions, oldest first, each with its stage timeline",
           tags: ['sessions'],
           params: idParams,
@@ -80,6 +82,7 @@ export function sessionRoutes(a: AdminContext): FastifyPluginAsync {
 
     const mutation = (
       path: string,
+      operationId: string,
       action: string,
       summary: string,
       change: { paused?: boolean; resetContext?: boolean },
@@ -88,6 +91,7 @@ export function sessionRoutes(a: AdminContext): FastifyPluginAsync {
         path,
         {
           schema: {
+            operationId,
             summary,
             tags: ['sessions'],
             params: idParams,
@@ -104,13 +108,16 @@ export function sessionRoutes(a: AdminContext): FastifyPluginAsync {
 
     mutation(
       '/admin/sessions/:id/reset',
+      'resetSession',
       'session.reset',
       'Forget the conversation history before now (the assistant starts afresh)',
       { resetContext: true },
     );
-    mutation('/admin/sessions/:id/pause', 'session.pause', 'A human takes over: the bot stays silent', {
+    mutation('/admin/sessions/:id/pause', 'pauseSession', 'session.pause', 'A human takes over: the bot stays silent', {
       paused: true,
     });
-    mutation('/admin/sessions/:id/resume', 'session.resume', 'The bot answers again', { paused: false });
+    mutation('/admin/sessions/:id/resume', 'resumeSession', 'session.resume', 'The bot answers again', {
+      paused: false,
+    });
   };
 }
