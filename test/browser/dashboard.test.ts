@@ -249,6 +249,7 @@ describe.runIf(chromium)('admin dashboard in Chromium', () => {
     const probe = await fetch(`${w.url}/webhooks/whatsapp`, { method: 'POST', body: '{}' });
     if (probe.status === 404) ctx.skip('POST /webhooks/whatsapp does not exist in this build');
     await page.click('nav >> text=Try it');
+    await page.fill('[data-testid=try-from]', '34699999999');
     await page.fill('[data-testid=try-text]', 'Hola WADI, ¿qué tal? 👋');
     await page.click('[data-testid=try-send]');
     await page.waitForSelector('[data-testid=bubble-me]');

@@ -129,7 +129,12 @@ export function TryIt() {
         </select>
         <label>
           {channel === 'whatsapp' ? 'Phone (wa_id)' : 'User id'}{' '}
-          <input value={from} onChange={(e) => setFrom(e.target.value.replace(/\D/g, ''))} size={14} />
+          <input
+            value={from}
+            onChange={(e) => setFrom(e.target.value.replace(/\D/g, ''))}
+            size={14}
+            data-testid="try-from"
+          />
         </label>
         <label>
           Name <input value={name} onChange={(e) => setName(e.target.value)} size={14} />
