@@ -2,6 +2,7 @@
  * The features WADI runs, in the order they are built. Each entry is one line; a feature's
  * factory lives in its own folder.
  */
+import { adminModule } from '../admin/module.ts';
 import { telegramModule } from '../channels/telegram/module.ts';
 import { whatsappModule } from '../channels/whatsapp/module.ts';
 import { conversationModule } from '../conversation/module.ts';
@@ -21,5 +22,6 @@ export const MODULES: readonly ModuleFactory[] = [
   telegramModule,
   conversationModule,
   backupModule,
+  adminModule,
   sandboxModule,
 ];

@@ -1,0 +1,5 @@
+/** Types of scripts/ensure-web.mjs. */
+/** True when web/dist is missing or older than web/src, web/index.html or web/vite.config.ts. */
+export function isStale(): boolean;
+/** Builds the dashboard when stale (or forced); true when it is present afterwards. */
+export function ensureWeb(opts?: { force?: boolean; quiet?: boolean }): boolean;

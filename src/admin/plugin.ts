@@ -1,0 +1,92 @@
+/**
+ * The /admin plugin: the public dashboard files, and the API behind `x-admin-key` with its rate
+ * limits, audit trail and OpenAPI document. Encapsulated: its hooks touch no other route.
+ */
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import type { FastifyPluginAsync } from 'fastify';
+import type { ModuleContext } from '../app/module.ts';
+import { errors } from '../http/errors.ts';
+import { KeyVerifier, keyFingerprint } from './auth.ts';
+import { adminContext, setActor } from './context.ts';
+import { dashboardPlugin } from './dashboard.ts';
+import { adminErrors } from './errors.ts';
+import { deadLetterRoutes } from './routes/dead-letters.ts';
+import { opsRoutes } from './routes/ops.ts';
+import { sandboxRoutes } from './routes/sandbox.ts';
+import { sessionRoutes } from './routes/sessions.ts';
+
+/** Limits of the admin API (defaults suit one operator with a dashboard open). */
+export interface AdminOptions {
+  /** Failed key attempts per client IP before it gets 429 (default 10)… */
+  readonly maxFailures?: number;
+  /** …within this window, ms (default 5 minutes). */
+  readonly failureWindowMs?: number;
+  /** Authenticated requests per client IP per minute (default 600). */
+  readonly maxPerMinute?: number;
+  /** Dashboard build directory (default web/dist). */
+  readonly dashboardDist?: string;
+}
+
+/** Builds the /admin plugin. */
+export function adminPlugin(ctx: ModuleContext, opts: AdminOptions = {}): FastifyPluginAsync {
+  const verifier = new KeyVerifier(ctx.config.admin.keys);
+  const a = adminContext(ctx);
+  return async (app) => {
+    await app.register(dashboardPlugin(opts.dashboardDist));
+    await app.register(async (api) => {
+      await api.register(swagger, {
+        openapi: {
+          openapi: '3.0.3',
+          info: {
+            title: 'WADI admin API',
+            version: '1',
+            description: 'Operate a running WADI: health, logs, conversations, dead letters, stats, alerts.',
+          },
+          components: {
+            securitySchemes: { adminKey: { type: 'apiKey', in: 'header', name: 'x-admin-key' } },
+          },
+          security: [{ adminKey: [] }],
+        },
+      });
+      await api.register(rateLimit, {
+        global: true,
+        max: opts.maxPerMinute ?? 600,
+        timeWindow: 60_000,
+        redis: ctx.redis,
+        nameSpace: 'wadi:admin-rl:',
+        // Redis down: fall back to no shared limit rather than locking operators out.
+        skipOnError: true,
+        keyGenerator: (req) => req.ip,
+        errorResponseBuilder: (_req, c) => adminErrors.tooManyRequests(Math.ceil(c.ttl / 1000)),
+      });
+      const failures = api.createRateLimit({
+        max: opts.maxFailures ?? 10,
+        timeWindow: opts.failureWindowMs ?? 5 * 60_000,
+        keyGenerator: (req) => `auth-fail:${req.ip}`,
+      });
+      api.addHook('onRequest', async (req) => {
+        // Checked before the key, so a client that is locked out learns nothing from a right guess.
+        const seen = await failures(req, { increment: false });
+        if (!seen.isAllowed && seen.remaining === 0 && seen.ttl > 0) {
+          throw adminErrors.tooManyRequests(seen.ttlInSeconds);
+        }
+        const presented = req.headers['x-admin-key'];
+        const key = typeof presented === 'string' ? presented : undefined;
+        if (key !== undefined && verifier.verify(key)) {
+          setActor(req, keyFingerprint(key));
+          return;
+        }
+        await failures(req);
+        req.log.warn({ ip: req.ip, keyPresent: key !== undefined }, 'admin request with a missing or wrong key');
+        throw errors.unauthorized('a valid x-admin-key header is required');
+      });
+
+      await api.register(opsRoutes(a));
+      await api.register(sessionRoutes(a));
+      await api.register(deadLetterRoutes(a));
+      if (ctx.config.sandbox) await api.register(sandboxRoutes(a));
+      api.get('/admin/openapi.json', { schema: { hide: true }, logLevel: 'warn' }, async () => api.swagger());
+    });
+  };
+}

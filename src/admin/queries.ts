@@ -1,0 +1,348 @@
+/**
+ * The admin panel's reads and writes over conversations, inbox and outbox. Raw SQL that runs the
+ * same on PGlite and PostgreSQL; timestamps leave as ISO strings, counts as numbers.
+ */
+import type { Queryable } from '../db/client.ts';
+
+/** A conversation counts as active when its last message is this recent. */
+export const ACTIVE_WINDOW_MINUTES = 30;
+
+/** A conversation as listed by /admin/sessions. */
+export interface SessionView {
+  id: number;
+  channel: string;
+  chatId: string;
+  userId: string | null;
+  displayName: string | null;
+  chatType: string;
+  firstSeenAt: string;
+  lastSeenAt: string;
+  lastInboundAt: string | null;
+  messagesIn: number;
+  messagesOut: number;
+  blocked: boolean;
+  paused: boolean;
+  contextResetAt: string | null;
+  active: boolean;
+}
+
+/** One stage of a message's life. */
+export interface Stage {
+  stage: string;
+  at: string;
+}
+
+/** An inbound or outbound message in a conversation view. */
+export interface MessageView {
+  direction: 'in' | 'out';
+  id: number;
+  at: string;
+  kind: string;
+  text: string | null;
+  status: string;
+  attempts: number;
+  timeline: Stage[];
+  failureReason: string | null;
+  /** Outbound: which inbound message it answers; inbound: the row whose turn answered it. */
+  relatedId: number | null;
+  part: number | null;
+}
+
+/** Converts a database timestamp (Date or text, by driver) to ISO 8601. */
+export function iso(v: unknown): string;
+export function iso(v: unknown, nullable: true): string | null;
+export function iso(v: unknown, _nullable?: true): string | null {
+  if (v === null || v === undefined) return null;
+  return (v instanceof Date ? v : new Date(String(v))).toISOString();
+}
+
+const SESSION_COLUMNS = `c.id, c.channel, c.chat_id, c.user_id, c.display_name, c.chat_type, c.first_seen_at,
+  c.last_seen_at, c.last_seen_at::text as last_seen_raw, c.last_inbound_at, c.blocked, c.paused, c.context_reset_at,
+  (select count(*)::int from inbox_messages i where i.conversation_id = c.id) as messages_in,
+  (select count(*)::int from outbox_messages o where o.conversation_id = c.id) as messages_out,
+  c.last_seen_at > now() - interval '${ACTIVE_WINDOW_MINUTES} minutes' as active`;
+
+type Row = Record<string, unknown>;
+
+function toSession(r: Row): SessionView {
+  return {
+    id: Number(r.id),
+    channel: String(r.channel),
+    chatId: String(r.chat_id),
+    userId: (r.user_id as string | null) ?? null,
+    displayName: (r.display_name as string | null) ?? null,
+    chatType: String(r.chat_type),
+    firstSeenAt: iso(r.first_seen_at),
+    lastSeenAt: iso(r.last_seen_at),
+    lastInboundAt: iso(r.last_inbound_at, true),
+    messagesIn: Number(r.messages_in),
+    messagesOut: Number(r.messages_out),
+    blocked: Boolean(r.blocked),
+    paused: Boolean(r.paused),
+    contextResetAt: iso(r.context_reset_at, true),
+    active: Boolean(r.active),
+  };
+}
+
+/** Keyset position in the sessions list: (last_seen_at as PostgreSQL text, keeping microseconds; id). */
+export interface SessionCursor {
+  readonly lastSeen: string;
+  readonly id: number;
+}
+
+// PostgreSQL's text form of a timestamptz, e.g. `2026-11-28 19:55:01.123456+00`.
+const PG_TIMESTAMP = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}(:?\d{2})?|Z)?$/;
+
+/** Opaque cursor text for a position. */
+export function encodeCursor(c: SessionCursor): string {
+  return Buffer.from(JSON.stringify([c.lastSeen, c.id])).toString('base64url');
+}
+
+/** The position in a cursor, or undefined when it is not one of ours. */
+export function decodeCursor(s: string): SessionCursor | undefined {
+  try {
+    const v = JSON.parse(Buffer.from(s, 'base64url').toString('utf8')) as unknown;
+    if (!Array.isArray(v) || v.length !== 2) return undefined;
+    const [lastSeen, id] = v as [unknown, unknown];
+    if (typeof lastSeen !== 'string' || !PG_TIMESTAMP.test(lastSeen)) return undefined;
+    if (typeof id !== 'number' || !Number.isSafeInteger(id)) return undefined;
+    return { lastSeen, id };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Filters of the sessions list. */
+export interface SessionFilter {
+  readonly active?: boolean;
+  readonly channel?: string;
+  readonly q?: string;
+  readonly cursor?: SessionCursor;
+  readonly limit: number;
+}
+
+/** Conversations, most recently active first, one page at a time. */
+export async function listSessions(
+  db: Queryable,
+  f: SessionFilter,
+): Promise<{ items: SessionView[]; nextCursor: string | null }> {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const p = (v: unknown) => {
+    params.push(v);
+    return `$${params.length}`;
+  };
+  if (f.active === true) where.push(`c.last_seen_at > now() - interval '${ACTIVE_WINDOW_MINUTES} minutes'`);
+  if (f.active === false) where.push(`c.last_seen_at <= now() - interval '${ACTIVE_WINDOW_MINUTES} minutes'`);
+  if (f.channel) where.push(`c.channel = ${p(f.channel)}`);
+  if (f.q) {
+    // Escape LIKE wildcards so a search for "50%" means the text "50%".
+    const like = `%${f.q.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
+    const ph = p(like);
+    where.push(`(c.display_name ilike ${ph} or c.chat_id ilike ${ph} or c.user_id ilike ${ph})`);
+  }
+  if (f.cursor) where.push(`(c.last_seen_at, c.id) < (${p(f.cursor.lastSeen)}::timestamptz, ${p(f.cursor.id)})`);
+  const sql = `select ${SESSION_COLUMNS} from conversations c
+    ${where.length ? `where ${where.join(' and ')}` : ''}
+    order by c.last_seen_at desc, c.id desc limit ${p(f.limit + 1)}`;
+  const { rows } = await db.query<Row>(sql, params);
+  const page = rows.slice(0, f.limit);
+  const last = page[page.length - 1];
+  const nextCursor =
+    rows.length > f.limit && last ? encodeCursor({ lastSeen: String(last.last_seen_raw), id: Number(last.id) }) : null;
+  return { items: page.map(toSession), nextCursor };
+}
+
+/** One conversation, or undefined. */
+export async function getSession(db: Queryable, id: number): Promise<SessionView | undefined> {
+  const { rows } = await db.query<Row>(`select ${SESSION_COLUMNS} from conversations c where c.id = $1`, [id]);
+  return rows[0] ? toSession(rows[0]) : undefined;
+}
+
+/** Sets flags on a conversation; undefined when it does not exist. */
+export async function updateSession(
+  db: Queryable,
+  id: number,
+  change: { paused?: boolean; resetContext?: boolean },
+): Promise<SessionView | undefined> {
+  const sets: string[] = [];
+  if (change.paused !== undefined) sets.push(`paused = ${change.paused ? 'true' : 'false'}`);
+  if (change.resetContext) sets.push('context_reset_at = now()');
+  if (sets.length === 0) return getSession(db, id);
+  const { rows } = await db.query<Row>(`update conversations set ${sets.join(', ')} where id = $1 returning id`, [id]);
+  return rows[0] ? getSession(db, id) : undefined;
+}
+
+function stages(r: Row, cols: [string, string][]): Stage[] {
+  const out: Stage[] = [];
+  for (const [stage, col] of cols) if (r[col] != null) out.push({ stage, at: iso(r[col]) });
+  return out;
+}
+
+/** The newest `limit` messages of a conversation, both directions, oldest first, with their timelines. */
+export async function conversationMessages(
+  db: Queryable,
+  conversationId: number,
+  limit: number,
+): Promise<MessageView[]> {
+  const inbound = await db.query<Row>(
+    `select id, kind, event->>'text' as text, status, attempts, last_error, received_at, claimed_at, llm_started_at,
+       llm_ended_at, done_at, answered_by
+     from inbox_messages where conversation_id = $1 order by id desc limit $2`,
+    [conversationId, limit],
+  );
+  const outbound = await db.query<Row>(
+    `select id, kind, body, status, attempts, inbox_id, part, failure_reason, error_code, error_title, created_at,
+       sent_at, delivered_at, read_at, failed_at
+     from outbox_messages where conversation_id = $1 order by id desc limit $2`,
+    [conversationId, limit],
+  );
+  const items: MessageView[] = [
+    ...inbound.rows.map(
+      (r): MessageView => ({
+        direction: 'in',
+        id: Number(r.id),
+        at: iso(r.received_at),
+        kind: String(r.kind),
+        text: (r.text as string | null) ?? null,
+        status: String(r.status),
+        attempts: Number(r.attempts),
+        timeline: stages(r, [
+          ['received', 'received_at'],
+          ['claimed', 'claimed_at'],
+          ['llm_start', 'llm_started_at'],
+          ['llm_end', 'llm_ended_at'],
+          ['done', 'done_at'],
+        ]),
+        failureReason: r.status === 'dead' || r.last_error ? ((r.last_error as string | null) ?? null) : null,
+        relatedId: r.answered_by == null ? null : Number(r.answered_by),
+        part: null,
+      }),
+    ),
+    ...outbound.rows.map(
+      (r): MessageView => ({
+        direction: 'out',
+        id: Number(r.id),
+        at: iso(r.created_at),
+        kind: String(r.kind),
+        text: String(r.body),
+        status: String(r.status),
+        attempts: Number(r.attempts),
+        timeline: stages(r, [
+          ['created', 'created_at'],
+          ['sent', 'sent_at'],
+          ['delivered', 'delivered_at'],
+          ['read', 'read_at'],
+          ['failed', 'failed_at'],
+        ]),
+        failureReason:
+          (r.failure_reason as string | null) ??
+          (r.error_code ? `${String(r.error_code)} ${String(r.error_title ?? '')}`.trim() : null),
+        relatedId: r.inbox_id == null ? null : Number(r.inbox_id),
+        part: Number(r.part),
+      }),
+    ),
+  ];
+  // Time order; an inbound message sorts before the replies created in the same instant.
+  items.sort(
+    (a, b) => a.at.localeCompare(b.at) || (a.direction === b.direction ? a.id - b.id : a.direction === 'in' ? -1 : 1),
+  );
+  return items.slice(-limit);
+}
+
+/** A dead letter as listed by /admin/dead-letters. */
+export interface DeadLetterView {
+  id: number;
+  channel: string;
+  chatId: string;
+  conversationId: number | null;
+  kind: string;
+  text: string | null;
+  attempts: number;
+  lastError: string | null;
+  receivedAt: string;
+}
+
+/** Dead inbox messages, newest first, keyset-paginated on id. */
+export async function listDeadLetters(
+  db: Queryable,
+  beforeId: number | undefined,
+  limit: number,
+): Promise<{ items: DeadLetterView[]; nextCursor: string | null }> {
+  const { rows } = await db.query<Row>(
+    `select id, channel, chat_id, conversation_id, kind, event->>'text' as text, attempts, last_error, received_at
+     from inbox_messages where status = 'dead' and ($1::bigint is null or id < $1::bigint)
+     order by id desc limit $2`,
+    [beforeId ?? null, limit + 1],
+  );
+  const page = rows.slice(0, limit).map(
+    (r): DeadLetterView => ({
+      id: Number(r.id),
+      channel: String(r.channel),
+      chatId: String(r.chat_id),
+      conversationId: r.conversation_id == null ? null : Number(r.conversation_id),
+      kind: String(r.kind),
+      text: (r.text as string | null) ?? null,
+      attempts: Number(r.attempts),
+      lastError: (r.last_error as string | null) ?? null,
+      receivedAt: iso(r.received_at),
+    }),
+  );
+  const last = page[page.length - 1];
+  return { items: page, nextCursor: rows.length > limit && last ? String(last.id) : null };
+}
+
+/** Outcome of a replay request. */
+export type ReplayOutcome = 'replayed' | 'not_dead' | 'not_found';
+
+/** Puts a dead inbox message back in the queue: pending, no attempts, available now. */
+export async function replayDeadLetter(db: Queryable, id: number): Promise<ReplayOutcome> {
+  const { rows } = await db.query<Row>(
+    `update inbox_messages set status = 'pending', attempts = 0, available_at = now(), lease_owner = null,
+       lease_until = null
+     where id = $1 and status = 'dead' returning id`,
+    [id],
+  );
+  if (rows.length > 0) return 'replayed';
+  const exists = await db.query<Row>('select 1 from inbox_messages where id = $1', [id]);
+  return exists.rows.length > 0 ? 'not_dead' : 'not_found';
+}
+
+/** Inbox backlog and outbound outcomes, computed from the database. */
+export interface QueueStats {
+  inbox: { pending: number; processing: number; dead: number; oldestPendingSeconds: number | null };
+  outbound: { lastHour: Record<string, number>; last24h: Record<string, number> };
+}
+
+/** Current backlog and recent outbound outcomes. */
+export async function queueStats(db: Queryable): Promise<QueueStats> {
+  const inbox = await db.query<Row>(
+    `select
+       count(*) filter (where status = 'pending')::int as pending,
+       count(*) filter (where status = 'processing')::int as processing,
+       count(*) filter (where status = 'dead')::int as dead,
+       extract(epoch from now() - min(received_at) filter (where status in ('pending', 'processing')))::float8 as oldest
+     from inbox_messages where status in ('pending', 'processing', 'dead')`,
+  );
+  const out = await db.query<Row>(
+    `select status, count(*) filter (where created_at > now() - interval '1 hour')::int as h1, count(*)::int as h24
+     from outbox_messages where created_at > now() - interval '24 hours' group by status`,
+  );
+  const base = () => ({ pending: 0, sending: 0, sent: 0, delivered: 0, read: 0, failed: 0 }) as Record<string, number>;
+  const lastHour = base();
+  const last24h = base();
+  for (const r of out.rows) {
+    lastHour[String(r.status)] = Number(r.h1);
+    last24h[String(r.status)] = Number(r.h24);
+  }
+  const i = inbox.rows[0] ?? {};
+  return {
+    inbox: {
+      pending: Number(i.pending ?? 0),
+      processing: Number(i.processing ?? 0),
+      dead: Number(i.dead ?? 0),
+      oldestPendingSeconds: i.oldest == null ? null : Math.max(0, Math.round(Number(i.oldest))),
+    },
+    outbound: { lastHour, last24h },
+  };
+}

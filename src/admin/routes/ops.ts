@@ -1,0 +1,271 @@
+/** Operational reads: dependency health, recent logs, queue backlog, request stats, alerts, instance info. */
+import type { FastifyPluginAsync } from 'fastify';
+import { lookup } from '../../app/shared.ts';
+import type { CheckResult, HealthCheck } from '../../ops/health/health.ts';
+import type { AdminContext } from '../context.ts';
+import { adminErrors } from '../errors.ts';
+import { queueStats } from '../queries.ts';
+import { alertSchema, instant, queuesSchema, responses, statsSchema } from '../schemas.ts';
+
+const EXTRA_CHECK_TIMEOUT_MS = 3000;
+const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
+
+const dependency = {
+  type: 'object',
+  properties: {
+    name: { type: 'string' },
+    componentType: { type: 'string', nullable: true },
+    status: { type: 'string', enum: ['pass', 'warn', 'fail'] },
+    latencyMs: { type: 'number', nullable: true },
+    detail: { type: 'string', nullable: true },
+    observedValue: { type: 'string', nullable: true },
+  },
+};
+
+/** A dependency as /admin/health shows it. */
+interface DependencyView {
+  name: string;
+  componentType: string | null;
+  status: CheckResult['status'];
+  latencyMs: number | null;
+  detail: string | null;
+  observedValue: string | null;
+}
+
+async function timedCheck(check: HealthCheck): Promise<DependencyView> {
+  const started = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  let result: CheckResult;
+  try {
+    result = await Promise.race([
+      Promise.resolve(check.run()),
+      new Promise<CheckResult>((resolve) => {
+        timer = setTimeout(
+          () => resolve({ status: 'fail', output: `no answer within ${EXTRA_CHECK_TIMEOUT_MS} ms` }),
+          EXTRA_CHECK_TIMEOUT_MS,
+        );
+      }),
+    ]);
+  } catch (err) {
+    result = { status: 'fail', output: (err as Error).message };
+  } finally {
+    clearTimeout(timer);
+  }
+  return {
+    name: check.name,
+    componentType: check.componentType ?? null,
+    status: result.status,
+    latencyMs: Math.round((performance.now() - started) * 10) / 10,
+    detail: result.output ?? null,
+    observedValue: result.observedValue === undefined ? null : String(result.observedValue),
+  };
+}
+
+/** Routes: /admin/health, /admin/logs, /admin/queues, /admin/stats, /admin/alerts, /admin/info. */
+export function opsRoutes(a: AdminContext): FastifyPluginAsync {
+  const { ctx } = a;
+  return async (app) => {
+    app.get(
+      '/admin/health',
+      {
+        logLevel: 'warn',
+        schema: {
+          operationId: 'getHealth',
+          summary: 'Every dependency with status, latency and detail',
+          tags: ['operations'],
+          response: responses({
+            200: {
+              type: 'object',
+              properties: {
+                status: { type: 'string', enum: ['pass', 'warn', 'fail'] },
+                checkedAt: instant,
+                shuttingDown: { type: 'boolean' },
+                dependencies: { type: 'array', items: dependency },
+              },
+            },
+          }),
+        },
+      },
+      async () => {
+        const started = performance.now();
+        const [report, extra] = await Promise.all([
+          ctx.health.ready(),
+          Promise.all((lookup(ctx, 'admin.dependencyChecks') ?? []).map(timedCheck)),
+        ]);
+        const readyMs = Math.round((performance.now() - started) * 10) / 10;
+        const deps: DependencyView[] = Object.entries(report.checks).map(([name, [c]]) => ({
+          name,
+          componentType: c.componentType ?? null,
+          status: c.status,
+          // Readiness checks report their own latency when they measure one; else the whole round.
+          latencyMs: c.observedUnit === 'ms' && typeof c.observedValue === 'number' ? c.observedValue : readyMs,
+          detail: c.output ?? null,
+          observedValue: c.observedValue === undefined ? null : String(c.observedValue),
+        }));
+        deps.push(...extra);
+        const order = { pass: 0, warn: 1, fail: 2 } as const;
+        let status: 'pass' | 'warn' | 'fail' = report.status;
+        for (const d of deps) if (order[d.status] > order[status]) status = d.status;
+        return {
+          status,
+          checkedAt: new Date().toISOString(),
+          shuttingDown: ctx.health.isShuttingDown,
+          dependencies: deps,
+        };
+      },
+    );
+
+    app.get<{ Querystring: { limit: number; level?: string; since?: string } }>(
+      '/admin/logs',
+      {
+        logLevel: 'warn',
+        schema: {
+          operationId: 'getLogs',
+          summary: 'The most recent log records of this instance (secrets redacted), oldest first',
+          tags: ['operations'],
+          querystring: {
+            type: 'object',
+            properties: {
+              limit: { type: 'integer', minimum: 1, maximum: 5000, default: 200 },
+              level: { type: 'string', enum: LEVELS, description: 'minimum level' },
+              since: { type: 'string', format: 'date-time', description: 'only records after this instant' },
+            },
+          },
+          response: responses({
+            200: {
+              type: 'object',
+              properties: {
+                capacity: { type: 'integer' },
+                records: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    additionalProperties: true,
+                    properties: { level: { type: 'string' }, time: { type: 'string' }, msg: { type: 'string' } },
+                  },
+                },
+              },
+            },
+          }),
+        },
+      },
+      async (req) => {
+        const { limit, level, since } = req.query;
+        const records = ctx.logRing.recent({ limit, minLevel: level, since: since ? new Date(since) : undefined });
+        return { capacity: ctx.logRing.capacity, records };
+      },
+    );
+
+    app.get(
+      '/admin/queues',
+      {
+        logLevel: 'warn',
+        schema: {
+          operationId: 'getQueues',
+          summary: 'Inbox backlog and outbound outcomes, from the database',
+          tags: ['operations'],
+          response: responses({ 200: queuesSchema }),
+        },
+      },
+      () => queueStats(ctx.database),
+    );
+
+    app.get<{ Querystring: { minutes: number } }>(
+      '/admin/stats',
+      {
+        logLevel: 'warn',
+        schema: {
+          operationId: 'getStats',
+          summary: 'RPS, p95 latency and error rate (1, 5, 15 min windows and per-minute series), backlog, outcomes',
+          tags: ['operations'],
+          querystring: {
+            type: 'object',
+            properties: { minutes: { type: 'integer', minimum: 1, maximum: 1440, default: 60 } },
+          },
+          response: responses({ 200: statsSchema }, [503]),
+        },
+      },
+      async (req) => {
+        const stats = lookup(ctx, 'ops.stats');
+        if (!stats) throw adminErrors.statsUnavailable();
+        return {
+          windows: stats.windows(),
+          series: stats.series(req.query.minutes),
+          ...(await queueStats(ctx.database)),
+        };
+      },
+    );
+
+    app.get<{ Querystring: { limit: number } }>(
+      '/admin/alerts',
+      {
+        logLevel: 'warn',
+        schema: {
+          operationId: 'getAlerts',
+          summary: 'Alerts firing now and recent alert history',
+          tags: ['operations'],
+          querystring: {
+            type: 'object',
+            properties: { limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 } },
+          },
+          response: responses(
+            {
+              200: {
+                type: 'object',
+                properties: {
+                  firing: { type: 'array', items: alertSchema },
+                  recent: { type: 'array', items: alertSchema },
+                },
+              },
+            },
+            [503],
+          ),
+        },
+      },
+      async (req) => {
+        const alerts = lookup(ctx, 'ops.alerts');
+        if (!alerts) throw adminErrors.alertsUnavailable();
+        const [firing, recent] = await Promise.all([alerts.firing(), alerts.recent(req.query.limit)]);
+        return { firing, recent };
+      },
+    );
+
+    app.get(
+      '/admin/info',
+      {
+        logLevel: 'warn',
+        schema: {
+          operationId: 'getInfo',
+          summary: 'This instance: role, sandbox mode, which optional features are running',
+          tags: ['operations'],
+          response: responses({
+            200: {
+              type: 'object',
+              properties: {
+                role: { type: 'string' },
+                sandbox: { type: 'boolean' },
+                production: { type: 'boolean' },
+                channels: { type: 'array', items: { type: 'string' } },
+                features: {
+                  type: 'object',
+                  properties: { stats: { type: 'boolean' }, alerts: { type: 'boolean' } },
+                },
+                pid: { type: 'integer' },
+                uptimeSeconds: { type: 'integer' },
+              },
+            },
+          }),
+        },
+      },
+      async () => ({
+        role: ctx.role,
+        sandbox: ctx.config.sandbox,
+        production: ctx.config.production,
+        channels: [ctx.config.whatsapp ? 'whatsapp' : null, ctx.config.telegram ? 'telegram' : null].filter(Boolean),
+        features: { stats: lookup(ctx, 'ops.stats') !== undefined, alerts: lookup(ctx, 'ops.alerts') !== undefined },
+        pid: process.pid,
+        uptimeSeconds: Math.round(process.uptime()),
+      }),
+    );
+  };
+}

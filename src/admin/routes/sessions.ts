@@ -1,0 +1,123 @@
+/** Conversations ("sessions"): list, messages with timelines, reset, pause and resume. */
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { errors } from '../../http/errors.ts';
+import type { AdminContext } from '../context.ts';
+import { conversationMessages, decodeCursor, getSession, listSessions, updateSession } from '../queries.ts';
+import { idParams, messageSchema, responses, sessionSchema } from '../schemas.ts';
+
+const sessionResponse = { type: 'object', properties: { session: sessionSchema } };
+
+/** Routes under /admin/sessions. */
+export function sessionRoutes(a: AdminContext): FastifyPluginAsync {
+  const db = a.ctx.database;
+  return async (app) => {
+    app.get<{ Querystring: { active?: boolean; channel?: string; q?: string; cursor?: string; limit: number } }>(
+      '/admin/sessions',
+      {
+        schema: {
+          operationId: 'listSessions',
+          summary: 'Conversations, most recently active first (cursor pagination)',
+          tags: ['sessions'],
+          querystring: {
+            type: 'object',
+            properties: {
+              active: { type: 'boolean', description: 'true: last message within 30 minutes; false: older' },
+              channel: { type: 'string', enum: ['whatsapp', 'telegram'] },
+              q: { type: 'string', maxLength: 200, description: 'search in display name, chat id and user id' },
+              cursor: { type: 'string', maxLength: 500, description: 'nextCursor of the previous page' },
+              limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 },
+            },
+          },
+          response: responses({
+            200: {
+              type: 'object',
+              properties: {
+                items: { type: 'array', items: sessionSchema },
+                nextCursor: { type: 'string', nullable: true, description: 'null on the last page' },
+              },
+            },
+          }),
+        },
+      },
+      async (req) => {
+        const { active, channel, q, cursor, limit } = req.query;
+        const position = cursor ? decodeCursor(cursor) : undefined;
+        if (cursor && !position) throw errors.badRequest('cursor is not a cursor returned by this API');
+        return listSessions(db, { active, channel, q: q?.trim() || undefined, cursor: position, limit });
+      },
+    );
+
+    app.get<{ Params: { id: number }; Querystring: { limit: number } }>(
+      '/admin/sessions/:id/messages',
+      {
+        schema: {
+          operationId: 'getSessionMessages',
+          summary: "A conversation's messages, both directions, oldest first, each with its stage timeline",
+          tags: ['sessions'],
+          params: idParams,
+          querystring: {
+            type: 'object',
+            properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 200 } },
+          },
+          response: responses(
+            {
+              200: {
+                type: 'object',
+                properties: { session: sessionSchema, messages: { type: 'array', items: messageSchema } },
+              },
+            },
+            [404],
+          ),
+        },
+      },
+      async (req) => {
+        const session = await getSession(db, req.params.id);
+        if (!session) throw errors.notFound(`conversation ${req.params.id} does not exist`);
+        const messages = await conversationMessages(db, session.id, req.query.limit);
+        // Reading someone's messages is an admin action worth a trace.
+        await a.audit(req, 'session.read_messages', `conversation:${session.id}`);
+        return { session, messages };
+      },
+    );
+
+    const mutation = (
+      path: string,
+      operationId: string,
+      action: string,
+      summary: string,
+      change: { paused?: boolean; resetContext?: boolean },
+    ) =>
+      app.post<{ Params: { id: number } }>(
+        path,
+        {
+          schema: {
+            operationId,
+            summary,
+            tags: ['sessions'],
+            params: idParams,
+            response: responses({ 200: sessionResponse }, [404]),
+          },
+        },
+        async (req: FastifyRequest<{ Params: { id: number } }>) => {
+          const session = await updateSession(db, req.params.id, change);
+          if (!session) throw errors.notFound(`conversation ${req.params.id} does not exist`);
+          await a.audit(req, action, `conversation:${session.id}`);
+          return { session };
+        },
+      );
+
+    mutation(
+      '/admin/sessions/:id/reset',
+      'resetSession',
+      'session.reset',
+      'Forget the conversation history before now (the assistant starts afresh)',
+      { resetContext: true },
+    );
+    mutation('/admin/sessions/:id/pause', 'pauseSession', 'session.pause', 'A human takes over: the bot stays silent', {
+      paused: true,
+    });
+    mutation('/admin/sessions/:id/resume', 'resumeSession', 'session.resume', 'The bot answers again', {
+      paused: false,
+    });
+  };
+}

@@ -1,0 +1,105 @@
+/**
+ * Platform-shaped inbound webhooks for the sandbox's "Try it": what Meta and Telegram would POST,
+ * serialised and authenticated the way they do it, so the message takes WADI's real webhook path.
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+
+/** A request ready to POST to WADI's own webhook. */
+export interface WebhookRequest {
+  readonly path: string;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+  /** The platform id of the message (wamid or update id), for dedupe and display. */
+  readonly externalId: string;
+}
+
+/**
+ * JSON as Meta serialises it: every non-ASCII UTF-16 unit as lowercase `\uXXXX` (emoji become
+ * surrogate pairs) and `/` as `\/`. The signature covers these exact bytes.
+ */
+export function metaJson(value: unknown): string {
+  return JSON.stringify(value)
+    .replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+    .replace(/\//g, '\\/');
+}
+
+/** `sha256=<hex>` HMAC of the raw body with the app secret, as in X-Hub-Signature-256. */
+export function metaSignature(body: string, appSecret: string): string {
+  return `sha256=${createHmac('sha256', appSecret).update(body, 'utf8').digest('hex')}`;
+}
+
+/** A WhatsApp Cloud API text-message webhook from `from` (a wa_id) to our phone number id. */
+export function whatsappTextWebhook(
+  opts: { from: string; name: string; text: string; phoneNumberId: string; appSecret: string },
+  now = new Date(),
+): WebhookRequest {
+  const wamid = `wamid.SANDBOX${randomBytes(12).toString('hex').toUpperCase()}`;
+  const payload = {
+    object: 'whatsapp_business_account',
+    entry: [
+      {
+        id: '100000000000000',
+        changes: [
+          {
+            field: 'messages',
+            value: {
+              messaging_product: 'whatsapp',
+              metadata: { display_phone_number: '15550000001', phone_number_id: opts.phoneNumberId },
+              contacts: [{ profile: { name: opts.name }, wa_id: opts.from }],
+              messages: [
+                {
+                  from: opts.from,
+                  id: wamid,
+                  timestamp: String(Math.floor(now.getTime() / 1000)),
+                  type: 'text',
+                  text: { body: opts.text },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    ],
+  };
+  const body = metaJson(payload);
+  return {
+    path: '/webhooks/whatsapp',
+    headers: { 'content-type': 'application/json', 'x-hub-signature-256': metaSignature(body, opts.appSecret) },
+    body,
+    externalId: wamid,
+  };
+}
+
+let lastUpdateId = 0;
+
+/** Update ids only grow, also across restarts (they start from the clock), so dedupe never drops one. */
+function nextUpdateId(now: Date): number {
+  lastUpdateId = Math.max(lastUpdateId + 1, now.getTime());
+  return lastUpdateId;
+}
+
+/** A Telegram private-chat text update from user `from` (numeric id), with its command entity if any. */
+export function telegramTextWebhook(
+  opts: { from: string; name: string; text: string; webhookSecret?: string },
+  now = new Date(),
+): WebhookRequest {
+  const id = Number(opts.from);
+  const updateId = nextUpdateId(now);
+  const command = /^\/[A-Za-z0-9_]+(@[A-Za-z0-9_]+)?/.exec(opts.text);
+  const message: Record<string, unknown> = {
+    message_id: updateId % 2_000_000_000,
+    from: { id, is_bot: false, first_name: opts.name },
+    chat: { id, type: 'private', first_name: opts.name },
+    date: Math.floor(now.getTime() / 1000),
+    text: opts.text,
+  };
+  if (command) message.entities = [{ type: 'bot_command', offset: 0, length: command[0].length }];
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (opts.webhookSecret) headers['x-telegram-bot-api-secret-token'] = opts.webhookSecret;
+  return {
+    path: '/webhooks/telegram',
+    headers,
+    body: JSON.stringify({ update_id: updateId, message }),
+    externalId: `update:${updateId}`,
+  };
+}

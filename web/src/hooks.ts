@@ -1,0 +1,48 @@
+/** Data hooks: load an API resource and refresh it on an interval while the page is visible. */
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { api } from './api.ts';
+
+/** State of a polled resource. */
+export interface Polled<T> {
+  data?: T;
+  error?: unknown;
+  loading: boolean;
+  /** When the data last arrived. */
+  updatedAt?: Date;
+  reload: () => void;
+}
+
+/** GETs `path` now and every `intervalMs` (0 = once); `path` null = do nothing. */
+export function usePolled<T>(path: string | null, intervalMs: number): Polled<T> {
+  const [state, setState] = useState<{ data?: T; error?: unknown; loading: boolean; updatedAt?: Date }>({
+    loading: true,
+  });
+  const [tick, setTick] = useState(0);
+  const latest = useRef(0);
+  const reload = useCallback(() => setTick((t) => t + 1), []);
+
+  // biome-ignore lint/correctness/useExhaustiveDependencies: tick forces a reload
+  useEffect(() => {
+    if (!path) return;
+    let stopped = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const run = async () => {
+      const call = ++latest.current;
+      try {
+        const data = await api<T>(path);
+        if (!stopped && call === latest.current) setState({ data, loading: false, updatedAt: new Date() });
+      } catch (error) {
+        if (!stopped && call === latest.current) setState((s) => ({ ...s, error, loading: false }));
+      }
+      if (!stopped && intervalMs > 0) timer = setTimeout(run, document.hidden ? intervalMs * 4 : intervalMs);
+    };
+    setState((s) => ({ ...s, loading: true, error: undefined }));
+    void run();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
+  }, [path, intervalMs, tick]);
+
+  return { ...state, reload };
+}

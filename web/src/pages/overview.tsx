@@ -1,0 +1,159 @@
+/** Overview: dependency health, traffic charts, backlog, outbound outcomes, alerts firing. Refreshes every 5 s. */
+import { useMemo } from 'react';
+import { Badge, Card, Chart, Empty, ErrorNote } from '../components.tsx';
+import { ago, num, pct } from '../format.ts';
+import { usePolled } from '../hooks.ts';
+import type { Alerts, HealthView, Queues, Stats } from '../types.ts';
+
+const REFRESH_MS = 5000;
+
+function HealthCard() {
+  const h = usePolled<HealthView>('/health', REFRESH_MS);
+  return (
+    <Card title="Dependencies">
+      {h.error !== undefined && <ErrorNote error={h.error} what="dependency health" />}
+      {h.data && (
+        <>
+          <p>
+            Overall <Badge status={h.data.status} />
+            {h.data.shuttingDown && <> · shutting down</>}
+          </p>
+          <table className="table" data-testid="health-table">
+            <tbody>
+              {h.data.dependencies.map((d) => (
+                <tr key={d.name}>
+                  <td>{d.name}</td>
+                  <td>
+                    <Badge status={d.status} />
+                  </td>
+                  <td className="num">{d.latencyMs === null ? '—' : `${num(d.latencyMs)} ms`}</td>
+                  <td className="muted">{d.detail ?? ''}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
+    </Card>
+  );
+}
+
+function TrafficCards() {
+  const s = usePolled<Stats>('/stats?minutes=60', REFRESH_MS);
+  const series = s.data?.series;
+  const xs = useMemo(() => (series ?? []).map((p) => p.t / 1000), [series]);
+  const rps = useMemo(() => (series ?? []).map((p) => p.rps), [series]);
+  const p95 = useMemo(() => (series ?? []).map((p) => p.p95Ms), [series]);
+  const err = useMemo(() => (series ?? []).map((p) => p.errorRate * 100), [series]);
+  if (s.error !== undefined)
+    return (
+      <Card title="Traffic" wide>
+        <ErrorNote error={s.error} what="request statistics" />
+      </Card>
+    );
+  if (!s.data) return <Card title="Traffic">Loading…</Card>;
+  const w = s.data.windows;
+  return (
+    <Card title="Traffic (last hour)" wide>
+      <div className="stats-row" data-testid="traffic-numbers">
+        {(['1m', '5m', '15m'] as const).map((k) => (
+          <div key={k} className="stat">
+            <div className="stat-label">last {k}</div>
+            <div className="stat-value" data-testid={`requests-${k}`}>
+              {w[k].requests}
+            </div>
+            <div className="muted">
+              requests · {num(w[k].rps, 2)} rps · p95 {w[k].p95Ms === null ? '—' : `${num(w[k].p95Ms)} ms`} · errors{' '}
+              {pct(w[k].errorRate)}
+            </div>
+          </div>
+        ))}
+      </div>
+      <div className="charts">
+        <div>
+          <h3>Requests per second</h3>
+          <Chart label="rps" xs={xs} ys={rps} unit="" testId="chart-rps" />
+        </div>
+        <div>
+          <h3>p95 latency</h3>
+          <Chart label="p95" xs={xs} ys={p95} unit=" ms" testId="chart-p95" />
+        </div>
+        <div>
+          <h3>Error rate</h3>
+          <Chart label="errors" xs={xs} ys={err} unit=" %" testId="chart-errors" />
+        </div>
+      </div>
+    </Card>
+  );
+}
+
+function QueueCard() {
+  const q = usePolled<Queues>('/queues', REFRESH_MS);
+  return (
+    <Card title="Inbox and outbound">
+      {q.error !== undefined && <ErrorNote error={q.error} what="queue numbers" />}
+      {q.data && (
+        <div data-testid="queues">
+          <p>
+            Inbox backlog: <strong data-testid="inbox-pending">{q.data.inbox.pending}</strong> waiting,{' '}
+            {q.data.inbox.processing} being answered, <strong>{q.data.inbox.dead}</strong> dead letters
+            {q.data.inbox.oldestPendingSeconds !== null && <> · oldest waiting {q.data.inbox.oldestPendingSeconds} s</>}
+          </p>
+          <table className="table">
+            <thead>
+              <tr>
+                <th>Outbound</th>
+                <th className="num">last hour</th>
+                <th className="num">last 24 h</th>
+              </tr>
+            </thead>
+            <tbody>
+              {Object.keys(q.data.outbound.last24h).map((k) => (
+                <tr key={k}>
+                  <td>{k}</td>
+                  <td className="num" data-testid={`out-lastHour-${k}`}>
+                    {q.data!.outbound.lastHour[k] ?? 0}
+                  </td>
+                  <td className="num" data-testid={`out-last24h-${k}`}>
+                    {q.data!.outbound.last24h[k] ?? 0}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </Card>
+  );
+}
+
+function FiringCard() {
+  const a = usePolled<Alerts>('/alerts?limit=1', REFRESH_MS);
+  return (
+    <Card title="Alerts firing">
+      {a.error !== undefined && <ErrorNote error={a.error} what="alerts" />}
+      {a.data && a.data.firing.length === 0 && <Empty>No alert is firing.</Empty>}
+      {a.data && a.data.firing.length > 0 && (
+        <ul className="list">
+          {a.data.firing.map((x) => (
+            <li key={`${x.alert}-${x.startedAt}`}>
+              <Badge status="fail">{x.alert}</Badge> {x.summary} <span className="muted">since {ago(x.startedAt)}</span>
+            </li>
+          ))}
+        </ul>
+      )}
+    </Card>
+  );
+}
+
+/** The Overview page. */
+export function Overview() {
+  return (
+    <div className="grid">
+      <TrafficCards />
+      <HealthCard />
+      <QueueCard />
+      <FiringCard />
+    </div>
+  );
+}
