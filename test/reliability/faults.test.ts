@@ -45,7 +45,7 @@ async function checkGuarantees(c: Cluster, acked: string[], crashes: number) {
 }
 
 /** Redelivers what was not acknowledged, the way Meta retries, until every id is acknowledged. */
-async function redeliver(c: Cluster, total: number, prefix: string, acked: string[], webs: () => Proc[]) {
+async function redeliver(total: number, prefix: string, acked: string[], webs: () => Proc[]) {
   const ackedSet = new Set(acked);
   for (let round = 0; round < 20 && ackedSet.size < total; round++) {
     for (let i = 0; i < total; i++) {
@@ -122,7 +122,7 @@ describe.runIf(postgresUrl())('fault tests with real processes', () => {
         onSent: (i) => pendingChaos.push(chaos(i)),
       });
       await Promise.all(pendingChaos);
-      const all = await redeliver(c, total, prefix, acked, () => webs);
+      const all = await redeliver(total, prefix, acked, () => webs);
       expect((await c.drained(90_000)).pending).toBe(0);
       const figures = await checkGuarantees(c, all, crashes);
       console.info('kill -9 figures', JSON.stringify({ ...figures, crashes }));
@@ -170,7 +170,7 @@ describe.runIf(postgresUrl())('fault tests with real processes', () => {
         if (ready !== 200) await new Promise((r) => setTimeout(r, 500));
       }
       expect(ready).toBe(200);
-      const all = await redeliver(c, total, prefix, acked, () => [web]);
+      const all = await redeliver(total, prefix, acked, () => [web]);
       expect((await c.drained(90_000)).pending).toBe(0);
       const figures = await checkGuarantees(c, all, 0);
       console.info(
@@ -215,7 +215,7 @@ describe.runIf(postgresUrl())('fault tests with real processes', () => {
       });
       await Promise.all(events);
       expect(codes).toEqual([0, 0]);
-      const all = await redeliver(c, total, prefix, acked, () => webs);
+      const all = await redeliver(total, prefix, acked, () => webs);
       expect((await c.drained(90_000)).pending).toBe(0);
       const figures = await checkGuarantees(c, all, 0);
       console.info('SIGTERM figures', JSON.stringify(figures));
