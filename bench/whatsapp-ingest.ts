@@ -170,7 +170,15 @@ async function countStored(databaseUrl: string, target: Target, ids: string[]): 
   }
 }
 
-async function benchTarget(target: Target): Promise<Run[]> {
+interface Server {
+  readonly target: Target;
+  readonly url: string;
+  readonly databaseUrl: string;
+  readonly child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+async function startServer(target: Target): Promise<Server> {
   const db = await createDb();
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -183,42 +191,64 @@ async function benchTarget(target: Target): Promise<Run[]> {
     await c.end();
   }
   const child = startTarget(target, port, db.url);
-  const runs: Run[] = [];
+  await waitHttp(target === 'wadi' ? `${url}/health/ready` : `${url}/metrics`);
+  return {
+    target,
+    url,
+    databaseUrl: db.url,
+    child,
+    async stop() {
+      child.kill('SIGTERM');
+      if (child.exitCode === null) await new Promise((r) => child.once('exit', r));
+      await db.drop();
+    },
+  };
+}
+
+/** Warm-up, then one measured run against `server`, then the database check. */
+async function measure(server: Server, connections: number): Promise<Run> {
+  const { target, url, child } = server;
+  await load(url, connections, WARMUP); // JIT, pools and caches warm; not measured
+  const loadAvg1m = Math.round(os.loadavg()[0] * 10) / 10;
+  const before = cpuUs(child.pid as number);
+  const { result, okIds } = await load(url, connections, DURATION);
+  const cpu = cpuUs(child.pid as number) - before;
+  const stored = await countStored(server.databaseUrl, target, okIds);
+  const run: Run = {
+    target,
+    connections,
+    durationS: result.duration,
+    requests: result.requests.total,
+    ok: okIds.length,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    rps: Math.round(okIds.length / result.duration),
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    cpuUsPerRequest: Math.round(cpu / Math.max(1, result.requests.total)),
+    verifiedInDatabase: stored,
+    missingFromDatabase: okIds.length - stored,
+    loadAvg1m,
+  };
+  process.stdout.write(`${JSON.stringify(run)}\n`);
+  return run;
+}
+
+/**
+ * Both servers run side by side (idle while the other is measured); for each connection count
+ * WADI and Express are measured back to back, so drift in the shared machine's load hits both alike.
+ */
+async function benchAll(): Promise<Run[]> {
+  const servers: Server[] = [];
   try {
-    await waitHttp(target === 'wadi' ? `${url}/health/ready` : `${url}/metrics`);
-    for (const connections of CONNECTIONS) {
-      await load(url, connections, WARMUP); // JIT, pools and caches warm; not measured
-      const loadAvg1m = Math.round(os.loadavg()[0] * 10) / 10;
-      const before = cpuUs(child.pid as number);
-      const { result, okIds } = await load(url, connections, DURATION);
-      const cpu = cpuUs(child.pid as number) - before;
-      const stored = await countStored(db.url, target, okIds);
-      const run: Run = {
-        target,
-        connections,
-        durationS: result.duration,
-        requests: result.requests.total,
-        ok: okIds.length,
-        non2xx: result.non2xx,
-        errors: result.errors,
-        timeouts: result.timeouts,
-        rps: Math.round(okIds.length / result.duration),
-        p50Ms: result.latency.p50,
-        p99Ms: result.latency.p99,
-        cpuUsPerRequest: Math.round(cpu / Math.max(1, result.requests.total)),
-        verifiedInDatabase: stored,
-        missingFromDatabase: okIds.length - stored,
-        loadAvg1m,
-      };
-      runs.push(run);
-      process.stdout.write(`${JSON.stringify(run)}\n`);
-    }
+    servers.push(await startServer('wadi'), await startServer('express'));
+    const runs: Run[] = [];
+    for (const connections of CONNECTIONS) for (const s of servers) runs.push(await measure(s, connections));
+    return runs;
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
-    await db.drop();
+    for (const s of servers) await s.stop().catch(() => {});
   }
-  return runs;
 }
 
 function markdown(out: {
@@ -250,7 +280,7 @@ function markdown(out: {
 }
 
 async function main(): Promise<void> {
-  const runs = [...(await benchTarget('wadi')), ...(await benchTarget('express'))];
+  const runs = await benchAll();
   const ratios = CONNECTIONS.map((c) => {
     const w = runs.find((r) => r.target === 'wadi' && r.connections === c) as Run;
     const e = runs.find((r) => r.target === 'express' && r.connections === c) as Run;

@@ -97,6 +97,33 @@ export function graphApiFake(state: SandboxState): FastifyPluginAsync {
         const status = (err as { statusCode?: number }).statusCode ?? 500;
         return metaError(reply, 100, (err as Error).message, status >= 500 ? 500 : 400);
       });
+      scope.get('/sandbox/graph/:version/:phoneNumberId', async (req, reply) => {
+        const { phoneNumberId } = req.params as { phoneNumberId: string };
+        const path = req.url.split('?')[0];
+        const fault = state.takeFault('whatsapp', 'phone_number');
+        if (fault?.delay_ms) await new Promise((r) => setTimeout(r, fault.delay_ms));
+        const authorized = req.headers.authorization === `Bearer ${SANDBOX_CREDENTIALS.whatsappAccessToken}`;
+        const code = !authorized
+          ? 190
+          : fault && (fault.code !== undefined || fault.status !== undefined)
+            ? (fault.code ?? 131000)
+            : 0;
+        const status = code === 0 ? 200 : (fault?.status ?? statusFor(code));
+        state.record({ channel: 'whatsapp', kind: 'phone_number', method: 'GET', path, body: null, status });
+        if (code !== 0)
+          return metaError(
+            reply,
+            code,
+            authorized ? 'fault injected by the sandbox' : 'Invalid OAuth access token',
+            status,
+          );
+        return {
+          id: phoneNumberId,
+          display_phone_number: '+1 555-000-0000',
+          verified_name: 'WADI Sandbox',
+          quality_rating: 'GREEN',
+        };
+      });
       scope.post('/sandbox/graph/:version/:phoneNumberId/messages', async (req, reply) => {
         const { version, phoneNumberId } = req.params as { version: string; phoneNumberId: string };
         const path = req.url.split('?')[0];

@@ -37,11 +37,12 @@ describe.runIf(postgresUrl())('wadi simulate whatsapp against a running WADI', (
   it('signs the message like Meta, stores it, and prints the reply sent to that user', async () => {
     const from = '5215500000001';
     const text = 'hola, ¿qué tal? ñandú 😀';
-    const run = runWadi(['simulate', 'whatsapp', text, '--from', from, '--url', base, '--timeout', '20'], {
+    const run = runWadi(['simulate', 'whatsapp', text, '--from', from, '--url', base, '--timeout', '60'], {
       cwd: tempDir(),
+      timeoutMs: 100_000,
     });
     // Play the conversation engine: once the message is stored, reply through the fake Graph API.
-    const deadline = Date.now() + 20_000;
+    const deadline = Date.now() + 80_000; // the CLI itself can take a while to start on a busy machine
     while ((await storedText(from)).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     expect(await storedText(from)).toEqual([text]);
     const send = await fetch(`${base}/sandbox/graph/v24.0/${SANDBOX_CREDENTIALS.whatsappPhoneNumberId}/messages`, {
@@ -63,35 +64,31 @@ describe.runIf(postgresUrl())('wadi simulate whatsapp against a running WADI', (
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`→ ${from}: ${text}`);
     expect(r.stdout).toContain('← ¡Hola! Soy WADI.');
-  }, 40_000);
+  }, 120_000);
 
   it('exits 1 saying the message was stored when no reply comes in time', async () => {
     const from = '5215500000002';
-    const r = await runWadi([
-      'simulate',
-      'whatsapp',
-      'nadie contesta',
-      '--from',
-      from,
-      '--url',
-      base,
-      '--timeout',
-      '2',
-    ]);
+    const r = await runWadi(
+      ['simulate', 'whatsapp', 'nadie contesta', '--from', from, '--url', base, '--timeout', '2'],
+      { timeoutMs: 90_000 },
+    );
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('the message was stored, but no reply came within 2 s');
     expect(await storedText(from)).toEqual(['nadie contesta']);
-  }, 60_000);
+  }, 180_000);
 
   it('exits 1 with the HTTP status when the signature is refused, and on an unreachable URL', async () => {
     const bad = await runWadi(['simulate', 'whatsapp', 'x', '--url', base, '--timeout', '2'], {
       env: { WHATSAPP_APP_SECRET: 'not-the-servers-secret' },
+      timeoutMs: 90_000,
     });
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('HTTP 401');
     const port = await freePort();
-    const down = await runWadi(['simulate', 'whatsapp', 'x', '--url', `http://127.0.0.1:${port}`, '--timeout', '2']);
+    const down = await runWadi(['simulate', 'whatsapp', 'x', '--url', `http://127.0.0.1:${port}`, '--timeout', '2'], {
+      timeoutMs: 90_000,
+    });
     expect(down.code).toBe(1);
     expect(down.stderr).toContain('cannot reach');
-  }, 60_000);
+  }, 180_000);
 });

@@ -2,11 +2,12 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../../test/helpers/cli.ts';
 import { type TestDb, testDatabase } from '../../../test/helpers/db.ts';
 import { startTestWadi, type TestWadi } from '../../../test/helpers/wadi.ts';
-import { senders } from '../../app/shared.ts';
+import { lookup, senders } from '../../app/shared.ts';
 import { SANDBOX_CREDENTIALS } from '../../config/config.ts';
 import { type ChannelError, PermanentSendError, RetryableSendError } from '../errors.ts';
 import type { ChannelSender } from '../types.ts';
 import { classifyGraphError, GraphClient, parseRetryAfter } from './client.ts';
+import { graphApiCheck } from './health.ts';
 
 const USER = '5215512345678';
 
@@ -161,6 +162,26 @@ describe('Graph API client against the sandbox fake (real HTTP)', () => {
     expect(down.code).toBe('network');
     await fault({ delay_ms: 50 }); // a slow success is still a success
     await expect(client().sendText(USER, 'hola')).resolves.toMatch(/^wamid\./);
+  });
+
+  it('reports the Graph API in /admin/health checks: pass, fail on a bad token, warn on outages, cached', async () => {
+    const registered = lookup(w.wadi.context, 'admin.dependencyChecks')?.find((c) => c.name === 'whatsapp:graphApi');
+    expect(await registered?.run()).toMatchObject({ status: 'pass', observedUnit: 'ms' });
+    expect((await calls()).at(-1)).toMatchObject({ kind: 'phone_number', status: 200 });
+    expect(await graphApiCheck(client({ token: 'expired' }), { ttlMs: 0 }).run()).toMatchObject({
+      status: 'fail',
+      output: 'access token or permissions rejected (code 190)',
+    });
+    let t = 0;
+    const check = graphApiCheck(client(), { ttlMs: 1000, now: () => t });
+    await fault({ kind: 'phone_number', status: 503 });
+    expect((await check.run()).status).toBe('warn');
+    t = 500; // within the TTL: Meta is not asked again
+    const before = (await calls()).length;
+    expect((await check.run()).status).toBe('warn');
+    expect((await calls()).length).toBe(before);
+    t = 1500;
+    expect((await check.run()).status).toBe('pass');
   });
 
   it('the fake validates like Meta: wrong token, missing fields, malformed JSON', async () => {

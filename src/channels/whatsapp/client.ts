@@ -121,15 +121,29 @@ export class GraphClient {
     });
   }
 
-  private async post(payload: unknown): Promise<unknown> {
+  /** The business number as Meta sees it: proves the token works (a management call: use sparingly). */
+  async phoneNumberInfo(): Promise<{ id: string; display_phone_number?: string; verified_name?: string }> {
+    return (await this.request('GET', '?fields=id,display_phone_number,verified_name,quality_rating')) as {
+      id: string;
+    };
+  }
+
+  private post(payload: unknown): Promise<unknown> {
+    return this.request('POST', '/messages', payload);
+  }
+
+  private async request(method: 'GET' | 'POST', suffix: string, payload?: unknown): Promise<unknown> {
     const { baseUrl, graphVersion, phoneNumberId, accessToken } = this.opts;
-    const url = `${baseUrl().replace(/\/+$/, '')}/${graphVersion}/${phoneNumberId}/messages`;
+    const url = `${baseUrl().replace(/\/+$/, '')}/${graphVersion}/${phoneNumberId}${suffix}`;
     let res: Response;
     try {
       res = await fetch(url, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json' },
-        body: JSON.stringify(payload),
+        method,
+        headers: {
+          authorization: `Bearer ${accessToken}`,
+          ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: payload === undefined ? undefined : JSON.stringify(payload),
         signal: AbortSignal.timeout(this.opts.timeoutMs ?? 10_000),
       });
     } catch (err) {

@@ -3,8 +3,9 @@
  * worker role, the webhook routes. In sandbox mode the client talks to the in-process fake.
  */
 import type { ModuleFactory } from '../../app/module.ts';
-import { lookup, senders } from '../../app/shared.ts';
+import { contribute, lookup, senders } from '../../app/shared.ts';
 import { GraphClient } from './client.ts';
+import { graphApiCheck } from './health.ts';
 import { WhatsAppSender } from './sender.ts';
 import { whatsappWebhook } from './webhook.ts';
 
@@ -23,6 +24,7 @@ export const whatsappModule: ModuleFactory = (ctx) => {
     logger,
   });
   senders(ctx).set('whatsapp', new WhatsAppSender(client, logger));
+  contribute(ctx, 'admin.dependencyChecks').push(graphApiCheck(client));
   if (ctx.role === 'worker') return { name: 'whatsapp' };
   return {
     name: 'whatsapp',

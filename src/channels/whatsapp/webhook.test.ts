@@ -343,10 +343,16 @@ describe('WhatsApp webhook (real HTTP, real database)', () => {
     const form = await post(raw, { 'content-type': 'application/x-www-form-urlencoded' });
     expect(form.status).toBe(415);
 
-    // Just under the limit and correctly signed: accepted.
     const withCharset = await post(raw, { 'content-type': 'application/json; charset=utf-8' });
     expect(withCharset.status).toBe(200);
     expect(await inbox()).toHaveLength(1);
+
+    // 2.5 MB, above Fastify's default 1 MB but within Meta's 3 MB: accepted.
+    const large = textNotification({ phoneNumberId: PHONE_ID, from: USER, text: 'grande' });
+    const change = (large.body.entry as { changes: { value: Record<string, unknown> }[] }[])[0].changes[0];
+    change.value.padding = 'x'.repeat(2.5 * 1024 * 1024);
+    expect((await postJson(large.body)).status).toBe(200);
+    expect(await inbox()).toHaveLength(2);
     expect(await counter('malformed')).toBe(malformedBefore + 5);
   });
 
