@@ -41,7 +41,11 @@ async function apiFor(config: Config, sandboxUrl?: string): Promise<Api> {
   if (!tg) throw new CliError('TELEGRAM_BOT_TOKEN is not set');
   const root =
     tg.apiUrl ?? `${(sandboxUrl ?? `http://127.0.0.1:${config.env.PORT}`).replace(/\/+$/, '')}/sandbox/telegram`;
-  return new Api(tg.botToken, { apiRoot: root.replace(/\/+$/, ''), timeoutSeconds: 30 });
+  const api = new Api(tg.botToken, { apiRoot: root.replace(/\/+$/, ''), timeoutSeconds: 30 });
+  // Admin calls may wait out a short 429 or 5xx themselves; sends never do (the dispatcher retries).
+  const { autoRetry } = await import('@grammyjs/auto-retry');
+  api.config.use(autoRetry({ maxRetryAttempts: 3, maxDelaySeconds: 10, rethrowHttpErrors: true }));
+  return api;
 }
 
 async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
