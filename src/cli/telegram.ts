@@ -4,8 +4,8 @@
  * description, not the request.
  */
 import type { Command } from 'commander';
-import { Api, GrammyError } from 'grammy';
-import { ALLOWED_UPDATES } from '../channels/telegram/poller.ts';
+import type { Api } from 'grammy';
+import { ALLOWED_UPDATES } from '../channels/telegram/update-types.ts';
 import type { Config } from '../config/config.ts';
 import { CliError, configOrExit } from './common.ts';
 
@@ -34,15 +34,22 @@ export function webhookUrl(publicUrl: string | undefined): string {
   return `${u.origin}${u.pathname.replace(/\/+$/, '')}/webhooks/telegram`;
 }
 
-function apiFor(config: Config, sandboxUrl?: string): Api {
+// grammY is loaded only when a telegram command runs, so other commands start faster.
+async function apiFor(config: Config, sandboxUrl?: string): Promise<Api> {
+  const { Api } = await import('grammy');
   const tg = config.telegram;
   if (!tg) throw new CliError('TELEGRAM_BOT_TOKEN is not set');
   const root =
     tg.apiUrl ?? `${(sandboxUrl ?? `http://127.0.0.1:${config.env.PORT}`).replace(/\/+$/, '')}/sandbox/telegram`;
-  return new Api(tg.botToken, { apiRoot: root.replace(/\/+$/, ''), timeoutSeconds: 30 });
+  const api = new Api(tg.botToken, { apiRoot: root.replace(/\/+$/, ''), timeoutSeconds: 30 });
+  // Admin calls may wait out a short 429 or 5xx themselves; sends never do (the dispatcher retries).
+  const { autoRetry } = await import('@grammyjs/auto-retry');
+  api.config.use(autoRetry({ maxRetryAttempts: 3, maxDelaySeconds: 10, rethrowHttpErrors: true }));
+  return api;
 }
 
 async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  const { GrammyError } = await import('grammy');
   try {
     return await fn();
   } catch (err) {
@@ -94,7 +101,7 @@ export function registerTelegram(program: Command): void {
       if (!Number.isInteger(max) || max < 1 || max > 100) throw new CliError('--max-connections must be 1-100');
       const secret = config.telegram?.webhookSecret;
       if (!secret) throw new CliError('TELEGRAM_WEBHOOK_SECRET is not set: WADI refuses webhooks without it');
-      const api = apiFor(config, opts.url);
+      const api = await apiFor(config, opts.url);
       await call('setWebhook', () =>
         api.setWebhook(url, {
           secret_token: secret,
@@ -112,7 +119,7 @@ export function registerTelegram(program: Command): void {
     .option('--drop-pending', 'also drop updates waiting at Telegram')
     .option(...sandboxOpt)
     .action(async (opts: { dropPending?: boolean; url?: string }) => {
-      const api = apiFor(configOrExit(), opts.url);
+      const api = await apiFor(configOrExit(), opts.url);
       await call('deleteWebhook', () => api.deleteWebhook({ drop_pending_updates: opts.dropPending ?? false }));
       process.stdout.write(`webhook deleted${opts.dropPending ? ' (pending updates dropped)' : ''}\n`);
     });
@@ -120,7 +127,7 @@ export function registerTelegram(program: Command): void {
     .description("show Telegram's view of the webhook: URL, pending updates, last error")
     .option(...sandboxOpt)
     .action(async (opts: { url?: string }) => {
-      const api = apiFor(configOrExit(), opts.url);
+      const api = await apiFor(configOrExit(), opts.url);
       const info = await call('getWebhookInfo', () => api.getWebhookInfo());
       process.stdout.write(formatWebhookInfo(info));
     });

@@ -4,13 +4,14 @@
  * Without a bot token (and outside the sandbox) it contributes nothing.
  */
 import type { ModuleFactory } from '../../app/module.ts';
-import { lookup, provide, senders } from '../../app/shared.ts';
+import { contribute, lookup, provide, senders, type TelegramWebhookInfo } from '../../app/shared.ts';
 import { safeError, TelegramClient } from './client.ts';
 import type { IngestDeps } from './ingest.ts';
 import { Pacer } from './pacing.ts';
 import { TelegramPoller } from './poller.ts';
 import { telegramSender } from './sender.ts';
 import { telegramWebhook } from './webhook.ts';
+import { webhookInfoCheck } from './webhook-check.ts';
 
 /** Builds the feature from the context. */
 export const telegramModule: ModuleFactory = (ctx) => {
@@ -24,7 +25,7 @@ export const telegramModule: ModuleFactory = (ctx) => {
   });
   const pacer = new Pacer({ redis: ctx.redis, logger });
   senders(ctx).set('telegram', telegramSender({ client, pacer, logger }));
-  provide(ctx, 'telegram.webhookInfo', async () => {
+  const webhookInfo = async (): Promise<TelegramWebhookInfo> => {
     const info = await client.get().getWebhookInfo();
     return {
       url: info.url ?? '',
@@ -32,7 +33,9 @@ export const telegramModule: ModuleFactory = (ctx) => {
       lastErrorDate: info.last_error_date,
       lastErrorMessage: info.last_error_message,
     };
-  });
+  };
+  provide(ctx, 'telegram.webhookInfo', webhookInfo);
+  contribute(ctx, 'admin.dependencyChecks').push(webhookInfoCheck(webhookInfo, tg.mode));
 
   const ingest: IngestDeps = {
     database: ctx.database,

@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnWadi, type WadiProcess } from '../../../test/helpers/cli.ts';
+import { freePort, spawnWadi, type WadiProcess } from '../../../test/helpers/cli.ts';
 import { postgresUrl, type TestDb, testDatabase } from '../../../test/helpers/db.ts';
 import { SANDBOX_CREDENTIALS } from '../../config/config.ts';
 import { InboxWriter } from '../../inbox/writer.ts';
@@ -167,6 +167,34 @@ describe('telegram long polling', () => {
     await expect.poll(() => stored(9002), { timeout: 10_000 }).toHaveLength(1);
     expect((await p.check.run()).status).toBe('pass');
     await p.stop();
+  });
+
+  it('backs off on network errors and recovers by itself when the Bot API is back', async () => {
+    const port = await freePort();
+    const c = new TelegramClient({ token: TOKEN, apiRoot: `http://127.0.0.1:${port}/sandbox/telegram`, logger });
+    const p = new TelegramPoller({
+      client: c,
+      database: t.database,
+      ingest: ingestDeps(c),
+      logger,
+      timeoutSeconds: 1,
+      backoffMs: 20,
+      maxBackoffMs: 200,
+    });
+    p.start();
+    await expect.poll(async () => (await p.check.run()).output, { timeout: 10_000 }).toBe('getUpdates failing');
+    // The Bot API comes back on the same address.
+    const back = Fastify();
+    await back.register(sandboxPlugin(new SandboxState()));
+    await back.listen({ port, host: '127.0.0.1' });
+    try {
+      await expect.poll(async () => (await p.check.run()).status, { timeout: 10_000 }).toBe('pass');
+      expect(lines.some((l) => l.includes('telegram polling recovered'))).toBe(true);
+      expect(lines.join('\n')).not.toContain(TOKEN.split(':')[1]);
+    } finally {
+      await p.stop();
+      await back.close();
+    }
   });
 
   it('lets only one replica poll (advisory lock)', async () => {

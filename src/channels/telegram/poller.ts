@@ -14,14 +14,12 @@ import type { TelegramClient } from './client.ts';
 import { safeError } from './client.ts';
 import type { IngestDeps } from './ingest.ts';
 import { ingestUpdates } from './ingest.ts';
-import type { TgUpdate } from './update-types.ts';
+import { ALLOWED_UPDATES, type TgUpdate } from './update-types.ts';
 
 /** kv key of the next update_id to ask for. */
 export const OFFSET_KEY = 'telegram:offset';
 /** Advisory lock key: "TGPL". */
 export const POLL_LOCK_KEY = 0x5447504c;
-/** The update kinds WADI handles (the rest is never sent to us). */
-export const ALLOWED_UPDATES = ['message', 'edited_message', 'callback_query'] as const;
 
 const CONFLICT = 'getUpdates conflict (409): a webhook is set or another poller runs';
 

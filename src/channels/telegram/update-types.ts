@@ -89,3 +89,6 @@ export function isUpdate(v: unknown): v is TgUpdate {
   const id = (v as { update_id?: unknown }).update_id;
   return typeof id === 'number' && Number.isSafeInteger(id) && id >= 0;
 }
+
+/** The update kinds WADI handles (getUpdates and setWebhook ask for these only). */
+export const ALLOWED_UPDATES = ['message', 'edited_message', 'callback_query'] as const;
