@@ -10,6 +10,7 @@ import type { InboundEvent } from '../../src/channels/types.ts';
 import { conversationModule } from '../../src/conversation/module.ts';
 import { listDeadLetters, replayDeadLetter } from '../../src/inbox/dead-letters.ts';
 import { inboxModule } from '../../src/inbox/module.ts';
+import { metrics } from '../../src/ops/metrics/metrics.ts';
 import { SANDBOX_STATE_KEY, sandboxModule } from '../../src/sandbox/module.ts';
 import type { SandboxState } from '../../src/sandbox/state.ts';
 import { type TestDb, testDatabase } from '../helpers/db.ts';
@@ -116,6 +117,9 @@ describe('conversation engine', () => {
       [c],
     );
     expect(hist.map((h) => h.role)).toEqual(['user', 'assistant']);
+    const tokens = (await metrics.llmTokens.get()).values;
+    expect(tokens.find((v) => v.labels.kind === 'prompt')?.value).toBeGreaterThan(0);
+    expect((await metrics.replyLatency.get()).values.some((v) => v.labels.channel === 'whatsapp')).toBe(true);
   });
 
   it('answers ten rapid messages from one user together, in the order received', async () => {
