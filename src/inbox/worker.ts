@@ -122,7 +122,19 @@ export class InboxWorker implements BackgroundService {
         await this.idle();
         continue;
       }
-      if (turn.messages.length === 0) continue;
+      if (turn.messages.length === 0) {
+        // The messages moved between the pick and the update (a concurrent replay): free the conversation.
+        await this.o.database
+          .transaction((tx) =>
+            releaseTurn(tx, turn as ClaimedTurn, {
+              retryInMs: 0,
+              countAttempt: false,
+              maxAttempts: this.o.maxAttempts,
+            }),
+          )
+          .catch(() => {});
+        continue;
+      }
       await this.run(turn);
     }
   }
