@@ -70,14 +70,12 @@ async function main() {
   const database = await openDatabase({ url: created.url, poolSize: 10 });
   await migrate(database);
   const logger = pino({ level: 'warn' });
-  const writer = new InboxWriter(database);
   const sender = new InstantSender();
   const typing = new TypingKeeper();
   const { EventEmitter } = await import('node:events');
   const inboxEvents = new EventEmitter();
   const outboxEvents = new EventEmitter();
   const writerWithEvents = new InboxWriter(database, { onCommitted: (ids) => inboxEvents.emit('committed', ids) });
-  void writer;
   const worker = new InboxWorker({
     database,
     logger,
@@ -223,6 +221,7 @@ async function main() {
       totalSeconds: +burstSeconds.toFixed(2),
       messagesPerSecond: +(BURST / burstSeconds).toFixed(1),
       turns: coalesced.rows[0].turns,
+      turnsPerSecond: +(coalesced.rows[0].turns / burstSeconds).toFixed(1),
       cpuMsPerMessage: +((cpu1.user + cpu1.system) / 1000 / BURST).toFixed(3),
       pgTransactionsPerMessage: +((x1 - x0) / BURST).toFixed(2),
     },

@@ -49,6 +49,7 @@ export class InboxWorker implements BackgroundService {
   private running = false;
   private loops: Promise<void>[] = [];
   private waiters: (() => void)[] = [];
+  private signalled = false;
   private readonly inFlight = new Map<ClaimedTurn, AbortController>();
   private timers: NodeJS.Timeout[] = [];
   private readonly onCommitted = () => {
@@ -82,12 +83,20 @@ export class InboxWorker implements BackgroundService {
 
   /** Wakes idle loops to look for work now. */
   wake(): void {
+    // Remembered for loops that are busy claiming now: their claim may have missed the new work.
+    this.signalled = true;
     const w = this.waiters;
     this.waiters = [];
     for (const f of w) f();
   }
 
   private idle(): Promise<void> {
+    // stop() may have run while this loop was claiming: never wait once stopped.
+    if (!this.running) return Promise.resolve();
+    if (this.signalled) {
+      this.signalled = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
@@ -113,7 +122,19 @@ export class InboxWorker implements BackgroundService {
         await this.idle();
         continue;
       }
-      if (turn.messages.length === 0) continue;
+      if (turn.messages.length === 0) {
+        // The messages moved between the pick and the update (a concurrent replay): free the conversation.
+        await this.o.database
+          .transaction((tx) =>
+            releaseTurn(tx, turn as ClaimedTurn, {
+              retryInMs: 0,
+              countAttempt: false,
+              maxAttempts: this.o.maxAttempts,
+            }),
+          )
+          .catch(() => {});
+        continue;
+      }
       await this.run(turn);
     }
   }

@@ -60,6 +60,7 @@ export class OutboxDispatcher implements BackgroundService {
   private inFlight = 0;
   private loopDone: Promise<void> | undefined;
   private waiter: (() => void) | undefined;
+  private signalled = false;
   private poll: NodeJS.Timeout | undefined;
   private readonly sends = new Set<Promise<void>>();
   private readonly onQueued = () => this.wake();
@@ -81,6 +82,8 @@ export class OutboxDispatcher implements BackgroundService {
 
   /** Looks for work now. */
   wake(): void {
+    // Remembered if the loop is busy claiming now: its claim may have missed the new work.
+    this.signalled = true;
     const w = this.waiter;
     this.waiter = undefined;
     w?.();
@@ -117,12 +120,19 @@ export class OutboxDispatcher implements BackgroundService {
           });
         this.sends.add(p);
       }
-      if (rows.length === 0 || this.inFlight >= this.o.concurrency) {
+      // stop() may have run while this loop was claiming: never wait once stopped.
+      if (this.running && (rows.length === 0 || this.inFlight >= this.o.concurrency) && !this.takeSignal()) {
         await new Promise<void>((r) => {
           this.waiter = r;
         });
       }
     }
+  }
+
+  private takeSignal(): boolean {
+    const s = this.signalled;
+    this.signalled = false;
+    return s;
   }
 
   private async claim(limit: number, channels: string[]): Promise<Row[]> {

@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import type { InboundEvent } from '../channels/types.ts';
+import type { ClaimedMessage } from '../inbox/claim.ts';
+import { planTurn } from './plan.ts';
+import { resolveLocale } from './texts.ts';
+
+let id = 0;
+const m = (kind: string, text?: string, command?: string): ClaimedMessage => ({
+  id: ++id,
+  kind,
+  attempts: 1,
+  receivedAt: new Date(),
+  traceContext: null,
+  event: { kind, text, command: command ? { name: command, args: '' } : undefined } as unknown as InboundEvent,
+});
+
+describe('turn plan', () => {
+  it('groups consecutive texts into one request and keeps commands and media in arrival order', () => {
+    const steps = planTurn([
+      m('text', 'a'),
+      m('text', 'b'),
+      m('command', '/reset', 'reset'),
+      m('text', 'c'),
+      m('image'),
+      m('text', '/HELP@wadi_bot'),
+      m('text', '/unknown'),
+    ]);
+    expect(
+      steps.map((s) => (s.type === 'ask' ? `ask:${s.messages.length}` : s.type === 'command' ? s.name : s.kind)),
+    ).toEqual(['ask:2', 'reset', 'ask:1', 'image', 'help', 'help']);
+  });
+
+  it('picks the locale from the platform hint, else the default', () => {
+    expect(resolveLocale('en-US', 'es')).toBe('en');
+    expect(resolveLocale('es-MX', 'en')).toBe('es');
+    expect(resolveLocale('pt-BR', 'es')).toBe('es');
+    expect(resolveLocale(null, 'en')).toBe('en');
+  });
+});
