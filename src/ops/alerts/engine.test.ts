@@ -279,6 +279,17 @@ describe('alert rules: pending → firing → resolved, with notifications', () 
     expect(slack.received.at(-1)?.text).toContain('RESOLVED: LlmUnavailable');
   });
 
+  it('closes episodes of rules that no longer exist instead of showing them firing forever', async () => {
+    await t.database.query(
+      `insert into alert_events (alert, state, started_at, last_notified_at) values ('RetiredRule', 'firing', now(), now())`,
+    );
+    const h = setup();
+    await h.engine.tick();
+    expect(await h.engine.firing()).toEqual([]);
+    expect((await h.engine.recent(1))[0]).toMatchObject({ alert: 'RetiredRule', state: 'resolved' });
+    expect(telegram.received).toHaveLength(0);
+  });
+
   it('rules without their feature (no assistant, no backups) never fire', async () => {
     const h = setup();
     h.s.breaker = undefined;

@@ -135,6 +135,13 @@ export class AlertEngine implements AlertsProvider, BackgroundService {
       this.lock = null;
       this.forget();
     });
+    // Episodes of rules this version no longer has would stay "firing" forever: close them quietly.
+    const at = new Date(this.now()).toISOString();
+    await this.opts.database.query(
+      `update alert_events set state = 'resolved', resolved_at = $1, last_notified_at = $1
+        where state = 'firing' and not (alert = any($2::text[]))`,
+      [at, this.opts.rules.map((r) => r.name)],
+    );
     // Resume the episodes a previous leader left firing, so they are neither re-announced nor orphaned.
     const { rows } = await this.opts.database.query<EventRow & { started_at: Date | string }>(
       `select id, alert, value, started_at from alert_events where state = 'firing' order by id`,

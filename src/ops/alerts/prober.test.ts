@@ -121,7 +121,7 @@ describe('external prober', () => {
       },
     });
     const until = async (cond: () => boolean) => {
-      for (let i = 0; i < 150 && !cond(); i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 600 && !cond(); i++) await new Promise((r) => setTimeout(r, 100));
     };
     await until(() => telegram.received.length >= 1);
     expect(telegram.received[0]?.text, proc.output()).toContain('FIRING: ServiceNotReady');
@@ -132,11 +132,11 @@ describe('external prober', () => {
     expect(await proc.exited).toBe(0);
     expect(proc.output()).toContain('stopping');
     expect(proc.output()).not.toContain('watch-token');
-  });
+  }, 120_000);
 
   it('`wadi watch` rejects a bad URL with one line', async () => {
     const proc = spawnWadi(['watch', '--url', 'ftp://x']);
     expect(await proc.exited).toBe(1);
     expect(proc.output()).toContain('invalid --url');
-  });
+  }, 60_000);
 });

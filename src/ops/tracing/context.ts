@@ -5,7 +5,7 @@
  * and the trace id for log lines. Only `@opentelemetry/api` is imported: without the SDK these
  * are cheap no-ops.
  */
-import { context, isSpanContextValid, type SpanContext, TraceFlags, trace } from '@opentelemetry/api';
+import { context, isSpanContextValid, type SpanContext, type TraceFlags, trace } from '@opentelemetry/api';
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
@@ -46,5 +46,3 @@ export function traceLogFields(): Record<string, string> {
   if (!sc || !isSpanContextValid(sc)) return {};
   return { trace_id: sc.traceId, span_id: sc.spanId };
 }
-
-export { TraceFlags };
