@@ -3,7 +3,7 @@
  * reflection of other origins). Webhooks, probes and metrics never send CORS headers, so a browser
  * on another site can never read them.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../../config/config.ts';
 import { errors } from '../errors.ts';
 
@@ -36,10 +36,7 @@ export function adminCors(app: FastifyInstance, config: Config): void {
   });
 
   // Preflight answers before any admin auth: browsers never send credentials on OPTIONS.
-  const preflight = async (
-    req: { headers: Record<string, string | string[] | undefined> },
-    reply: import('fastify').FastifyReply,
-  ) => {
+  const preflight = async (req: FastifyRequest, reply: FastifyReply) => {
     reply.header('vary', 'Origin, Access-Control-Request-Method, Access-Control-Request-Headers');
     const origin = req.headers.origin;
     if (origin === undefined) return reply.code(204).header('allow', ADMIN_CORS.methods).send();
