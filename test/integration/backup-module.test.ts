@@ -6,11 +6,11 @@ import { tempDir } from '../helpers/cli.ts';
 import { type TestDb, testDatabase } from '../helpers/db.ts';
 import { startTestWadi, testConfig } from '../helpers/wadi.ts';
 
-describe('backup module inside a running WADI', () => {
+describe('backup module inside a running WADI', { timeout: 120_000 }, () => {
   let db: TestDb;
   beforeAll(async () => {
     db = await testDatabase();
-  });
+  }, 180_000);
   afterAll(async () => {
     await db?.drop();
   });
