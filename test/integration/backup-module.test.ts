@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/config.ts';
-import { recordBackupSuccess } from '../../src/ops/backup/backup.ts';
+import { recordBackupSuccess } from '../../src/ops/backup/last-success.ts';
 import { metrics } from '../../src/ops/metrics/metrics.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { type TestDb, testDatabase } from '../helpers/db.ts';

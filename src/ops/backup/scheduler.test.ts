@@ -5,7 +5,8 @@ import { tempDir } from '../../../test/helpers/cli.ts';
 import { type TestDb, testDatabase } from '../../../test/helpers/db.ts';
 import { type Database, openDatabase } from '../../db/client.ts';
 import { metrics } from '../metrics/metrics.ts';
-import { type BackupSource, createBackup, lastBackupSuccess } from './backup.ts';
+import { type BackupSource, createBackup } from './backup.ts';
+import { lastBackupSuccess } from './last-success.ts';
 import { kindOf } from './naming.ts';
 import { BACKUP_LOCK_KEY, BackupScheduler, type Clock } from './scheduler.ts';
 
