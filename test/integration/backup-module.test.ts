@@ -1,16 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/config.ts';
-import { recordBackupSuccess } from '../../src/ops/backup/backup.ts';
+import { recordBackupSuccess } from '../../src/ops/backup/last-success.ts';
 import { metrics } from '../../src/ops/metrics/metrics.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { type TestDb, testDatabase } from '../helpers/db.ts';
 import { startTestWadi, testConfig } from '../helpers/wadi.ts';
 
-describe('backup module inside a running WADI', () => {
+describe('backup module inside a running WADI', { timeout: 120_000 }, () => {
   let db: TestDb;
   beforeAll(async () => {
     db = await testDatabase();
-  });
+  }, 180_000);
   afterAll(async () => {
     await db?.drop();
   });

@@ -7,10 +7,10 @@
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
-import { KV_BACKUP_LAST_SUCCESS } from '../../app/shared.ts';
 import type { Database, Queryable } from '../../db/client.ts';
 import { checkChecksum, writeChecksum } from './checksum.ts';
 import { BackupError, RestoreRefusedError, VerifyMismatchError } from './errors.ts';
+import { recordBackupSuccess } from './last-success.ts';
 import {
   type BackupManifest,
   compareState,
@@ -55,23 +55,6 @@ export interface BackupResult {
   readonly file: string;
   readonly manifestFile: string;
   readonly manifest: BackupManifest;
-}
-
-/** Stores `{at, file}` under KV_BACKUP_LAST_SUCCESS. */
-export async function recordBackupSuccess(q: Queryable, at: Date, file: string): Promise<void> {
-  await q.query(
-    `insert into kv (key, value, updated_at) values ($1, $2::jsonb, now())
-     on conflict (key) do update set value = excluded.value, updated_at = now()`,
-    [KV_BACKUP_LAST_SUCCESS, JSON.stringify({ at: at.toISOString(), file })],
-  );
-}
-
-/** Reads the last recorded success, if any. */
-export async function lastBackupSuccess(q: Queryable): Promise<{ at: string; file: string } | undefined> {
-  const { rows } = await q.query<{ value: unknown }>('select value from kv where key = $1', [KV_BACKUP_LAST_SUCCESS]);
-  const v = rows[0]?.value;
-  const obj = (typeof v === 'string' ? JSON.parse(v) : v) as { at?: unknown; file?: unknown } | undefined;
-  return obj && typeof obj.at === 'string' && typeof obj.file === 'string' ? { at: obj.at, file: obj.file } : undefined;
 }
 
 /** Takes a backup into `opts.dir`; returns the dump's path and its manifest. */

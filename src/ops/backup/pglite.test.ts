@@ -42,7 +42,7 @@ describe('PGlite backup → verify → restore', { timeout: 240_000 }, () => {
     // The running-server path: this process's own embedded database, dumped while open.
     const r = await createBackup({ kind: 'pglite-live', database: live.database }, { dir: tempDir('wadi-pglite-') });
     file = r.file;
-  });
+  }, 240_000);
   afterAll(async () => {
     await live?.drop();
   });

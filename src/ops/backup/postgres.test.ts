@@ -10,7 +10,7 @@ import { sha256File } from './checksum.ts';
 import { BackupError, ChecksumError, RestoreRefusedError } from './errors.ts';
 import { checksumPath, manifestPath } from './naming.ts';
 
-describe.runIf(postgresUrl())('PostgreSQL backup → verify → restore', () => {
+describe.runIf(postgresUrl())('PostgreSQL backup → verify → restore', { timeout: 120_000 }, () => {
   let source: TestDb;
   let target: TestDb;
   let dir: string;
@@ -82,6 +82,13 @@ describe.runIf(postgresUrl())('PostgreSQL backup → verify → restore', () => 
     await restoreBackup(file, { kind: 'postgres', url: target.url as string }, { force: true });
     const kv = await target.database.query(`select 1 from kv where key = 'extra'`);
     expect(kv.rows).toHaveLength(0);
+  });
+
+  it('says what is needed when verify or restore cannot use the configured database', async () => {
+    await expect(verifyBackup(file, {})).rejects.toThrow(/needs a PostgreSQL server: set DATABASE_URL/);
+    await expect(restoreBackup(file, { kind: 'pglite', dataDir: tempDir() }, {})).rejects.toThrow(
+      /PostgreSQL dump: set DATABASE_URL/,
+    );
   });
 
   it('a corrupted or truncated dump fails verify with a clear message', async () => {

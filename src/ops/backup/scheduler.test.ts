@@ -5,7 +5,8 @@ import { tempDir } from '../../../test/helpers/cli.ts';
 import { type TestDb, testDatabase } from '../../../test/helpers/db.ts';
 import { type Database, openDatabase } from '../../db/client.ts';
 import { metrics } from '../metrics/metrics.ts';
-import { type BackupSource, createBackup, lastBackupSuccess } from './backup.ts';
+import { type BackupSource, createBackup } from './backup.ts';
+import { lastBackupSuccess } from './last-success.ts';
 import { kindOf } from './naming.ts';
 import { BACKUP_LOCK_KEY, BackupScheduler, type Clock } from './scheduler.ts';
 
@@ -43,7 +44,8 @@ class FakeClock implements Clock {
 
 const logger = pino({ level: 'silent' });
 
-describe('scheduled backups', () => {
+// Generous timeouts: an in-memory PGlite takes seconds of CPU to open on a busy machine.
+describe('scheduled backups', { timeout: 120_000 }, () => {
   let test: TestDb;
   let replicaB: Database;
   let source: BackupSource;
@@ -53,7 +55,7 @@ describe('scheduled backups', () => {
     // A second replica: its own connection pool on the same PostgreSQL database (PGlite is one process).
     replicaB = test.url ? await openDatabase({ url: test.url, poolSize: 2 }) : test.database;
     source = test.url ? { kind: 'postgres', url: test.url } : { kind: 'pglite-live', database: test.database };
-  });
+  }, 180_000);
   // Each test starts with no recorded success (the first one records one in the fake future).
   beforeEach(async () => {
     await test.database.query('delete from kv');

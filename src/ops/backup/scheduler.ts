@@ -9,8 +9,9 @@ import type { Logger } from 'pino';
 import type { Database } from '../../db/client.ts';
 import type { BackgroundService } from '../../lifecycle/service.ts';
 import { metrics } from '../metrics/metrics.ts';
-import { type BackupResult, lastBackupSuccess } from './backup.ts';
+import type { BackupResult } from './backup.ts';
 import { BackupError } from './errors.ts';
+import { lastBackupSuccess } from './last-success.ts';
 import { pruneBackups } from './retention.ts';
 
 /** Advisory lock key of the backup leader ("WADIBKUP" folded into 32 bits). */
