@@ -110,6 +110,9 @@ describe('admin reads', () => {
     const a = await call('/admin/alerts');
     expect(a.status).toBe(503);
     expect(a.body.error.code).toBe('alerts_unavailable');
+    expect(Number(a.headers.get('retry-after'))).toBeGreaterThan(0);
+    // An expected state the dashboard polls for: not logged as a server error.
+    expect(w.logs.text()).not.toContain('alerts are not available');
   });
 
   it('GET /admin/stats merges the provider windows with backlog and outcomes from the database', async () => {
