@@ -1,6 +1,7 @@
 /** Operational reads: dependency health, recent logs, queue backlog, request stats, alerts, instance info. */
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { lookup } from '../../app/shared.ts';
+import type { AppError } from '../../http/errors.ts';
 import type { CheckResult, HealthCheck } from '../../ops/health/health.ts';
 import type { AdminContext } from '../context.ts';
 import { adminErrors } from '../errors.ts';
@@ -59,6 +60,17 @@ async function timedCheck(check: HealthCheck): Promise<DependencyView> {
     detail: result.output ?? null,
     observedValue: result.observedValue === undefined ? null : String(result.observedValue),
   };
+}
+
+/**
+ * Answers an expected, polled-for condition (a feature not running here) without going through the
+ * error handler, which would log every dashboard poll as a server error.
+ */
+function answerError(reply: FastifyReply, e: AppError) {
+  return reply
+    .status(e.statusCode)
+    .headers(e.headers ?? {})
+    .send({ error: { code: e.code, message: e.message } });
 }
 
 /** Routes: /admin/health, /admin/logs, /admin/queues, /admin/stats, /admin/alerts, /admin/info. */
@@ -185,9 +197,9 @@ export function opsRoutes(a: AdminContext): FastifyPluginAsync {
           response: responses({ 200: statsSchema }, [503]),
         },
       },
-      async (req) => {
+      async (req, reply) => {
         const stats = lookup(ctx, 'ops.stats');
-        if (!stats) throw adminErrors.statsUnavailable();
+        if (!stats) return answerError(reply, adminErrors.statsUnavailable());
         return {
           windows: stats.windows(),
           series: stats.series(req.query.minutes),
@@ -222,9 +234,9 @@ export function opsRoutes(a: AdminContext): FastifyPluginAsync {
           ),
         },
       },
-      async (req) => {
+      async (req, reply) => {
         const alerts = lookup(ctx, 'ops.alerts');
-        if (!alerts) throw adminErrors.alertsUnavailable();
+        if (!alerts) return answerError(reply, adminErrors.alertsUnavailable());
         const [firing, recent] = await Promise.all([alerts.firing(), alerts.recent(req.query.limit)]);
         return { firing, recent };
       },
