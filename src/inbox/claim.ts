@@ -115,6 +115,13 @@ export async function claimTurn(database: Database, opts: ClaimOptions): Promise
     receivedAt: new Date(r.received_at),
     traceContext: r.trace_context,
   }));
+  // Within a turn, the user's own order: platform timestamps (concurrent webhook deliveries may be
+  // stored in either order), then storage order for ties (WhatsApp timestamps have 1 s resolution).
+  messages.sort((a, b) => {
+    const ta = Date.parse(a.event.sentAt);
+    const tb = Date.parse(b.event.sentAt);
+    return ta !== tb && Number.isFinite(ta) && Number.isFinite(tb) ? ta - tb : a.id - b.id;
+  });
   return { token: opts.token, conversation, messages };
 }
 

@@ -161,7 +161,7 @@ describe('conversation engine', () => {
     await Promise.all(chats.map((c) => accept(ev(c, `soy ${c}`))));
     await until('100 replies', () => chats.every((c) => wa.textsTo(c).length >= 1), 60_000);
     for (const c of chats) expect(wa.textsTo(c), c).toEqual([`[sandbox] soy ${c}`]);
-  });
+  }, 90_000);
 
   it('handles /start, /help, /reset (forgetting the context) and non-text messages, localized', async () => {
     const c = chat();
@@ -307,7 +307,7 @@ describe('conversation engine', () => {
       [c],
     );
     expect(conv.fallback_notified_at).toBeNull();
-  });
+  }, 60_000);
 
   it('dead-letters a message the LLM keeps rejecting, lists it, and answers it when replayed', async () => {
     const c = chat();

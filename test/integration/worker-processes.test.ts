@@ -115,11 +115,13 @@ describe.runIf(postgresUrl())('worker processes on one database', () => {
     const writer = new InboxWriter(t.database);
     const keys: string[] = [];
     try {
-      for (let round = 0; round < 6; round++) {
-        const batch = Array.from({ length: 40 }, (_, i) => ev(i % 20, `k${++seq}`));
+      // Each round holds one message per user and is stored before the next: a user's messages
+      // have a defined order (concurrent deliveries from one user have none).
+      for (let round = 0; round < 12; round++) {
+        const batch = Array.from({ length: 20 }, (_, i) => ev(i, `k${++seq}`));
         keys.push(...batch.map((e) => e.text as string));
         await Promise.all(batch.map((e) => writer.accept([e])));
-        await new Promise((r) => setTimeout(r, 150));
+        await new Promise((r) => setTimeout(r, 75));
       }
       await until('all answered', async () => {
         const seen = new Set([...keysByChat(sender).values()].flat());
