@@ -11,6 +11,8 @@ import { startTestWadi, type TestWadi, testConfig } from '../../test/helpers/wad
 import type { ModuleFactory } from '../app/module.ts';
 import { MODULES } from '../app/modules.ts';
 import { createWadi } from '../app/wadi.ts';
+import { telegramModule } from '../channels/telegram/module.ts';
+import { whatsappModule } from '../channels/whatsapp/module.ts';
 import { SANDBOX_STATE_KEY } from '../sandbox/module.ts';
 import type { SandboxState } from '../sandbox/state.ts';
 import { adminModule, adminModuleWith } from './module.ts';
@@ -52,7 +54,10 @@ const call = adminClient(() => w.url);
 
 beforeAll(async () => {
   t = await testDatabase();
-  w = await startTestWadi(t.database, { env: { TRUST_PROXY: 'true' }, modules: [...MODULES, fakeWebhooks] });
+  w = await startTestWadi(t.database, {
+    env: { TRUST_PROXY: 'true' },
+    modules: [...MODULES.filter((m) => m !== whatsappModule && m !== telegramModule), fakeWebhooks],
+  });
 });
 afterAll(async () => {
   await w?.stop();

@@ -18,7 +18,7 @@ async function auditRows(action: string): Promise<Record<string, unknown>[]> {
 
 beforeAll(async () => {
   t = await testDatabase();
-  w = await startTestWadi(t.database, { env: { TRUST_PROXY: 'true' } });
+  w = await startTestWadi(t.database, { env: { TRUST_PROXY: 'true' }, role: 'web' });
   // Seven conversations, one minute apart: the newest is "Ana", the oldest two are inactive (> 30 min).
   const people = [
     ['ana', '34600000001', 'Ana García', 'whatsapp', 1],

@@ -9,4 +9,8 @@ import { openaiFake } from './openai.ts';
 import type { SandboxState } from './state.ts';
 
 /** Fake plugins, mounted in this order. */
-export const SANDBOX_FAKES: readonly ((state: SandboxState) => FastifyPluginAsync)[] = [graphApiFake, botApiFake, openaiFake];
+export const SANDBOX_FAKES: readonly ((state: SandboxState) => FastifyPluginAsync)[] = [
+  graphApiFake,
+  botApiFake,
+  openaiFake,
+];

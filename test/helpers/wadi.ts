@@ -19,6 +19,9 @@ export function testConfig(env: Record<string, string | undefined> = {}): Config
       ADMIN_API_KEY: TEST_ADMIN_KEY,
       PORT: '0',
       HOST: '127.0.0.1',
+      // Shedding answers 503 when this shared, busy test machine stalls; tests of shedding turn it on.
+      SHED_MAX_EVENT_LOOP_DELAY_MS: '0',
+      SHED_MAX_HEAP_PERCENT: '0',
       ...env,
     },
     { persistGeneratedKey: false, cwd: process.cwd() },

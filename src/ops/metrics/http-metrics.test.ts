@@ -41,7 +41,7 @@ describe('/metrics after real traffic', () => {
   let w: TestWadi;
   beforeAll(async () => {
     t = await testDatabase();
-    w = await startTestWadi(t.database, { modules: [...MODULES, items] });
+    w = await startTestWadi(t.database, { modules: [...MODULES, items], role: 'web' });
     await traffic(w.url);
   });
   afterAll(async () => {

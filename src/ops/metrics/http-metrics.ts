@@ -12,7 +12,8 @@ import type { WindowedStats } from './window-stats.ts';
 
 /** Routes that say nothing about user-facing traffic: kept out of the windowed stats. */
 export function isOperationalRoute(route: string): boolean {
-  return route.startsWith('/health/') || route === '/metrics';
+  // Probes, scrapes and the sandbox's fake platform APIs are not user traffic.
+  return route.startsWith('/health/') || route === '/metrics' || route.startsWith('/sandbox/');
 }
 
 /**
