@@ -8,6 +8,7 @@ import { checksumPath, manifestPath } from '../../src/ops/backup/naming.ts';
 import { seedConversations } from '../helpers/backup-data.ts';
 import { runWadi, tempDir } from '../helpers/cli.ts';
 import { createPostgresDatabase, postgresUrl } from '../helpers/db.ts';
+import { LATEST_MIGRATION, MIGRATION_TAGS } from '../helpers/migrations.ts';
 
 const PASSWORD = 'n0t-a-real-passw0rd-xyz';
 
@@ -71,7 +72,7 @@ describe.runIf(postgresUrl())('wadi backup / backup verify / restore (PostgreSQL
 
     const r = await runWadi(['restore', dump], { env: { DATABASE_URL: withPassword(target.url) }, timeoutMs: 60_000 });
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/restored .* in \d+\.\d+ s: 31 rows, schema 0000_initial/);
+    expect(r.stdout).toMatch(new RegExp(`restored .* in \\d+\\.\\d+ s: 31 rows, schema ${LATEST_MIGRATION}`));
     expect(r.stderr).toMatch(/restore: [\d.]+ (B|KiB|MiB) applied, \d+\.\d s/);
     const again = await runWadi(['restore', dump], { env: { DATABASE_URL: target.url }, timeoutMs: 60_000 });
     expect(again.code).toBe(1);

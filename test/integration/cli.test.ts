@@ -90,6 +90,8 @@ describe('wadi CLI', () => {
     const p = spawnWadi(['start'], { cwd, env: { PORT: String(port) } });
     try {
       await waitFor(`http://127.0.0.1:${port}/health/ready`, { timeoutMs: 45_000 });
+      // The banner is printed once every service has started, a moment after readiness.
+      for (let i = 0; i < 100 && !/Admin key:/.test(p.output()); i++) await new Promise((r) => setTimeout(r, 100));
       expect(p.output()).toMatch(/Admin key:\s+\S{32,}/);
       const second = await runWadi(['start'], { cwd, env: { PORT: String(await freePort()) } });
       expect(second.code).toBe(1);

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedConversations } from '../../../test/helpers/backup-data.ts';
 import { tempDir } from '../../../test/helpers/cli.ts';
 import { type TestDb, testDatabase } from '../../../test/helpers/db.ts';
+import { LATEST_MIGRATION, MIGRATION_TAGS } from '../../../test/helpers/migrations.ts';
 import { openDatabase } from '../../db/client.ts';
 import { createBackup, restoreBackup, verifyBackup } from './backup.ts';
 import { sha256File } from './checksum.ts';
@@ -48,13 +49,13 @@ describe('PGlite backup → verify → restore', { timeout: 240_000 }, () => {
   });
 
   it('dumps the live database with a manifest counting the real rows', async () => {
-    expect(path.basename(file)).toMatch(/^wadi-\d{8}T\d{9}Z-0000_initial\.pglite\.tar\.gz$/);
+    expect(path.basename(file)).toMatch(new RegExp(`^wadi-\\d{8}T\\d{9}Z-${LATEST_MIGRATION}\\.pglite\\.tar\\.gz$`));
     const m = JSON.parse(readFileSync(manifestPath(file), 'utf8'));
     expect(m.kind).toBe('pglite');
     expect(m.tables['public.conversations']).toBe(4);
     expect(m.tables['public.inbox_messages']).toBe(12);
     expect(m.tables['public.kv']).toBe(0); // the success is recorded after the dump
-    expect(m.migrations.map((x: { tag: string }) => x.tag)).toEqual(['0000_initial']);
+    expect(m.migrations.map((x: { tag: string }) => x.tag)).toEqual([...MIGRATION_TAGS]);
     expect(readFileSync(checksumPath(file), 'utf8')).toContain(path.basename(file));
   });
 

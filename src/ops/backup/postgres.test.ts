@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedConversations } from '../../../test/helpers/backup-data.ts';
 import { tempDir } from '../../../test/helpers/cli.ts';
 import { postgresUrl, type TestDb, testDatabase } from '../../../test/helpers/db.ts';
+import { LATEST_MIGRATION, MIGRATION_TAGS } from '../../../test/helpers/migrations.ts';
 import { KV_BACKUP_LAST_SUCCESS } from '../../app/shared.ts';
 import { checkBackupFiles, createBackup, restoreBackup, verifyBackup } from './backup.ts';
 import { sha256File } from './checksum.ts';
@@ -30,7 +31,7 @@ describe.runIf(postgresUrl())('PostgreSQL backup → verify → restore', { time
   });
 
   it('writes a named dump with checksum and a manifest holding the real row counts and migrations', async () => {
-    expect(path.basename(file)).toMatch(/^wadi-\d{8}T\d{9}Z-0000_initial\.pgdump$/);
+    expect(path.basename(file)).toMatch(new RegExp(`^wadi-\\d{8}T\\d{9}Z-${LATEST_MIGRATION}\\.pgdump$`));
     expect(readdirSync(dir).sort()).toEqual(
       [file, checksumPath(file), manifestPath(file), checksumPath(manifestPath(file))]
         .map((f) => path.basename(f))
@@ -42,7 +43,7 @@ describe.runIf(postgresUrl())('PostgreSQL backup → verify → restore', { time
     expect(m.tables['public.conversations']).toBe(7);
     expect(m.tables['public.inbox_messages']).toBe(35);
     expect(m.tables['public.history']).toBe(7);
-    expect(m.migrations.map((x) => x.tag)).toEqual(['0000_initial']);
+    expect(m.migrations.map((x) => x.tag)).toEqual([...MIGRATION_TAGS]);
     expect(m.serverVersion).toMatch(/^\d+/);
     // The success is recorded for the BackupStale alert.
     const { rows } = await source.database.query<{ value: { file: string } }>('select value from kv where key = $1', [
