@@ -72,7 +72,7 @@ describe.runIf(postgresUrl())('wadi backup / backup verify / restore (PostgreSQL
 
     const r = await runWadi(['restore', dump], { env: { DATABASE_URL: withPassword(target.url) }, timeoutMs: 60_000 });
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(new RegExp(`restored .* in \\d+\\.\\d+ s: 31 rows, schema ${LATEST_MIGRATION}`));
+    expect(r.stdout).toMatch(new RegExp(`restored .* in \\d+\\.\\d+ s: \\d+ rows, schema ${LATEST_MIGRATION}`));
     expect(r.stderr).toMatch(/restore: [\d.]+ (B|KiB|MiB) applied, \d+\.\d s/);
     const again = await runWadi(['restore', dump], { env: { DATABASE_URL: target.url }, timeoutMs: 60_000 });
     expect(again.code).toBe(1);
