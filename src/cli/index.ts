@@ -10,7 +10,6 @@ import { registerMigrate } from './migrate.ts';
 import { registerPreflight } from './preflight.ts';
 import { registerSandbox } from './sandbox.ts';
 import { registerSimulate } from './simulate.ts';
-import { registerSimulateTelegram } from './simulate-telegram.ts';
 import { registerStart } from './start.ts';
 import { registerTelegram } from './telegram.ts';
 import { registerWatch } from './watch.ts';
@@ -28,7 +27,6 @@ export function buildProgram(): Command {
   registerSandbox(program);
   registerSimulate(program);
   registerTelegram(program);
-  registerSimulateTelegram(program);
   registerInbox(program);
   registerWatch(program);
   registerPreflight(program);

@@ -1,10 +1,8 @@
 /**
- * `wadi simulate-telegram TEXT [--from ID] [--url URL]`: posts a private-chat update with the
+ * `wadi simulate telegram TEXT [--from ID] [--url URL]`: posts a private-chat update with the
  * webhook secret to a running WADI's real webhook route, then waits for the sendMessage the fake
- * Bot API receives for that chat and prints it. `simulateTelegram` is exported for the combined
- * `wadi simulate telegram|whatsapp` command.
+ * Bot API receives for that chat and prints it (registered by simulate.ts).
  */
-import type { Command } from 'commander';
 import { CliError, configOrExit } from './common.ts';
 
 /** Options of one simulation. */
@@ -93,20 +91,4 @@ async function outbox(base: string, after: number): Promise<Call[]> {
   const res = await fetch(`${base}/sandbox/outbox?channel=telegram&after=${after}`);
   if (!res.ok) throw new Error(`outbox ${res.status}`);
   return ((await res.json()) as { calls: Call[] }).calls;
-}
-
-/** Registers `wadi simulate-telegram` (merged into `wadi simulate telegram` by the lead). */
-export function registerSimulateTelegram(program: Command): void {
-  program
-    .command('simulate-telegram')
-    .description('send a Telegram message to a running WADI (sandbox) and print its reply')
-    .argument('<text>', 'what the simulated user writes')
-    .option('--from <id>', 'Telegram user id of the simulated user', '700000001')
-    .option('--url <url>', 'base URL of the running WADI')
-    .option('--timeout <seconds>', 'how long to wait for the reply', '30')
-    .action(async (text: string, opts: { from: string; url?: string; timeout: string }) => {
-      const seconds = Number(opts.timeout);
-      if (!Number.isFinite(seconds) || seconds <= 0) throw new CliError('--timeout must be a positive number');
-      await simulateTelegram({ text, from: opts.from, url: opts.url, timeoutMs: seconds * 1000 });
-    });
 }

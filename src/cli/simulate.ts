@@ -9,6 +9,7 @@ import { textNotification } from '../channels/whatsapp/payload.ts';
 import { signBody } from '../channels/whatsapp/signature.ts';
 import type { SandboxCall, SandboxChannel } from '../sandbox/state.ts';
 import { CliError, configOrExit } from './common.ts';
+import { simulateTelegram } from './simulate-telegram.ts';
 
 /** Options every simulate subcommand takes. */
 export interface SimulateOptions {
@@ -126,7 +127,7 @@ async function simulateWhatsApp(text: string, opts: SimulateOptions): Promise<vo
   }
 }
 
-/** Registers `simulate whatsapp` (other channels add their subcommand here). */
+/** Registers `simulate whatsapp` and `simulate telegram`. */
 export function registerSimulate(program: Command): void {
   const simulate = program
     .command('simulate')
@@ -138,6 +139,15 @@ export function registerSimulate(program: Command): void {
     .option('--url <url>', 'base URL of the running WADI (default http://127.0.0.1:PORT)')
     .option('--timeout <seconds>', 'how long to wait for the reply', '30')
     .action((text: string, opts: SimulateOptions) => simulateWhatsApp(text, opts));
+  simulate
+    .command('telegram <text>')
+    .description('post a Telegram update with the webhook secret to /webhooks/telegram and print the reply')
+    .option('--from <id>', 'Telegram user id of the simulated user (= its private chat id)', '700000001')
+    .option('--url <url>', 'base URL of the running WADI (default http://127.0.0.1:PORT)')
+    .option('--timeout <seconds>', 'how long to wait for the reply', '30')
+    .action(async (text: string, opts: SimulateOptions) => {
+      await simulateTelegram({ text, from: opts.from, url: opts.url, timeoutMs: timeoutMs(opts.timeout) });
+    });
   for (const cmd of simulate.commands) cmd.exitOverride();
   simulate.exitOverride();
 }

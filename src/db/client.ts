@@ -89,16 +89,28 @@ async function openPostgres(url: string, opts: DatabaseOptions): Promise<Databas
     query: (text, params) => pool.query(text, params as unknown[]) as never,
     async transaction(fn) {
       const client = await pool.connect();
+      // A checked-out client whose connection dies between queries emits 'error'; unhandled, that
+      // would crash the process (the pool only listens on idle clients). The failed query reports it.
+      let broken = false;
+      const onError = (err: Error) => {
+        broken = true;
+        opts.onError?.(err);
+      };
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const result = await fn(client as unknown as Queryable);
         await client.query('COMMIT');
         return result;
       } catch (err) {
-        await client.query('ROLLBACK').catch(() => {});
+        await client.query('ROLLBACK').catch(() => {
+          broken = true;
+        });
         throw err;
       } finally {
-        client.release();
+        client.off('error', onError);
+        // A broken connection is destroyed instead of going back to the pool.
+        client.release(broken);
       }
     },
     async ping(timeoutMs) {
@@ -108,6 +120,8 @@ async function openPostgres(url: string, opts: DatabaseOptions): Promise<Databas
     },
     async withAdvisoryLock(key, fn) {
       const client = await pool.connect();
+      const onError = (err: Error) => opts.onError?.(err);
+      client.on('error', onError);
       try {
         await client.query('select pg_advisory_lock($1)', [key]);
         try {
@@ -116,6 +130,7 @@ async function openPostgres(url: string, opts: DatabaseOptions): Promise<Databas
           await client.query('select pg_advisory_unlock($1)', [key]).catch(() => {});
         }
       } finally {
+        client.off('error', onError);
         client.release();
       }
     },

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { Database } from '../db/client.ts';
 import type { BackgroundService } from '../lifecycle/service.ts';
 import { metrics } from '../ops/metrics/metrics.ts';
+import { withStoredContext } from '../ops/tracing/context.ts';
 import { type ClaimedTurn, claimTurn, pendingStats, releaseTurn, renewLease } from './claim.ts';
 
 /** Runs one claimed turn; must complete or release it (the worker releases it if it throws). */
@@ -153,7 +154,8 @@ export class InboxWorker implements BackgroundService {
       Math.max(Math.floor(this.o.leaseMs / 3), 200),
     );
     try {
-      await this.o.handle(turn, ac.signal);
+      // Continue the trace of the webhook that stored the first message (possibly another process).
+      await withStoredContext(turn.messages[0]?.traceContext, () => this.o.handle(turn, ac.signal));
     } catch (err) {
       this.o.logger.error({ err, conversationId: turn.conversation.id }, 'turn failed unexpectedly');
       const attempt = Math.max(...turn.messages.map((m) => m.attempts));

@@ -9,6 +9,7 @@
 
 import type { InboundEvent, StatusEvent } from '../channels/types.ts';
 import type { Database, Queryable } from '../db/client.ts';
+import { currentTraceparent } from '../ops/tracing/context.ts';
 
 /** What one `accept` call stored. */
 export interface AcceptResult {
@@ -71,7 +72,8 @@ export class InboxWriter {
       return Promise.resolve({ accepted: 0, duplicates: 0, statuses: 0, duplicateStatuses: 0, ids: [] });
     }
     return new Promise((resolve, reject) => {
-      this.queue.push({ events, statuses, traceContext, resolve, reject });
+      // The webhook's trace travels with the row, so the worker's turn joins the same trace.
+      this.queue.push({ events, statuses, traceContext: traceContext ?? currentTraceparent(), resolve, reject });
       if (this.flushing < this.maxFlushes) void this.flush();
     });
   }

@@ -8,7 +8,7 @@ import { checksumPath, manifestPath } from '../../src/ops/backup/naming.ts';
 import { seedConversations } from '../helpers/backup-data.ts';
 import { runWadi, tempDir } from '../helpers/cli.ts';
 import { createPostgresDatabase, postgresUrl } from '../helpers/db.ts';
-import { LATEST_MIGRATION, MIGRATION_TAGS } from '../helpers/migrations.ts';
+import { LATEST_MIGRATION } from '../helpers/migrations.ts';
 
 const PASSWORD = 'n0t-a-real-passw0rd-xyz';
 

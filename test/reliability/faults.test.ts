@@ -137,14 +137,24 @@ describe.runIf(postgresUrl())('fault tests with real processes', () => {
       const web = await c.start('web');
       await c.start('worker');
       const prefix = `wamid.dbout.${Date.now().toString(36)}`;
-      const total = 120;
       const seen: Record<string, number> = {};
       let readyDuringOutage = 0;
-      const drive = driveWhatsapp(() => [web.url], total, {
-        prefix,
-        concurrency: 2,
-        onSent: () => {},
-      });
+      // Senders keep going, one message every 50 ms each, until the outage is over.
+      let stop = false;
+      let total = 0;
+      const statuses: Record<string, number> = {};
+      const acked: string[] = [];
+      const sender = async () => {
+        while (!stop) {
+          const i = total++;
+          const id = `${prefix}.${i}`;
+          const status = await postWhatsapp(web.url, { from: `3470${String(i).padStart(7, '0')}`, id, text: `mensaje ${i}` });
+          statuses[status] = (statuses[status] ?? 0) + 1;
+          if (status === 200) acked.push(id);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      };
+      const drive = Promise.all([sender(), sender()]);
       await new Promise((r) => setTimeout(r, 2000));
       proxy?.outage();
       const outageEnds = Date.now() + 10_000;
@@ -157,7 +167,9 @@ describe.runIf(postgresUrl())('fault tests with real processes', () => {
         await new Promise((r) => setTimeout(r, 500));
       }
       proxy?.restore();
-      const { acked, statuses } = await drive;
+      await new Promise((r) => setTimeout(r, 1000));
+      stop = true;
+      await drive;
       expect(seen['503'] ?? 0).toBeGreaterThan(0);
       expect(readyDuringOutage).toBeLessThanOrEqual(1); // at most the probe in flight when it began
       expect(statuses['503'] ?? 0).toBeGreaterThan(0);
