@@ -2,7 +2,9 @@
  * Platform-shaped inbound webhooks for the sandbox's "Try it": what Meta and Telegram would POST,
  * serialised and authenticated the way they do it, so the message takes WADI's real webhook path.
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { metaStringify } from '../channels/whatsapp/meta-json.ts';
+import { signBody } from '../channels/whatsapp/signature.ts';
 
 /** A request ready to POST to WADI's own webhook. */
 export interface WebhookRequest {
@@ -13,20 +15,10 @@ export interface WebhookRequest {
   readonly externalId: string;
 }
 
-/**
- * JSON as Meta serialises it: every non-ASCII UTF-16 unit as lowercase `\uXXXX` (emoji become
- * surrogate pairs) and `/` as `\/`. The signature covers these exact bytes.
- */
-export function metaJson(value: unknown): string {
-  return JSON.stringify(value)
-    .replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
-    .replace(/\//g, '\\/');
-}
-
+/** JSON as Meta serialises it (escaped unicode and slashes); the signature covers these bytes. */
+export const metaJson = metaStringify;
 /** `sha256=<hex>` HMAC of the raw body with the app secret, as in X-Hub-Signature-256. */
-export function metaSignature(body: string, appSecret: string): string {
-  return `sha256=${createHmac('sha256', appSecret).update(body, 'utf8').digest('hex')}`;
-}
+export const metaSignature = signBody;
 
 /** A WhatsApp Cloud API text-message webhook from `from` (a wa_id) to our phone number id. */
 export function whatsappTextWebhook(

@@ -2,23 +2,11 @@
  * Platform-shaped inbound payloads, built the way Meta and Telegram build them: for `wadi simulate`,
  * the dashboard's Try it, load tests and the test suite.
  */
-import { createHmac } from 'node:crypto';
 
-/**
- * JSON the way Meta serialises webhook bodies: every non-ASCII UTF-16 unit as a lowercase \uXXXX
- * escape (emoji become surrogate pairs). The signature is computed over exactly these bytes.
- */
-export function metaJson(value: unknown): string {
-  return JSON.stringify(value).replace(
-    /[\u007f-\uffff]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
-}
-
+/** JSON the way Meta serialises webhook bodies (see channels/whatsapp/meta-json.ts). */
+export { metaStringify as metaJson } from '../channels/whatsapp/meta-json.ts';
 /** `sha256=<hex>` HMAC of the raw body with the app secret, as in X-Hub-Signature-256. */
-export function signWhatsapp(body: string | Buffer, appSecret: string): string {
-  return `sha256=${createHmac('sha256', appSecret).update(body).digest('hex')}`;
-}
+export { signBody as signWhatsapp } from '../channels/whatsapp/signature.ts';
 
 /** What a WhatsApp text message needs. */
 export interface WhatsappTextOptions {
