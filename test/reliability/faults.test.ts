@@ -148,7 +148,11 @@ describe.runIf(postgresUrl())('fault tests with real processes', () => {
         while (!stop) {
           const i = total++;
           const id = `${prefix}.${i}`;
-          const status = await postWhatsapp(web.url, { from: `3470${String(i).padStart(7, '0')}`, id, text: `mensaje ${i}` });
+          const status = await postWhatsapp(web.url, {
+            from: `3470${String(i).padStart(7, '0')}`,
+            id,
+            text: `mensaje ${i}`,
+          });
           statuses[status] = (statuses[status] ?? 0) + 1;
           if (status === 200) acked.push(id);
           await new Promise((r) => setTimeout(r, 50));

@@ -95,111 +95,123 @@ const contentType = fc.constantFrom(
 );
 
 describe('hostile input never causes a 5xx or stores anything unauthenticated', () => {
-  it(`WhatsApp webhook (${RUNS} cases)`, async () => {
-    const before = await stored();
-    let unsignedStored = 0;
-    await fc.assert(
-      fc.asyncProperty(
-        body,
-        contentType,
-        fc.constantFrom('valid', 'wrong', 'missing', 'garbage', 'upper'),
-        async (payload, ct, sig) => {
-          const headers: Record<string, string> = {};
-          if (ct) headers['content-type'] = ct;
-          if (sig === 'valid') headers['x-hub-signature-256'] = signWhatsapp(payload, appSecret);
-          if (sig === 'upper')
-            headers['x-hub-signature-256'] = `sha256=${signWhatsapp(payload, appSecret).slice(7).toUpperCase()}`;
-          if (sig === 'wrong') headers['x-hub-signature-256'] = signWhatsapp(payload, 'not-the-secret');
-          if (sig === 'garbage') headers['x-hub-signature-256'] = 'sha256=zz';
-          const n0 = sig === 'valid' || sig === 'upper' ? 0 : await stored();
-          const res = await app.inject({ method: 'POST', url: '/webhooks/whatsapp', headers, payload });
-          expect(res.statusCode, res.body).toBeLessThan(500);
-          if (sig !== 'valid' && sig !== 'upper') {
-            expect(res.statusCode).not.toBe(200);
-            if ((await stored()) !== n0) unsignedStored++;
-          }
-        },
-      ),
-      { numRuns: RUNS },
-    );
-    expect(unsignedStored).toBe(0);
-    expect(await stored()).toBeGreaterThanOrEqual(before);
-  }, FUZZ_TIMEOUT);
+  it(
+    `WhatsApp webhook (${RUNS} cases)`,
+    async () => {
+      const before = await stored();
+      let unsignedStored = 0;
+      await fc.assert(
+        fc.asyncProperty(
+          body,
+          contentType,
+          fc.constantFrom('valid', 'wrong', 'missing', 'garbage', 'upper'),
+          async (payload, ct, sig) => {
+            const headers: Record<string, string> = {};
+            if (ct) headers['content-type'] = ct;
+            if (sig === 'valid') headers['x-hub-signature-256'] = signWhatsapp(payload, appSecret);
+            if (sig === 'upper')
+              headers['x-hub-signature-256'] = `sha256=${signWhatsapp(payload, appSecret).slice(7).toUpperCase()}`;
+            if (sig === 'wrong') headers['x-hub-signature-256'] = signWhatsapp(payload, 'not-the-secret');
+            if (sig === 'garbage') headers['x-hub-signature-256'] = 'sha256=zz';
+            const n0 = sig === 'valid' || sig === 'upper' ? 0 : await stored();
+            const res = await app.inject({ method: 'POST', url: '/webhooks/whatsapp', headers, payload });
+            expect(res.statusCode, res.body).toBeLessThan(500);
+            if (sig !== 'valid' && sig !== 'upper') {
+              expect(res.statusCode).not.toBe(200);
+              if ((await stored()) !== n0) unsignedStored++;
+            }
+          },
+        ),
+        { numRuns: RUNS },
+      );
+      expect(unsignedStored).toBe(0);
+      expect(await stored()).toBeGreaterThanOrEqual(before);
+    },
+    FUZZ_TIMEOUT,
+  );
 
-  it(`Telegram webhook (${RUNS} cases)`, async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        body,
-        contentType,
-        fc.constantFrom('valid', 'wrong', 'missing', 'long'),
-        async (payload, ct, secret) => {
-          const headers: Record<string, string> = {};
-          if (ct) headers['content-type'] = ct;
-          if (secret === 'valid') headers['x-telegram-bot-api-secret-token'] = tgSecret;
-          if (secret === 'wrong') headers['x-telegram-bot-api-secret-token'] = `${tgSecret.slice(0, -1)}x`;
-          if (secret === 'long') headers['x-telegram-bot-api-secret-token'] = 'a'.repeat(300);
-          const n0 = secret === 'valid' ? 0 : await stored();
-          const res = await app.inject({ method: 'POST', url: '/webhooks/telegram', headers, payload });
-          expect(res.statusCode, res.body).toBeLessThan(500);
-          if (secret !== 'valid') {
-            expect(res.statusCode).toBe(401);
-            expect(await stored()).toBe(n0);
-          }
-        },
-      ),
-      { numRuns: RUNS },
-    );
-  }, FUZZ_TIMEOUT);
+  it(
+    `Telegram webhook (${RUNS} cases)`,
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          body,
+          contentType,
+          fc.constantFrom('valid', 'wrong', 'missing', 'long'),
+          async (payload, ct, secret) => {
+            const headers: Record<string, string> = {};
+            if (ct) headers['content-type'] = ct;
+            if (secret === 'valid') headers['x-telegram-bot-api-secret-token'] = tgSecret;
+            if (secret === 'wrong') headers['x-telegram-bot-api-secret-token'] = `${tgSecret.slice(0, -1)}x`;
+            if (secret === 'long') headers['x-telegram-bot-api-secret-token'] = 'a'.repeat(300);
+            const n0 = secret === 'valid' ? 0 : await stored();
+            const res = await app.inject({ method: 'POST', url: '/webhooks/telegram', headers, payload });
+            expect(res.statusCode, res.body).toBeLessThan(500);
+            if (secret !== 'valid') {
+              expect(res.statusCode).toBe(401);
+              expect(await stored()).toBe(n0);
+            }
+          },
+        ),
+        { numRuns: RUNS },
+      );
+    },
+    FUZZ_TIMEOUT,
+  );
 
-  it(`admin API (${RUNS} cases)`, async () => {
-    const path = fc.oneof(
-      fc.constantFrom(
-        '/admin/health',
-        '/admin/logs',
-        '/admin/sessions',
-        '/admin/stats',
-        '/admin/alerts',
-        '/admin/dead-letters',
-        '/admin/openapi.json',
-      ),
-      fc.string({ maxLength: 30 }).map((s) => `/admin/${encodeURIComponent(s)}`),
-      fc
-        .tuple(
-          fc.constantFrom('sessions', 'messages'),
-          fc.string({ maxLength: 12 }),
-          fc.constantFrom('messages', 'reset', 'pause', 'resume', 'replay'),
-        )
-        .map(([a, id, b]) => `/admin/${a}/${encodeURIComponent(id)}/${b}`),
-    );
-    const query = fc.dictionary(
-      fc.constantFrom('limit', 'level', 'since', 'cursor', 'q', 'active', 'channel'),
-      fc.string({ maxLength: 20 }),
-      { maxKeys: 4 },
-    );
-    await fc.assert(
-      fc.asyncProperty(
-        path,
-        query,
-        fc.constantFrom('GET', 'POST', 'PUT', 'DELETE'),
-        fc.boolean(),
-        body,
-        async (p, q, method, withKey, payload) => {
-          const qs = new URLSearchParams(q).toString();
-          const res = await app.inject({
-            method,
-            url: qs ? `${p}?${qs}` : p,
-            headers: {
-              'content-type': 'application/json',
-              ...(withKey ? { 'x-admin-key': TEST_ADMIN_KEY } : {}),
-              'x-forwarded-for': '10.0.0.1',
-            },
-            payload: method === 'GET' || method === 'DELETE' ? undefined : payload,
-          });
-          expect(res.statusCode, `${method} ${p} → ${res.body}`).toBeLessThan(500);
-          expect(res.body).not.toMatch(/at .+\.ts:\d+/); // no stack traces
-        },
-      ),
-      { numRuns: RUNS },
-    );
-  }, FUZZ_TIMEOUT);
+  it(
+    `admin API (${RUNS} cases)`,
+    async () => {
+      const path = fc.oneof(
+        fc.constantFrom(
+          '/admin/health',
+          '/admin/logs',
+          '/admin/sessions',
+          '/admin/stats',
+          '/admin/alerts',
+          '/admin/dead-letters',
+          '/admin/openapi.json',
+        ),
+        fc.string({ maxLength: 30 }).map((s) => `/admin/${encodeURIComponent(s)}`),
+        fc
+          .tuple(
+            fc.constantFrom('sessions', 'messages'),
+            fc.string({ maxLength: 12 }),
+            fc.constantFrom('messages', 'reset', 'pause', 'resume', 'replay'),
+          )
+          .map(([a, id, b]) => `/admin/${a}/${encodeURIComponent(id)}/${b}`),
+      );
+      const query = fc.dictionary(
+        fc.constantFrom('limit', 'level', 'since', 'cursor', 'q', 'active', 'channel'),
+        fc.string({ maxLength: 20 }),
+        { maxKeys: 4 },
+      );
+      await fc.assert(
+        fc.asyncProperty(
+          path,
+          query,
+          fc.constantFrom('GET', 'POST', 'PUT', 'DELETE'),
+          fc.boolean(),
+          body,
+          async (p, q, method, withKey, payload) => {
+            const qs = new URLSearchParams(q).toString();
+            const res = await app.inject({
+              method,
+              url: qs ? `${p}?${qs}` : p,
+              headers: {
+                'content-type': 'application/json',
+                ...(withKey ? { 'x-admin-key': TEST_ADMIN_KEY } : {}),
+                'x-forwarded-for': '10.0.0.1',
+              },
+              payload: method === 'GET' || method === 'DELETE' ? undefined : payload,
+            });
+            expect(res.statusCode, `${method} ${p} → ${res.body}`).toBeLessThan(500);
+            expect(res.body).not.toMatch(/at .+\.ts:\d+/); // no stack traces
+          },
+        ),
+        { numRuns: RUNS },
+      );
+    },
+    FUZZ_TIMEOUT,
+  );
 });
