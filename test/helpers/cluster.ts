@@ -52,6 +52,11 @@ export class Cluster {
 
   /** Starts `wadi start --role web|worker`; resolves once ready. */
   async start(role: 'web' | 'worker', env: Record<string, string> = {}): Promise<Proc> {
+    return this.startRole(role, env);
+  }
+
+  /** Starts `wadi start --role ROLE` (all runs web and workers in one process). */
+  async startRole(role: 'all' | 'web' | 'worker', env: Record<string, string> = {}): Promise<Proc> {
     if (!this.sandbox) throw new Error('start the sandbox first');
     const port = await freePort();
     const p = spawnWadi(['start', '--role', role], {
@@ -68,7 +73,7 @@ export class Cluster {
         ...env,
       },
     });
-    const proc: Proc = { role, port, url: `http://127.0.0.1:${port}`, p };
+    const proc: Proc = { role: role === 'all' ? 'web' : role, port, url: `http://127.0.0.1:${port}`, p };
     this.procs.push(proc);
     try {
       await waitFor(`${proc.url}/health/ready`, { timeoutMs: 60_000 });
