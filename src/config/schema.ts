@@ -139,7 +139,8 @@ export const envSchema = z.object({
   /** Sandbox only: answer with the fake OpenAI-compatible API over HTTP instead of the offline assistant. */
   WADI_SANDBOX_LLM: bool(false),
   /** Outbound sends in flight per process, attempts before `retries_exhausted`, first retry delay. */
-  OUTBOX_CONCURRENCY: int(16, 1, 256),
+  /** Sends in flight per process; 0 runs no dispatcher here (dedicated sender processes). */
+  OUTBOX_CONCURRENCY: int(16, 0, 256),
   OUTBOX_MAX_ATTEMPTS: int(8, 1, 100),
   OUTBOX_RETRY_BASE_MS: int(1000, 10, 600_000),
 });

@@ -77,7 +77,7 @@ export const conversationModule: ModuleFactory = (ctx) => {
   return {
     name: 'conversation',
     // Replies queued but not yet sent at shutdown stay in the outbox for the next process.
-    services: [worker, dispatcher],
+    services: env.OUTBOX_CONCURRENCY > 0 ? [worker, dispatcher] : [worker],
     async close() {
       typing.stopAll();
     },

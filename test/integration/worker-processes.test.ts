@@ -68,6 +68,8 @@ describe.runIf(postgresUrl())('worker processes on one database', () => {
         WORKER_POLL_MS: '100',
         WORKER_CONCURRENCY: '4',
         DATABASE_POOL_SIZE: '4',
+        // The test process's dispatcher sends (and counts) every reply; the children only run turns.
+        OUTBOX_CONCURRENCY: '0',
         LOG_LEVEL: 'warn',
         ...env,
       },
