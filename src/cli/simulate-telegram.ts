@@ -3,7 +3,9 @@
  * webhook secret to a running WADI's real webhook route, then waits for the sendMessage the fake
  * Bot API receives for that chat and prints it (registered by simulate.ts).
  */
+import { telegramTextUpdate } from '../sandbox/payloads.ts';
 import { CliError, configOrExit } from './common.ts';
+import { sandboxOutboxSeq, waitForSandboxReply } from './simulate.ts';
 
 /** Options of one simulation. */
 export interface SimulateTelegramOptions {
@@ -33,25 +35,9 @@ export async function simulateTelegram(opts: SimulateTelegramOptions): Promise<{
   const from = opts.from ?? '700000001';
   if (!/^\d{1,15}$/.test(from)) throw new CliError(`--from must be a numeric Telegram user id, got "${from}"`);
 
-  const before = await outbox(base, 0).catch(() => {
-    throw new CliError(`no sandbox at ${base}/sandbox/outbox: is WADI running there in sandbox mode?`);
-  });
-  const after = before.reduce((m, c) => Math.max(m, c.seq), 0);
+  const after = await sandboxOutboxSeq(base, 'telegram');
   const updateId = Date.now() % 2_000_000_000;
-  const now = Math.floor(Date.now() / 1000);
-  const update = {
-    update_id: updateId,
-    message: {
-      message_id: updateId,
-      date: now,
-      text: opts.text,
-      from: { id: Number(from), is_bot: false, first_name: 'Simulated', language_code: 'es' },
-      chat: { id: Number(from), type: 'private', first_name: 'Simulated' },
-      ...(opts.text.startsWith('/')
-        ? { entities: [{ type: 'bot_command', offset: 0, length: opts.text.split(/\s/)[0].length }] }
-        : {}),
-    },
-  };
+  const update = telegramTextUpdate({ updateId, chatId: Number(from), text: opts.text, name: 'Simulated' });
   const res = await fetch(`${base}/webhooks/telegram`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': secret },
@@ -62,33 +48,22 @@ export async function simulateTelegram(opts: SimulateTelegramOptions): Promise<{
   if (res.status !== 200) throw new CliError(`the webhook answered ${res.status}: ${await res.text()}`);
   out(`update ${updateId} stored by WADI; waiting for the reply to chat ${from}…`);
 
-  const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
-  while (Date.now() < deadline) {
-    const calls = await outbox(base, after).catch(() => []);
-    const sent = calls.find(
-      (c) => c.kind === 'sendMessage' && c.status === 200 && String((c.body as { chat_id?: unknown }).chat_id) === from,
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+  const [sent] = await waitForSandboxReply({
+    baseUrl: base,
+    channel: 'telegram',
+    after,
+    timeoutMs,
+    settleMs: 0,
+    match: (c) =>
+      c.kind === 'sendMessage' && c.status === 200 && String((c.body as { chat_id?: unknown }).chat_id) === from,
+  });
+  if (!sent) {
+    throw new CliError(
+      `no reply within ${Math.round(timeoutMs / 1000)} s (the update was stored; check the workers and /admin/logs)`,
     );
-    if (sent) {
-      const reply = String((sent.body as { text?: unknown }).text ?? '');
-      out(reply);
-      return { updateId, reply };
-    }
-    await new Promise((r) => setTimeout(r, 250));
   }
-  throw new CliError(
-    `no reply within ${Math.round((opts.timeoutMs ?? 30_000) / 1000)} s (the update was stored; check the workers and /admin/logs)`,
-  );
-}
-
-interface Call {
-  seq: number;
-  kind: string;
-  status: number;
-  body: unknown;
-}
-
-async function outbox(base: string, after: number): Promise<Call[]> {
-  const res = await fetch(`${base}/sandbox/outbox?channel=telegram&after=${after}`);
-  if (!res.ok) throw new Error(`outbox ${res.status}`);
-  return ((await res.json()) as { calls: Call[] }).calls;
+  const reply = String((sent.body as { text?: unknown }).text ?? '');
+  out(reply);
+  return { updateId, reply };
 }
