@@ -15,7 +15,8 @@ const MAX_RETRY_MS = 300_000;
 // A resolution nobody could be told about for a day is history, not news.
 const RESOLVED_GIVE_UP_MS = 24 * 3600_000;
 
-interface DueRow {
+/** One `alert_events` row as read by the engine and the delivery. */
+export interface AlertEventRow {
   id: number;
   alert: string;
   state: string;
@@ -24,8 +25,9 @@ interface DueRow {
   summary: string | null;
   started_at: Date | string;
   resolved_at: Date | string | null;
-  last_notified_at: Date | string | null;
 }
+
+type DueRow = AlertEventRow & { last_notified_at: Date | string | null };
 
 interface Progress {
   done: Set<string>;

@@ -10,7 +10,7 @@ import type { AlertsProvider, AlertView } from '../../app/shared.ts';
 import type { Database, HeldLock } from '../../db/client.ts';
 import type { BackgroundService } from '../../lifecycle/service.ts';
 import { metrics } from '../metrics/metrics.ts';
-import { AlertDelivery } from './delivery.ts';
+import { AlertDelivery, type AlertEventRow as EventRow } from './delivery.ts';
 import { type Notifier, runbookLink } from './notifiers.ts';
 import { DatabaseOutage } from './outage.ts';
 import type { AlertRule } from './rules.ts';
@@ -25,17 +25,6 @@ interface RuleState {
   activeSince: number;
   value: string;
   eventId?: number;
-}
-
-interface EventRow {
-  id: number;
-  alert: string;
-  state: string;
-  value: string | null;
-  threshold: string | null;
-  summary: string | null;
-  started_at: Date | string;
-  resolved_at: Date | string | null;
 }
 
 /** What the engine needs. */
