@@ -92,7 +92,7 @@ describe.runIf(postgresUrl())('fault tests with real processes', () => {
   }
 
   it(
-    'kill -9 of web and worker processes during load loses nothing and duplicates at most one send per crash',
+    'kill -9 of web and worker processes during load loses nothing and repeats only sends in flight',
     async () => {
       const c = await setup();
       const webs = [await c.start('web'), await c.start('web')];
@@ -124,7 +124,8 @@ describe.runIf(postgresUrl())('fault tests with real processes', () => {
       await Promise.all(pendingChaos);
       const all = await redeliver(total, prefix, acked, () => webs);
       expect((await c.drained(90_000)).pending).toBe(0);
-      const figures = await checkGuarantees(c, all, crashes);
+      // Each crashed worker may repeat the sends it had in flight (at most OUTBOX_CONCURRENCY, 16).
+      const figures = await checkGuarantees(c, all, crashes * 16);
       console.info('kill -9 figures', JSON.stringify({ ...figures, crashes }));
     },
     TIMEOUT,
