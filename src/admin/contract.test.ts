@@ -120,7 +120,9 @@ describe('admin contract in a Fastify route', () => {
     const app = await appWith({ session: ana, messages: [] });
     const res = await app.inject({ url: '/s/abc' });
     expect(res.statusCode).toBe(400);
-    expect(res.json()).toEqual({ error: { code: 'bad_request', message: expect.stringMatching(/id must be integer/) } });
+    expect(res.json()).toEqual({
+      error: { code: 'bad_request', message: expect.stringMatching(/id must be integer/) },
+    });
     expect((await app.inject({ url: '/s/0' })).statusCode).toBe(400);
     await app.close();
   });
