@@ -3,6 +3,7 @@
  * same on PGlite and PostgreSQL; timestamps leave as ISO strings, counts as numbers.
  */
 import type { Queryable } from '../db/client.ts';
+import { setConversationFlags } from '../db/conversations.ts';
 
 /** A conversation counts as active when its last message is this recent. */
 export const ACTIVE_WINDOW_MINUTES = 30;
@@ -165,12 +166,7 @@ export async function updateSession(
   id: number,
   change: { paused?: boolean; resetContext?: boolean },
 ): Promise<SessionView | undefined> {
-  const sets: string[] = [];
-  if (change.paused !== undefined) sets.push(`paused = ${change.paused ? 'true' : 'false'}`);
-  if (change.resetContext) sets.push('context_reset_at = now()');
-  if (sets.length === 0) return getSession(db, id);
-  const { rows } = await db.query<Row>(`update conversations set ${sets.join(', ')} where id = $1 returning id`, [id]);
-  return rows[0] ? getSession(db, id) : undefined;
+  return (await setConversationFlags(db, id, change)) ? getSession(db, id) : undefined;
 }
 
 function stages(r: Row, cols: [string, string][]): Stage[] {
