@@ -4,6 +4,12 @@
  */
 import type { Queryable } from '../db/client.ts';
 import { setConversationFlags } from '../db/conversations.ts';
+import { inboxBacklog, oldestPendingSeconds } from '../inbox/backlog.ts';
+import {
+  listDeadLetters as listInboxDeadLetters,
+  NotADeadLetterError,
+  replayDeadLetter as replayInboxDeadLetter,
+} from '../inbox/dead-letters.ts';
 
 /** A conversation counts as active when its last message is this recent. */
 export const ACTIVE_WINDOW_MINUTES = 30;
@@ -259,33 +265,14 @@ export interface DeadLetterView {
   receivedAt: string;
 }
 
-/** Dead inbox messages, newest first, keyset-paginated on id. */
+/** Dead inbox messages, newest first, keyset-paginated on id (the query of inbox/dead-letters.ts). */
 export async function listDeadLetters(
   db: Queryable,
   beforeId: number | undefined,
   limit: number,
 ): Promise<{ items: DeadLetterView[]; nextCursor: string | null }> {
-  const { rows } = await db.query<Row>(
-    `select id, channel, chat_id, conversation_id, kind, event->>'text' as text, attempts, last_error, received_at
-     from inbox_messages where status = 'dead' and ($1::bigint is null or id < $1::bigint)
-     order by id desc limit $2`,
-    [beforeId ?? null, limit + 1],
-  );
-  const page = rows.slice(0, limit).map(
-    (r): DeadLetterView => ({
-      id: Number(r.id),
-      channel: String(r.channel),
-      chatId: String(r.chat_id),
-      conversationId: r.conversation_id == null ? null : Number(r.conversation_id),
-      kind: String(r.kind),
-      text: (r.text as string | null) ?? null,
-      attempts: Number(r.attempts),
-      lastError: (r.last_error as string | null) ?? null,
-      receivedAt: iso(r.received_at),
-    }),
-  );
-  const last = page[page.length - 1];
-  return { items: page, nextCursor: rows.length > limit && last ? String(last.id) : null };
+  const page = await listInboxDeadLetters(db, { cursor: beforeId, limit });
+  return { items: [...page.items], nextCursor: page.nextCursor === undefined ? null : String(page.nextCursor) };
 }
 
 /** Outcome of a replay request. */
@@ -293,15 +280,13 @@ export type ReplayOutcome = 'replayed' | 'not_dead' | 'not_found';
 
 /** Puts a dead inbox message back in the queue: pending, no attempts, available now. */
 export async function replayDeadLetter(db: Queryable, id: number): Promise<ReplayOutcome> {
-  const { rows } = await db.query<Row>(
-    `update inbox_messages set status = 'pending', attempts = 0, available_at = now(), lease_owner = null,
-       lease_until = null
-     where id = $1 and status = 'dead' returning id`,
-    [id],
-  );
-  if (rows.length > 0) return 'replayed';
-  const exists = await db.query<Row>('select 1 from inbox_messages where id = $1', [id]);
-  return exists.rows.length > 0 ? 'not_dead' : 'not_found';
+  try {
+    await replayInboxDeadLetter(db, id);
+    return 'replayed';
+  } catch (err) {
+    if (err instanceof NotADeadLetterError) return err.code === 'NOT_FOUND' ? 'not_found' : 'not_dead';
+    throw err;
+  }
 }
 
 /** Inbox backlog and outbound outcomes, computed from the database. */
@@ -312,14 +297,7 @@ export interface QueueStats {
 
 /** Current backlog and recent outbound outcomes. */
 export async function queueStats(db: Queryable): Promise<QueueStats> {
-  const inbox = await db.query<Row>(
-    `select
-       count(*) filter (where status = 'pending')::int as pending,
-       count(*) filter (where status = 'processing')::int as processing,
-       count(*) filter (where status = 'dead')::int as dead,
-       extract(epoch from now() - min(received_at) filter (where status in ('pending', 'processing')))::float8 as oldest
-     from inbox_messages where status in ('pending', 'processing', 'dead')`,
-  );
+  const backlog = await inboxBacklog(db);
   const out = await db.query<Row>(
     `select status, count(*) filter (where created_at > now() - interval '1 hour')::int as h1, count(*)::int as h24
      from outbox_messages where created_at > now() - interval '24 hours' group by status`,
@@ -331,13 +309,13 @@ export async function queueStats(db: Queryable): Promise<QueueStats> {
     lastHour[String(r.status)] = Number(r.h1);
     last24h[String(r.status)] = Number(r.h24);
   }
-  const i = inbox.rows[0] ?? {};
+  const oldest = oldestPendingSeconds(backlog, Date.now());
   return {
     inbox: {
-      pending: Number(i.pending ?? 0),
-      processing: Number(i.processing ?? 0),
-      dead: Number(i.dead ?? 0),
-      oldestPendingSeconds: i.oldest == null ? null : Math.max(0, Math.round(Number(i.oldest))),
+      pending: backlog.pending,
+      processing: backlog.processing,
+      dead: backlog.dead,
+      oldestPendingSeconds: oldest === null ? null : Math.round(oldest),
     },
     outbound: { lastHour, last24h },
   };

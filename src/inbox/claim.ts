@@ -11,6 +11,7 @@ import type { InboundEvent } from '../channels/types.ts';
 import type { Database, Queryable } from '../db/client.ts';
 import type { Clock } from '../kernel/clock.ts';
 import { decisionTime } from '../kernel/decision-time.ts';
+import { inboxBacklog, oldestPendingSeconds } from './backlog.ts';
 
 /** A conversation as a turn sees it. */
 export interface ConversationRow {
@@ -286,10 +287,10 @@ export function leaseFor(turn: ClaimedTurn, policy: LeasePolicy): TurnLease {
 }
 
 /** Pending work for the gauges: how many messages wait and how old the oldest is. */
-export async function pendingStats(database: Queryable): Promise<{ pending: number; oldestSeconds: number }> {
-  const { rows } = await database.query<{ n: number; oldest: number | null }>(
-    `select count(*)::int as n, extract(epoch from now() - min(received_at))::float8 as oldest
-     from inbox_messages where status in ('pending', 'processing')`,
-  );
-  return { pending: rows[0]?.n ?? 0, oldestSeconds: Math.max(0, rows[0]?.oldest ?? 0) };
+export async function pendingStats(
+  database: Queryable,
+  now = Date.now(),
+): Promise<{ pending: number; oldestSeconds: number }> {
+  const b = await inboxBacklog(database);
+  return { pending: b.pending + b.processing, oldestSeconds: oldestPendingSeconds(b, now) ?? 0 };
 }
