@@ -3,18 +3,12 @@
  * moved by hand (kernel/clock.ts), so nothing here sleeps.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../test/helpers/clock.ts';
 import { type TestDb, testDatabase } from '../../test/helpers/db.ts';
 import type { InboundEvent } from '../channels/types.ts';
 import type { Clock } from '../kernel/clock.ts';
 import { claimTurn, completeTurn, LeaseLostError, leaseFor, releaseTurn } from './claim.ts';
 import { InboxWriter } from './writer.ts';
-
-class ManualClock implements Clock {
-  constructor(public t: number) {}
-  now(): number {
-    return this.t;
-  }
-}
 
 let seq = 0;
 const event = (chatId: string, text: string): InboundEvent => ({
