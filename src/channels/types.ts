@@ -79,7 +79,16 @@ export interface StatusEvent {
   readonly status: DeliveryStatus;
   readonly occurredAt: string;
   readonly recipientId?: string;
-  readonly error?: { readonly code: string; readonly title?: string; readonly detail?: string };
+  readonly error?: {
+    readonly code: string;
+    readonly title?: string;
+    readonly detail?: string;
+    /**
+     * What a failure means in WADI's terms (outbox failure_reason), decided by the channel from its
+     * platform's error code: e.g. `window_closed`, `undeliverable`. Absent: `platform_failed`.
+     */
+    readonly reason?: string;
+  };
 }
 
 /** A message to send. */

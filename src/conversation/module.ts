@@ -43,7 +43,7 @@ export const conversationModule: ModuleFactory = (ctx) => {
     retryBaseMs: env.INBOX_RETRY_BASE_MS,
     graceMs: Math.max(env.SHUTDOWN_GRACE_MS - 2000, 500),
     events: lookup(ctx, 'inbox.events'),
-    handle: (turn, signal) =>
+    handle: (turn, signal, lease) =>
       runTurn(
         {
           database: ctx.database,
@@ -53,12 +53,11 @@ export const conversationModule: ModuleFactory = (ctx) => {
           typing,
           defaultLocale: env.ASSISTANT_LOCALE,
           historyTokens: env.ASSISTANT_HISTORY_TOKENS,
-          maxAttempts: env.INBOX_MAX_ATTEMPTS,
-          retryBaseMs: env.INBOX_RETRY_BASE_MS,
           onQueued: () => outboxEvents.emit('queued'),
         },
         turn,
         signal,
+        lease,
       ),
   });
   const dispatcher = new OutboxDispatcher({

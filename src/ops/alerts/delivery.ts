@@ -6,6 +6,7 @@
  */
 import type { Logger } from 'pino';
 import type { Database } from '../../db/client.ts';
+import { backoffDelay } from '../../kernel/backoff.ts';
 import type { Notification, Notifier } from './notifiers.ts';
 import { runbookLink } from './notifiers.ts';
 
@@ -106,7 +107,7 @@ export class AlertDelivery {
       }
       if (failed > 0) {
         p.failures++;
-        p.nextAt = now + Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** (p.failures - 1));
+        p.nextAt = now + backoffDelay({ baseMs: FIRST_RETRY_MS, maxMs: MAX_RETRY_MS, jitter: [1, 1] }, p.failures);
         await this.database
           .query('update alert_events set notify_errors = notify_errors + $2 where id = $1', [row.id, failed])
           .catch(() => {});

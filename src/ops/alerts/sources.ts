@@ -6,6 +6,7 @@
 import type { ModuleContext } from '../../app/module.ts';
 import { KV_BACKUP_LAST_SUCCESS, lookup } from '../../app/shared.ts';
 import type { Database } from '../../db/client.ts';
+import { inboxBacklog, oldestPendingSeconds } from '../../inbox/backlog.ts';
 import type { Health } from '../../ops/health/health.ts';
 import { CpuSampler, memoryPercent, type ResourceLimits } from '../metrics/resources.ts';
 import type { WindowedStats } from '../metrics/window-stats.ts';
@@ -23,12 +24,7 @@ export function databaseSources(database: Database): Pick<AlertSources, 'oldestP
 } {
   return {
     async oldestPendingInboxSeconds(now) {
-      const { rows } = await database.query<{ oldest: Date | string | null }>(
-        `select min(received_at) as oldest from inbox_messages where status in ('pending', 'processing')`,
-      );
-      const oldest = rows[0]?.oldest;
-      if (!oldest) return null;
-      return Math.max(0, (now - new Date(oldest).getTime()) / 1000);
+      return oldestPendingSeconds(await inboxBacklog(database), now);
     },
     async outbound(sinceMs) {
       const { rows } = await database.query<{
