@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminClient } from '../../test/helpers/admin.ts';
 import { type TestDb, testDatabase } from '../../test/helpers/db.ts';
 import { startTestWadi, type TestWadi, testConfig } from '../../test/helpers/wadi.ts';
-import type { ModuleFactory } from '../app/module.ts';
+import type { ModuleFactory } from '../kernel/module.ts';
 import { MODULES } from '../app/modules.ts';
 import { createWadi } from '../app/wadi.ts';
 import { telegramModule } from '../channels/telegram/module.ts';

@@ -1,6 +1,6 @@
 /** What every admin route file gets: the module context and the audit writer bound to the caller. */
 import type { FastifyRequest } from 'fastify';
-import type { ModuleContext } from '../app/module.ts';
+import type { ModuleContext } from '../kernel/module.ts';
 import { writeAudit } from './audit.ts';
 
 /** Fingerprint of the key each authenticated request used (set by the auth hook). */

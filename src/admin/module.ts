@@ -1,5 +1,5 @@
 /** The admin feature: /admin API and dashboard, mounted on processes that serve HTTP (not workers). */
-import type { ModuleFactory } from '../app/module.ts';
+import type { ModuleFactory } from '../kernel/module.ts';
 import { type AdminOptions, adminPlugin } from './plugin.ts';
 
 /** An admin module with non-default limits (tests). */

@@ -5,16 +5,16 @@
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import type { FastifyPluginAsync } from 'fastify';
-import type { ModuleContext } from '../app/module.ts';
+import type { ModuleContext } from '../kernel/module.ts';
 import { errors } from '../http/errors.ts';
 import { KeyVerifier, keyFingerprint } from './auth.ts';
 import { adminContext, setActor } from './context.ts';
 import { dashboardPlugin } from './dashboard.ts';
 import { adminErrors } from './errors.ts';
-import { deadLetterRoutes } from './routes/dead-letters.ts';
-import { opsRoutes } from './routes/ops.ts';
-import { sandboxRoutes } from './routes/sandbox.ts';
-import { sessionRoutes } from './routes/sessions.ts';
+import { deadLetterRoutes } from './routes-dead-letters.ts';
+import { opsRoutes } from './routes-ops.ts';
+import { sandboxRoutes } from './routes-sandbox.ts';
+import { sessionRoutes } from './routes-sessions.ts';
 
 /** Limits of the admin API (defaults suit one operator with a dashboard open). */
 export interface AdminOptions {

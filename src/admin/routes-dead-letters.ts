@@ -1,11 +1,11 @@
 /** Dead letters: inbound messages that exhausted their attempts, and replaying them. */
 import type { FastifyPluginAsync } from 'fastify';
-import { lookup } from '../../app/shared.ts';
-import { errors } from '../../http/errors.ts';
-import type { AdminContext } from '../context.ts';
-import { adminErrors } from '../errors.ts';
-import { listDeadLetters, replayDeadLetter } from '../queries.ts';
-import { idParams, instant, nullableString, responses } from '../schemas.ts';
+import { lookup } from '../app/shared.ts';
+import { errors } from '../http/errors.ts';
+import type { AdminContext } from './context.ts';
+import { adminErrors } from './errors.ts';
+import { listDeadLetters, replayDeadLetter } from './queries.ts';
+import { idParams, instant, nullableString, responses } from './schemas.ts';
 
 const deadLetter = {
   type: 'object',

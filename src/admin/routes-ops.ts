@@ -1,12 +1,12 @@
 /** Operational reads: dependency health, recent logs, queue backlog, request stats, alerts, instance info. */
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-import { lookup } from '../../app/shared.ts';
-import type { AppError } from '../../http/errors.ts';
-import type { CheckResult, HealthCheck } from '../../ops/health/health.ts';
-import type { AdminContext } from '../context.ts';
-import { adminErrors } from '../errors.ts';
-import { queueStats } from '../queries.ts';
-import { alertSchema, instant, queuesSchema, responses, statsSchema } from '../schemas.ts';
+import { lookup } from '../app/shared.ts';
+import type { AppError } from '../http/errors.ts';
+import type { CheckResult, HealthCheck } from '../observability/health/health.ts';
+import type { AdminContext } from './context.ts';
+import { adminErrors } from './errors.ts';
+import { queueStats } from './queries.ts';
+import { alertSchema, instant, queuesSchema, responses, statsSchema } from './schemas.ts';
 
 const EXTRA_CHECK_TIMEOUT_MS = 3000;
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];

@@ -3,13 +3,13 @@
  * webhook path, and reads the replies the fake platform APIs received for that chat.
  */
 import type { FastifyPluginAsync } from 'fastify';
-import { errors } from '../../http/errors.ts';
-import { SANDBOX_STATE_KEY } from '../../sandbox/module.ts';
-import type { SandboxState } from '../../sandbox/state.ts';
-import type { AdminContext } from '../context.ts';
-import { adminErrors } from '../errors.ts';
-import { telegramTextWebhook, type WebhookRequest, whatsappTextWebhook } from '../sandbox-payloads.ts';
-import { responses } from '../schemas.ts';
+import { errors } from '../http/errors.ts';
+import { SANDBOX_STATE_KEY } from '../sandbox/module.ts';
+import type { SandboxState } from '../sandbox/state.ts';
+import type { AdminContext } from './context.ts';
+import { adminErrors } from './errors.ts';
+import { telegramTextWebhook, type WebhookRequest, whatsappTextWebhook } from './sandbox-payloads.ts';
+import { responses } from './schemas.ts';
 
 const WEBHOOK_TIMEOUT_MS = 10_000;
 

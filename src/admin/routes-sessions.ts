@@ -1,9 +1,9 @@
 /** Conversations ("sessions"): list, messages with timelines, reset, pause and resume. */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { errors } from '../../http/errors.ts';
-import type { AdminContext } from '../context.ts';
-import { conversationMessages, decodeCursor, getSession, listSessions, updateSession } from '../queries.ts';
-import { idParams, messageSchema, responses, sessionSchema } from '../schemas.ts';
+import { errors } from '../http/errors.ts';
+import type { AdminContext } from './context.ts';
+import { conversationMessages, decodeCursor, getSession, listSessions, updateSession } from './queries.ts';
+import { idParams, messageSchema, responses, sessionSchema } from './schemas.ts';
 
 const sessionResponse = { type: 'object', properties: { session: sessionSchema } };
 

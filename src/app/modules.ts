@@ -8,10 +8,10 @@ import { whatsappModule } from '../channels/whatsapp/module.ts';
 import { conversationModule } from '../conversation/module.ts';
 import { securityModule } from '../http/security/module.ts';
 import { inboxModule } from '../inbox/module.ts';
-import { backupModule } from '../ops/backup/module.ts';
-import { opsModule } from '../ops/module.ts';
+import { backupModule } from '../features/backup/module.ts';
+import { opsModule } from '../observability/module.ts';
 import { sandboxModule } from '../sandbox/module.ts';
-import type { ModuleFactory } from './module.ts';
+import type { ModuleFactory } from '../kernel/module.ts';
 
 /** Feature factories, in build order. */
 export const MODULES: readonly ModuleFactory[] = [

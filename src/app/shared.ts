@@ -6,8 +6,8 @@
 import type { EventEmitter } from 'node:events';
 import type { ChannelName, ChannelSender } from '../channels/types.ts';
 import type { InboxWriter } from '../inbox/writer.ts';
-import type { HealthCheck } from '../ops/health/health.ts';
-import type { ModuleContext } from './module.ts';
+import type { HealthCheck } from '../observability/health/health.ts';
+import type { ModuleContext } from '../kernel/module.ts';
 
 /** RPS, p95 latency and error rate over one window (from src/ops/metrics). */
 export interface WindowStats {

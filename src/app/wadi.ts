@@ -9,11 +9,11 @@ import type { Config } from '../config/config.ts';
 import { type Database, openDatabase } from '../db/client.ts';
 import { migrate } from '../db/migrate.ts';
 import { buildApp } from '../http/app.ts';
-import type { BackgroundService } from '../lifecycle/service.ts';
-import { databaseCheck, migrationsCheck, redisCheck } from '../ops/health/checks.ts';
-import { Health } from '../ops/health/health.ts';
-import { createLogger, type LogKit } from '../ops/logging/logger.ts';
-import type { ModuleContext, ModuleFactory, Role, WadiModule } from './module.ts';
+import type { BackgroundService } from '../kernel/service.ts';
+import { databaseCheck, migrationsCheck, redisCheck } from '../observability/health/checks.ts';
+import { Health } from '../observability/health/health.ts';
+import { createLogger, type LogKit } from '../observability/logging/logger.ts';
+import type { ModuleContext, ModuleFactory, Role, WadiModule } from '../kernel/module.ts';
 import { MODULES } from './modules.ts';
 
 /** How to build a WADI. */

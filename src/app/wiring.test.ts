@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestDb, testDatabase } from '../../test/helpers/db.ts';
 import { startTestWadi, type TestWadi, testConfig } from '../../test/helpers/wadi.ts';
-import type { ModuleContext } from '../app/module.ts';
-import { MODULES } from '../app/modules.ts';
-import { lookup, provide } from '../app/shared.ts';
-import { AlertEngine } from './alerts/engine.ts';
-import { contextSources } from './alerts/sources.ts';
-import { Health } from './health/health.ts';
-import { WindowedStats } from './metrics/window-stats.ts';
+import type { ModuleContext } from '../kernel/module.ts';
+import { MODULES } from './modules.ts';
+import { lookup, provide } from './shared.ts';
+import { AlertEngine } from '../features/alerts/engine.ts';
+import { contextSources } from '../features/alerts/sources.ts';
+import { Health } from '../observability/health/health.ts';
+import { WindowedStats } from '../observability/metrics/window-stats.ts';
 
 describe('the ops module in a running WADI', () => {
   let t: TestDb;

@@ -1,6 +1,6 @@
 /** `wadi start [--role all|web|worker]`: the HTTP server and/or the workers. */
 import { type Command, Option } from 'commander';
-import type { Role } from '../app/module.ts';
+import type { Role } from '../kernel/module.ts';
 import { createWadi } from '../app/wadi.ts';
 import { handleSignals } from '../lifecycle/signals.ts';
 import { configOrExit } from './common.ts';

@@ -4,7 +4,7 @@
  * dispatcher run in every role but `web`.
  */
 import { EventEmitter } from 'node:events';
-import type { ModuleFactory } from '../app/module.ts';
+import type { ModuleFactory } from '../kernel/module.ts';
 import { contribute, lookup, provide, senders } from '../app/shared.ts';
 import { createAssistant } from '../assistant/factory.ts';
 import { InboxWorker } from '../inbox/worker.ts';

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/db/client.ts';
+import { openDatabase } from '../db/client.ts';
 import { postgresUrl, type TestDb, testDatabase } from '../../test/helpers/db.ts';
 import { startTestWadi, type TestWadi, testConfig } from '../../test/helpers/wadi.ts';
-import type { WadiModule } from '../app/module.ts';
+import type { WadiModule } from '../kernel/module.ts';
 import { createWadi } from '../app/wadi.ts';
 
 describe('probes and HTTP basics', () => {

@@ -11,7 +11,7 @@ import Fastify, {
 } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.ts';
-import type { Health } from '../ops/health/health.ts';
+import type { Health } from '../observability/health/health.ts';
 import { AppError, errors, fromFastifyError } from './errors.ts';
 
 /** What the HTTP layer needs from the rest of WADI. */

@@ -1,6 +1,6 @@
 /** The inbox feature: one group-committing writer per process, shared with the webhook routes. */
 import { EventEmitter } from 'node:events';
-import type { ModuleFactory } from '../app/module.ts';
+import type { ModuleFactory } from '../kernel/module.ts';
 import { provide } from '../app/shared.ts';
 import { InboxWriter } from './writer.ts';
 

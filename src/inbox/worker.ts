@@ -9,9 +9,9 @@ import { randomBytes } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Database } from '../db/client.ts';
-import type { BackgroundService } from '../lifecycle/service.ts';
-import { metrics } from '../ops/metrics/metrics.ts';
-import { withStoredContext } from '../ops/tracing/context.ts';
+import type { BackgroundService } from '../kernel/service.ts';
+import { metrics } from '../observability/metrics/metrics.ts';
+import { withStoredContext } from '../observability/tracing/context.ts';
 import { type ClaimedTurn, claimTurn, pendingStats, releaseTurn, renewLease } from './claim.ts';
 
 /** Runs one claimed turn; must complete or release it (the worker releases it if it throws). */

@@ -9,7 +9,7 @@
 
 import type { InboundEvent, StatusEvent } from '../channels/types.ts';
 import type { Database, Queryable } from '../db/client.ts';
-import { currentTraceparent } from '../ops/tracing/context.ts';
+import { currentTraceparent } from '../observability/tracing/context.ts';
 
 /** What one `accept` call stored. */
 export interface AcceptResult {

@@ -8,9 +8,9 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.ts';
 import type { Database } from '../db/client.ts';
-import type { BackgroundService } from '../lifecycle/service.ts';
-import type { Health, HealthCheck } from '../ops/health/health.ts';
-import type { LogRing } from '../ops/logging/log-ring.ts';
+import type { BackgroundService } from './service.ts';
+import type { Health, HealthCheck } from '../observability/health/health.ts';
+import type { LogRing } from '../observability/logging/log-ring.ts';
 
 /** Which parts of WADI this process runs. */
 export type Role = 'all' | 'web' | 'worker';

@@ -4,12 +4,12 @@
  * roles that serve user traffic (all, web) because HighErrorRate reads the in-process request
  * stats; among those replicas the advisory lock picks the one that evaluates and notifies.
  */
-import type { ModuleFactory } from '../app/module.ts';
+import type { ModuleFactory } from '../kernel/module.ts';
 import { provide } from '../app/shared.ts';
-import { AlertEngine } from './alerts/engine.ts';
-import { notifiersFromEnv } from './alerts/notifiers.ts';
-import { buildRules } from './alerts/rules.ts';
-import { contextSources } from './alerts/sources.ts';
+import { AlertEngine } from '../features/alerts/engine.ts';
+import { notifiersFromEnv } from '../features/alerts/notifiers.ts';
+import { buildRules } from '../features/alerts/rules.ts';
+import { contextSources } from '../features/alerts/sources.ts';
 import { httpMetricsPlugin, metricsRoute } from './metrics/http-metrics.ts';
 import { exportLimits, readLimits } from './metrics/resources.ts';
 import { WindowedStats } from './metrics/window-stats.ts';

@@ -13,8 +13,8 @@ import { PermanentSendError, RetryableSendError } from '../channels/errors.ts';
 import type { ChannelName, ChannelSender } from '../channels/types.ts';
 import type { Database } from '../db/client.ts';
 import { applyPendingStatuses } from '../inbox/writer.ts';
-import type { BackgroundService } from '../lifecycle/service.ts';
-import { metrics } from '../ops/metrics/metrics.ts';
+import type { BackgroundService } from '../kernel/service.ts';
+import { metrics } from '../observability/metrics/metrics.ts';
 
 /** WhatsApp's customer-service window: free-form replies only within 24 h of the user's last message. */
 export const WHATSAPP_WINDOW_MS = 24 * 3600 * 1000;

@@ -5,7 +5,7 @@
  * Never active in production (config refuses it).
  */
 import type { FastifyPluginAsync } from 'fastify';
-import type { ModuleFactory } from '../app/module.ts';
+import type { ModuleFactory } from '../kernel/module.ts';
 import { SANDBOX_FAKES } from './fakes.ts';
 import { sandboxRoutes } from './routes.ts';
 import { SandboxState } from './state.ts';

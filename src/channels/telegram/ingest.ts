@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import type { Database } from '../../db/client.ts';
 import type { InboxWriter } from '../../inbox/writer.ts';
-import { metrics } from '../../ops/metrics/metrics.ts';
+import { metrics } from '../../observability/metrics/metrics.ts';
 import type { InboundEvent } from '../types.ts';
 import { type ChatMigration, type GroupReply, parseUpdate } from './parse.ts';
 import type { BotIdentity, TgUpdate } from './update-types.ts';

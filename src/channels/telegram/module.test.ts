@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestDb, testDatabase } from '../../../test/helpers/db.ts';
 import { LogCapture, testConfig } from '../../../test/helpers/wadi.ts';
-import type { Role } from '../../app/module.ts';
+import type { Role } from '../../kernel/module.ts';
 import { lookup, senders } from '../../app/shared.ts';
 import { createWadi } from '../../app/wadi.ts';
-import { createLogger } from '../../ops/logging/logger.ts';
+import { createLogger } from '../../observability/logging/logger.ts';
 
 describe('telegram module wiring by role', () => {
   let t: TestDb;

@@ -3,7 +3,7 @@
  * time), the paced sender (every role, for the dispatcher) and `telegram.webhookInfo`.
  * Without a bot token (and outside the sandbox) it contributes nothing.
  */
-import type { ModuleFactory } from '../../app/module.ts';
+import type { ModuleFactory } from '../../kernel/module.ts';
 import { contribute, lookup, provide, senders, type TelegramWebhookInfo } from '../../app/shared.ts';
 import { safeError, TelegramClient } from './client.ts';
 import type { IngestDeps } from './ingest.ts';

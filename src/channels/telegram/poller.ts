@@ -8,8 +8,8 @@
 import { GrammyError } from 'grammy';
 import type { Logger } from 'pino';
 import type { Database, HeldLock } from '../../db/client.ts';
-import type { BackgroundService } from '../../lifecycle/service.ts';
-import type { HealthCheck } from '../../ops/health/health.ts';
+import type { BackgroundService } from '../../kernel/service.ts';
+import type { HealthCheck } from '../../observability/health/health.ts';
 import type { TelegramClient } from './client.ts';
 import { safeError } from './client.ts';
 import type { IngestDeps } from './ingest.ts';

@@ -4,7 +4,7 @@
  * us); an unreachable Bot API or a refused token fails.
  */
 import type { TelegramWebhookInfo } from '../../app/shared.ts';
-import type { CheckResult, HealthCheck } from '../../ops/health/health.ts';
+import type { CheckResult, HealthCheck } from '../../observability/health/health.ts';
 import { safeError } from './client.ts';
 
 /** Errors younger than this count as current. */

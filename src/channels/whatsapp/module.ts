@@ -2,7 +2,7 @@
  * The WhatsApp feature: the Graph API sender (every role: workers send replies) and, outside the
  * worker role, the webhook routes. In sandbox mode the client talks to the in-process fake.
  */
-import type { ModuleFactory } from '../../app/module.ts';
+import type { ModuleFactory } from '../../kernel/module.ts';
 import { contribute, lookup, senders } from '../../app/shared.ts';
 import { GraphClient } from './client.ts';
 import { graphApiCheck } from './health.ts';

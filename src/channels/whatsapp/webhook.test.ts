@@ -6,7 +6,7 @@ import { createWadi } from '../../app/wadi.ts';
 import { SANDBOX_CREDENTIALS } from '../../config/config.ts';
 import { openDatabase } from '../../db/client.ts';
 import { inboxModule } from '../../inbox/module.ts';
-import { metrics } from '../../ops/metrics/metrics.ts';
+import { metrics } from '../../observability/metrics/metrics.ts';
 import { metaStringify } from './meta-json.ts';
 import { whatsappModule } from './module.ts';
 import { newInboundWamid, notification, textNotification } from './payload.ts';

@@ -9,7 +9,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import { errors } from '../../http/errors.ts';
 import type { InboxWriter } from '../../inbox/writer.ts';
-import { metrics } from '../../ops/metrics/metrics.ts';
+import { metrics } from '../../observability/metrics/metrics.ts';
 import { parseWebhook } from './parser.ts';
 import { verifySignature } from './signature.ts';
 

@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type TestDb, testDatabase } from '../../../test/helpers/db.ts';
 import { type Receiver, slackReceiver, telegramReceiver } from '../../../test/helpers/receivers.ts';
 import { LogCapture, testConfig } from '../../../test/helpers/wadi.ts';
-import { metrics } from '../metrics/metrics.ts';
+import { metrics } from '../../observability/metrics/metrics.ts';
 import { AlertEngine } from './engine.ts';
 import { notifiersFromEnv } from './notifiers.ts';
 import { type AlertSources, buildRules } from './rules.ts';

@@ -8,8 +8,8 @@
 import type { Logger } from 'pino';
 import type { AlertsProvider, AlertView } from '../../app/shared.ts';
 import type { Database, HeldLock } from '../../db/client.ts';
-import type { BackgroundService } from '../../lifecycle/service.ts';
-import { metrics } from '../metrics/metrics.ts';
+import type { BackgroundService } from '../../kernel/service.ts';
+import { metrics } from '../../observability/metrics/metrics.ts';
 import { AlertDelivery, type AlertEventRow as EventRow } from './delivery.ts';
 import { type Notifier, runbookLink } from './notifiers.ts';
 import { DatabaseOutage } from './outage.ts';

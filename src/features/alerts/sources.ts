@@ -3,12 +3,12 @@
  * against the container limits, SQL over the inbox/outbox/kv tables (timestamps passed in, so a
  * fake clock drives them too), and the registry objects other features provide.
  */
-import type { ModuleContext } from '../../app/module.ts';
+import type { ModuleContext } from '../../kernel/module.ts';
 import { KV_BACKUP_LAST_SUCCESS, lookup } from '../../app/shared.ts';
 import type { Database } from '../../db/client.ts';
-import type { Health } from '../../ops/health/health.ts';
-import { CpuSampler, memoryPercent, type ResourceLimits } from '../metrics/resources.ts';
-import type { WindowedStats } from '../metrics/window-stats.ts';
+import type { Health } from '../../observability/health/health.ts';
+import { CpuSampler, memoryPercent, type ResourceLimits } from '../../observability/metrics/resources.ts';
+import type { WindowedStats } from '../../observability/metrics/window-stats.ts';
 import type { AlertSources } from './rules.ts';
 
 // getWebhookInfo is a call to Telegram: once a minute is plenty for a 10-minute condition.

@@ -3,7 +3,7 @@
  * retention, and the `wadi_backup_last_success_timestamp_seconds` gauge on every replica. Web-only
  * replicas keep the gauge but leave the dumping to worker replicas.
  */
-import type { ModuleFactory } from '../../app/module.ts';
+import type { ModuleFactory } from '../../kernel/module.ts';
 import { type BackupSource, createBackup } from './backup.ts';
 import { formatProgress } from './progress.ts';
 import { BackupScheduler } from './scheduler.ts';

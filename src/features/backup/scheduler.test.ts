@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../../../test/helpers/cli.ts';
 import { type TestDb, testDatabase } from '../../../test/helpers/db.ts';
 import { type Database, openDatabase } from '../../db/client.ts';
-import { metrics } from '../metrics/metrics.ts';
+import { metrics } from '../../observability/metrics/metrics.ts';
 import { type BackupSource, createBackup } from './backup.ts';
 import { lastBackupSuccess } from './last-success.ts';
 import { kindOf } from './naming.ts';

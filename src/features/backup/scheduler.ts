@@ -7,8 +7,8 @@
 import { Cron } from 'croner';
 import type { Logger } from 'pino';
 import type { Database } from '../../db/client.ts';
-import type { BackgroundService } from '../../lifecycle/service.ts';
-import { metrics } from '../metrics/metrics.ts';
+import type { BackgroundService } from '../../kernel/service.ts';
+import { metrics } from '../../observability/metrics/metrics.ts';
 import type { BackupResult } from './backup.ts';
 import { BackupError } from './errors.ts';
 import { lastBackupSuccess } from './last-success.ts';

@@ -1,5 +1,5 @@
 /** The security feature: one pre-plugin that hardens every route (see plugin.ts). */
-import type { ModuleFactory } from '../../app/module.ts';
+import type { ModuleFactory } from '../../kernel/module.ts';
 import { securityPlugin } from './plugin.ts';
 import type { SheddingOptions } from './shedding.ts';
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestDb, testDatabase } from '../../../test/helpers/db.ts';
 import { startTestWadi, type TestWadi, testConfig } from '../../../test/helpers/wadi.ts';
-import type { ModuleFactory } from '../../app/module.ts';
+import type { ModuleFactory } from '../../kernel/module.ts';
 import { createWadi } from '../../app/wadi.ts';
 import { securityModuleWith } from './module.ts';
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestDb, testDatabase } from '../../../test/helpers/db.ts';
 import { promtool, promtoolPath } from '../../../test/helpers/promtool.ts';
 import { startTestWadi, type TestWadi } from '../../../test/helpers/wadi.ts';
-import type { ModuleFactory } from '../../app/module.ts';
+import type { ModuleFactory } from '../../kernel/module.ts';
 import { MODULES } from '../../app/modules.ts';
 import { lookup } from '../../app/shared.ts';
 import { metrics } from './metrics.ts';

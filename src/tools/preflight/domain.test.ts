@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type KeyPair, listen, makeCertificates, type TestServer } from '../../../test/helpers/servers.ts';
 import { domainChecks } from './checks/domain.ts';
-import type { CheckResult, PreflightContext, PreflightOptions } from './types.ts';
+import type { CheckResult, PreflightContext, PreflightOptions } from './checks/types.ts';
 
 const HSTS = 'max-age=31536000; includeSubDomains';
 

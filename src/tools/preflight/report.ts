@@ -1,6 +1,6 @@
 /** Human-readable rendering of the checklist: one table per section, a fix under each problem. */
 import { summarize } from './run.ts';
-import type { CheckResult, CheckStatus } from './types.ts';
+import type { CheckResult, CheckStatus } from './checks/types.ts';
 
 const MARK: Record<CheckStatus, string> = { pass: '✓ pass', warn: '! warn', fail: '✗ FAIL' };
 

@@ -4,7 +4,7 @@ import { listen, readBody, type TestServer } from '../../../test/helpers/servers
 import { loadConfig } from '../../config/config.ts';
 import { observabilityChecks } from './checks/observability.ts';
 import { webhookChecks } from './checks/webhooks.ts';
-import type { CheckResult, PreflightContext } from './types.ts';
+import type { CheckResult, PreflightContext } from './checks/types.ts';
 
 const TOKEN = '123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ_secret';
 const VERIFY = 'verify-token-abcdefghijklmnop';

@@ -2,8 +2,8 @@
  * feature) is recent for that schedule. */
 import { Cron } from 'croner';
 import { KV_BACKUP_LAST_SUCCESS } from '../../../app/shared.ts';
-import type { CheckResult, PreflightContext } from '../types.ts';
-import { section } from '../types.ts';
+import type { CheckResult, PreflightContext } from './types.ts';
+import { section } from './types.ts';
 
 const s = section('Backups');
 const DAY_MS = 86_400_000;

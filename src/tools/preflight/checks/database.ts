@@ -1,9 +1,9 @@
 /** Database: reachable, every migration applied, none pending. Opens the database for later sections. */
 import { openDatabase } from '../../../db/client.ts';
 import { migrationStatus } from '../../../db/migrate.ts';
-import { request } from '../http.ts';
-import type { CheckResult, PreflightContext } from '../types.ts';
-import { section } from '../types.ts';
+import { request } from './http.ts';
+import type { CheckResult, PreflightContext } from './types.ts';
+import { section } from './types.ts';
 
 const s = section('Database');
 

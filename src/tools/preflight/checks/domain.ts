@@ -1,8 +1,8 @@
 /** Domain: PUBLIC_URL is https with a valid certificate lasting ≥ 14 days, HSTS, http → https. */
-import { header, request } from '../http.ts';
-import { inspectCertificate } from '../tls.ts';
-import type { CheckResult, PreflightContext } from '../types.ts';
-import { section } from '../types.ts';
+import { header, request } from './http.ts';
+import { inspectCertificate } from './tls.ts';
+import type { CheckResult, PreflightContext } from './types.ts';
+import { section } from './types.ts';
 
 const s = section('Domain');
 /** A certificate expiring sooner than this fails. */

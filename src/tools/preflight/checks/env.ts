@@ -1,7 +1,7 @@
 /** Env vars: production mode, no sandbox, and every production rule of loadConfig (reused, not copied). */
 import { ConfigError, loadConfig } from '../../../config/config.ts';
-import type { CheckResult, PreflightContext } from '../types.ts';
-import { section } from '../types.ts';
+import type { CheckResult, PreflightContext } from './types.ts';
+import { section } from './types.ts';
 
 const s = section('Env vars');
 

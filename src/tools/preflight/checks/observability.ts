@@ -1,8 +1,8 @@
 /** Observability: /metrics answers and is protected or internal; alert channels configured and,
  * with --send-test-alert, a test notification is delivered (directly, not through the alert engine). */
-import { request } from '../http.ts';
-import type { CheckResult, PreflightContext } from '../types.ts';
-import { section } from '../types.ts';
+import { request } from './http.ts';
+import type { CheckResult, PreflightContext } from './types.ts';
+import { section } from './types.ts';
 
 const s = section('Observability');
 

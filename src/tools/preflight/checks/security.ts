@@ -1,7 +1,7 @@
 /** Security: headers, CORS on /admin and admin authentication, observed on the running deployment. */
-import { header, request } from '../http.ts';
-import type { CheckResult, PreflightContext } from '../types.ts';
-import { section } from '../types.ts';
+import { header, request } from './http.ts';
+import type { CheckResult, PreflightContext } from './types.ts';
+import { section } from './types.ts';
 
 const s = section('Security');
 /** An origin no deployment should allow (reserved TLD). */

@@ -1,6 +1,6 @@
 /** The shapes shared by the go-live checks. */
-import type { Config, ConfigProblem } from '../../config/config.ts';
-import type { Database } from '../../db/client.ts';
+import type { Config, ConfigProblem } from '../../../config/config.ts';
+import type { Database } from '../../../db/client.ts';
 
 /** Outcome of one checklist item. */
 export type CheckStatus = 'pass' | 'warn' | 'fail';

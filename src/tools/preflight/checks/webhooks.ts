@@ -1,8 +1,8 @@
 /** Webhooks: Telegram's view of our webhook (getWebhookInfo) and the WhatsApp verification handshake. */
 import { randomBytes } from 'node:crypto';
-import { request } from '../http.ts';
-import type { CheckResult, PreflightContext } from '../types.ts';
-import { section } from '../types.ts';
+import { request } from './http.ts';
+import type { CheckResult, PreflightContext } from './types.ts';
+import { section } from './types.ts';
 
 const s = section('Webhooks');
 /** Telegram errors more recent than this fail the check. */
