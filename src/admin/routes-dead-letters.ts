@@ -1,6 +1,5 @@
 /** Dead letters: inbound messages that exhausted their attempts, and replaying them. */
 import type { FastifyPluginAsync } from 'fastify';
-import { lookup } from '../app/shared.ts';
 import { errors } from '../http/errors.ts';
 import type { AdminContext } from './context.ts';
 import { adminErrors } from './errors.ts';
@@ -75,7 +74,7 @@ export function deadLetterRoutes(a: AdminContext): FastifyPluginAsync {
         if (outcome === 'not_dead') throw adminErrors.notDead(id);
         await a.audit(req, 'message.replay', `inbox:${id}`);
         // Wake this process's workers now instead of at their next poll.
-        lookup(a.ctx, 'inbox.events')?.emit('committed', [id]);
+        a.deps.inboxEvents.emit('committed', [id]);
         return { id, status: 'pending' };
       },
     );

@@ -1,6 +1,5 @@
 /** Operational reads: dependency health, recent logs, queue backlog, request stats, alerts, instance info. */
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-import { lookup } from '../app/shared.ts';
 import type { AppError } from '../http/errors.ts';
 import type { CheckResult, HealthCheck } from '../observability/health/health.ts';
 import type { AdminContext } from './context.ts';
@@ -102,7 +101,7 @@ export function opsRoutes(a: AdminContext): FastifyPluginAsync {
         const started = performance.now();
         const [report, extra] = await Promise.all([
           ctx.health.ready(),
-          Promise.all((lookup(ctx, 'admin.dependencyChecks') ?? []).map(timedCheck)),
+          Promise.all(a.deps.dependencyChecks.map(timedCheck)),
         ]);
         const readyMs = Math.round((performance.now() - started) * 10) / 10;
         const deps: DependencyView[] = Object.entries(report.checks).map(([name, [c]]) => ({
@@ -198,7 +197,7 @@ export function opsRoutes(a: AdminContext): FastifyPluginAsync {
         },
       },
       async (req, reply) => {
-        const stats = lookup(ctx, 'ops.stats');
+        const stats = a.deps.stats;
         if (!stats) return answerError(reply, adminErrors.statsUnavailable());
         return {
           windows: stats.windows(),
@@ -235,7 +234,7 @@ export function opsRoutes(a: AdminContext): FastifyPluginAsync {
         },
       },
       async (req, reply) => {
-        const alerts = lookup(ctx, 'ops.alerts');
+        const alerts = a.deps.alerts;
         if (!alerts) return answerError(reply, adminErrors.alertsUnavailable());
         const [firing, recent] = await Promise.all([alerts.firing(), alerts.recent(req.query.limit)]);
         return { firing, recent };
@@ -274,7 +273,7 @@ export function opsRoutes(a: AdminContext): FastifyPluginAsync {
         sandbox: ctx.config.sandbox,
         production: ctx.config.production,
         channels: [ctx.config.whatsapp ? 'whatsapp' : null, ctx.config.telegram ? 'telegram' : null].filter(Boolean),
-        features: { stats: lookup(ctx, 'ops.stats') !== undefined, alerts: lookup(ctx, 'ops.alerts') !== undefined },
+        features: { stats: a.deps.stats !== undefined, alerts: a.deps.alerts !== undefined },
         pid: process.pid,
         uptimeSeconds: Math.round(process.uptime()),
       }),

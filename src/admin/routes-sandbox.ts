@@ -4,8 +4,6 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { errors } from '../http/errors.ts';
-import { SANDBOX_STATE_KEY } from '../sandbox/module.ts';
-import type { SandboxState } from '../sandbox/state.ts';
 import type { AdminContext } from './context.ts';
 import { adminErrors } from './errors.ts';
 import { telegramTextWebhook, type WebhookRequest, whatsappTextWebhook } from './sandbox-payloads.ts';
@@ -30,7 +28,7 @@ function replyText(channel: Channel, kind: string, body: unknown, chat: string):
 /** Routes: POST /admin/sandbox/send, GET /admin/sandbox/replies. */
 export function sandboxRoutes(a: AdminContext): FastifyPluginAsync {
   const { ctx } = a;
-  const state = () => ctx.registry.get(SANDBOX_STATE_KEY) as SandboxState | undefined;
+  const state = () => a.deps.sandboxState;
   return async (app) => {
     app.post<{ Body: { channel: Channel; from: string; name: string; text: string } }>(
       '/admin/sandbox/send',

@@ -7,23 +7,12 @@
  * Dedupe is by unique keys: (channel, external_id) for events, (channel, id, status) for statuses.
  */
 
-import type { InboundEvent, StatusEvent } from '../channels/types.ts';
+import type { AcceptResult, InboundEvent, StatusEvent } from '../channels/types.ts';
+
+export type { AcceptResult };
+
 import type { Database, Queryable } from '../db/client.ts';
 import { currentTraceparent } from '../observability/tracing/context.ts';
-
-/** What one `accept` call stored. */
-export interface AcceptResult {
-  /** Events newly stored. */
-  readonly accepted: number;
-  /** Events already stored before (redeliveries). */
-  readonly duplicates: number;
-  /** Status items newly stored. */
-  readonly statuses: number;
-  /** Status items already seen. */
-  readonly duplicateStatuses: number;
-  /** Inbox ids of the newly stored events, in input order. */
-  readonly ids: readonly number[];
-}
 
 interface Pending {
   readonly events: readonly InboundEvent[];

@@ -5,9 +5,8 @@
  */
 import type { Logger } from 'pino';
 import type { Database } from '../../db/client.ts';
-import type { InboxWriter } from '../../inbox/writer.ts';
 import { metrics } from '../../observability/metrics/metrics.ts';
-import type { InboundEvent } from '../types.ts';
+import type { InboundEvent, InboundStore } from '../types.ts';
 import { type ChatMigration, type GroupReply, parseUpdate } from './parse.ts';
 import type { BotIdentity, TgUpdate } from './update-types.ts';
 
@@ -21,7 +20,7 @@ export interface IngestResult {
 /** What ingest needs. */
 export interface IngestDeps {
   readonly database: Database;
-  writer(): InboxWriter;
+  writer(): InboundStore;
   bot(): Promise<BotIdentity | undefined>;
   readonly groupReply: GroupReply;
   readonly logger: Logger;

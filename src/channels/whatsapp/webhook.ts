@@ -8,8 +8,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import { errors } from '../../http/errors.ts';
-import type { InboxWriter } from '../../inbox/writer.ts';
 import { metrics } from '../../observability/metrics/metrics.ts';
+import type { AcceptResult, InboundStore } from '../types.ts';
 import { parseWebhook } from './parser.ts';
 import { verifySignature } from './signature.ts';
 
@@ -21,8 +21,8 @@ export interface WhatsAppWebhookDeps {
   readonly appSecret: string;
   readonly verifyToken: string;
   readonly phoneNumberId?: string;
-  /** The inbox writer, looked up per request (undefined when the inbox feature is not running). */
-  readonly writer: () => InboxWriter | undefined;
+  /** The process's inbox writer. */
+  readonly writer: InboundStore;
 }
 
 const count = (outcome: string, n = 1) => {
@@ -94,9 +94,8 @@ export function whatsappWebhook(deps: WhatsAppWebhookDeps): FastifyPluginAsync {
         }
 
         if (parsed.events.length > 0 || parsed.statuses.length > 0) {
-          const writer = deps.writer();
-          if (!writer) throw errors.unavailable('the inbox is not running');
-          let result: Awaited<ReturnType<InboxWriter['accept']>>;
+          const writer = deps.writer;
+          let result: AcceptResult;
           try {
             result = await writer.accept(parsed.events, parsed.statuses);
           } catch (err) {

@@ -6,7 +6,6 @@
  * on its next tick and resumes from the firing rows in the database.
  */
 import type { Logger } from 'pino';
-import type { AlertsProvider, AlertView } from '../../app/shared.ts';
 import type { Database, HeldLock } from '../../db/client.ts';
 import type { BackgroundService } from '../../kernel/service.ts';
 import { metrics } from '../../observability/metrics/metrics.ts';
@@ -14,6 +13,24 @@ import { AlertDelivery, type AlertEventRow as EventRow } from './delivery.ts';
 import { type Notifier, runbookLink } from './notifiers.ts';
 import { DatabaseOutage } from './outage.ts';
 import type { AlertRule } from './rules.ts';
+
+/** An alert as shown by /admin/alerts. */
+export interface AlertView {
+  readonly alert: string;
+  readonly state: 'pending' | 'firing' | 'resolved';
+  readonly value?: string;
+  readonly threshold?: string;
+  readonly summary?: string;
+  readonly startedAt: string;
+  readonly resolvedAt?: string;
+  readonly runbook?: string;
+}
+
+/** Alert state for /admin/alerts (the port admin uses). */
+export interface AlertsProvider {
+  firing(): Promise<AlertView[]>;
+  recent(limit: number): Promise<AlertView[]>;
+}
 
 /** Advisory lock key of the alert leader ("WADI" + 1). */
 export const ALERTS_LOCK_KEY = 0x5741_4401;

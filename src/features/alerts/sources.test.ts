@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestDb, testDatabase } from '../../../test/helpers/db.ts';
-import { KV_BACKUP_LAST_SUCCESS } from '../../app/shared.ts';
 import { CpuSampler, memoryPercent, readLimits } from '../../observability/metrics/resources.ts';
+import { KV_BACKUP_LAST_SUCCESS } from '../backup/last-success.ts';
 import { databaseSources } from './sources.ts';
 
 describe('alert samples from the database', () => {

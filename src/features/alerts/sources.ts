@@ -1,14 +1,16 @@
 /**
  * The real sample sources behind the rules: readiness, the windowed request stats, CPU and memory
  * against the container limits, SQL over the inbox/outbox/kv tables (timestamps passed in, so a
- * fake clock drives them too), and the registry objects other features provide.
+ * fake clock drives them too), and the ports other features provide (assistant status, Telegram webhook info).
  */
-import type { ModuleContext } from '../../kernel/module.ts';
-import { KV_BACKUP_LAST_SUCCESS, lookup } from '../../app/shared.ts';
+import type { AssistantStatus } from '../../assistant/breaker.ts';
+import type { TelegramWebhookInfoReader } from '../../channels/telegram/webhook-check.ts';
 import type { Database } from '../../db/client.ts';
 import type { Health } from '../../observability/health/health.ts';
 import { CpuSampler, memoryPercent, type ResourceLimits } from '../../observability/metrics/resources.ts';
 import type { WindowedStats } from '../../observability/metrics/window-stats.ts';
+import type { ModuleContext } from '../../platform/context.ts';
+import { lastBackupSuccess } from '../backup/last-success.ts';
 import type { AlertSources } from './rules.ts';
 
 // getWebhookInfo is a call to Telegram: once a minute is plenty for a 10-minute condition.
@@ -47,14 +49,8 @@ export function databaseSources(database: Database): Pick<AlertSources, 'oldestP
       return { total: Number(r?.total ?? 0), failed: Number(r?.failed ?? 0), tokenInvalid: Number(r?.token ?? 0) };
     },
     async backupRecorded() {
-      const { rows } = await database.query<{ value: { at?: string } | string }>(
-        'select value from kv where key = $1',
-        [KV_BACKUP_LAST_SUCCESS],
-      );
-      const raw = rows[0]?.value;
-      const value = typeof raw === 'string' ? (JSON.parse(raw) as { at?: string }) : raw;
-      const at = value?.at ? Date.parse(value.at) : Number.NaN;
-      return Number.isFinite(at) ? at : undefined;
+      const last = await lastBackupSuccess(database);
+      return last ? Date.parse(last.at) : undefined;
     },
   };
 }
@@ -62,7 +58,16 @@ export function databaseSources(database: Database): Pick<AlertSources, 'oldestP
 /** Everything the rules need, from a running WADI. */
 export function contextSources(
   ctx: ModuleContext,
-  opts: { stats: WindowedStats; health: Health; limits: ResourceLimits; startedAt: number },
+  opts: {
+    stats: WindowedStats;
+    health: Health;
+    limits: ResourceLimits;
+    startedAt: number;
+    /** The LLM breaker (LlmUnavailable). */
+    assistant: AssistantStatus;
+    /** getWebhookInfo, when Telegram is configured (TelegramWebhookErrors). */
+    telegramWebhookInfo: TelegramWebhookInfoReader | undefined;
+  },
 ): AlertSources {
   const db = databaseSources(ctx.database);
   const cpu = new CpuSampler(opts.limits.cpuCores);
@@ -78,9 +83,9 @@ export function contextSources(
     memoryPercent: () => memoryPercent(opts.limits.memoryBytes),
     oldestPendingInboxSeconds: db.oldestPendingInboxSeconds,
     outbound: db.outbound,
-    llmBreakerOpen: () => lookup(ctx, 'assistant.status')?.breakerOpen(),
+    llmBreakerOpen: () => opts.assistant.breakerOpen(),
     async telegramLastErrorDate(now) {
-      const info = lookup(ctx, 'telegram.webhookInfo');
+      const info = opts.telegramWebhookInfo;
       if (!info) return undefined;
       if (!webhook || now - webhook.at >= WEBHOOK_INFO_EVERY_MS) {
         try {

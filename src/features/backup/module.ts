@@ -3,13 +3,14 @@
  * retention, and the `wadi_backup_last_success_timestamp_seconds` gauge on every replica. Web-only
  * replicas keep the gauge but leave the dumping to worker replicas.
  */
-import type { ModuleFactory } from '../../kernel/module.ts';
+import type { WadiModule } from '../../kernel/module.ts';
+import type { ModuleContext } from '../../platform/context.ts';
 import { type BackupSource, createBackup } from './backup.ts';
 import { formatProgress } from './progress.ts';
 import { BackupScheduler } from './scheduler.ts';
 
 /** Builds the backup scheduler service. */
-export const backupModule: ModuleFactory = (ctx) => {
+export function backupModule(ctx: ModuleContext): WadiModule {
   const env = ctx.config.env;
   const source: BackupSource = ctx.config.database.url
     ? { kind: 'postgres', url: ctx.config.database.url }
@@ -28,4 +29,4 @@ export const backupModule: ModuleFactory = (ctx) => {
       }),
   });
   return { name: 'backup', services: [scheduler] };
-};
+}

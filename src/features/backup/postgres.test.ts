@@ -5,10 +5,10 @@ import { seedConversations } from '../../../test/helpers/backup-data.ts';
 import { tempDir } from '../../../test/helpers/cli.ts';
 import { postgresUrl, type TestDb, testDatabase } from '../../../test/helpers/db.ts';
 import { LATEST_MIGRATION, MIGRATION_TAGS } from '../../../test/helpers/migrations.ts';
-import { KV_BACKUP_LAST_SUCCESS } from '../../app/shared.ts';
 import { checkBackupFiles, createBackup, restoreBackup, verifyBackup } from './backup.ts';
 import { sha256File } from './checksum.ts';
 import { BackupError, ChecksumError, RestoreRefusedError } from './errors.ts';
+import { KV_BACKUP_LAST_SUCCESS } from './last-success.ts';
 import { checksumPath, manifestPath } from './naming.ts';
 
 describe.runIf(postgresUrl())('PostgreSQL backup → verify → restore', { timeout: 120_000 }, () => {

@@ -4,23 +4,9 @@
  * The body is `application/health+json` (draft-inadarei-api-health-check).
  */
 
-/** pass: fine; warn: degraded but serving; fail: do not send traffic here. */
-export type CheckStatus = 'pass' | 'warn' | 'fail';
+import type { CheckResult, CheckStatus, HealthCheck } from '../../kernel/health.ts';
 
-/** The outcome of one dependency check. */
-export interface CheckResult {
-  readonly status: CheckStatus;
-  readonly observedValue?: number | string;
-  readonly observedUnit?: string;
-  readonly output?: string;
-}
-
-/** A named dependency check. */
-export interface HealthCheck {
-  readonly name: string;
-  readonly componentType?: string;
-  run(): Promise<CheckResult> | CheckResult;
-}
+export type { CheckResult, CheckStatus, HealthCheck };
 
 /** A readiness report as served by /health/ready. */
 export interface HealthReport {

@@ -2,9 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestDb, testDatabase } from '../../../test/helpers/db.ts';
 import { promtool, promtoolPath } from '../../../test/helpers/promtool.ts';
 import { startTestWadi, type TestWadi } from '../../../test/helpers/wadi.ts';
-import type { ModuleFactory } from '../../kernel/module.ts';
-import { MODULES } from '../../app/modules.ts';
-import { lookup } from '../../app/shared.ts';
+import type { ModuleFactory } from '../../platform/context.ts';
 import { metrics } from './metrics.ts';
 
 // A route with a path parameter, to prove labels carry the template and never the raw id.
@@ -41,7 +39,7 @@ describe('/metrics after real traffic', () => {
   let w: TestWadi;
   beforeAll(async () => {
     t = await testDatabase();
-    w = await startTestWadi(t.database, { modules: [...MODULES, items], role: 'web' });
+    w = await startTestWadi(t.database, { extraModules: [items], role: 'web' });
     await traffic(w.url);
   });
   afterAll(async () => {
@@ -84,7 +82,7 @@ describe('/metrics after real traffic', () => {
   });
 
   it('feeds the windowed stats, leaving probes and /metrics out', async () => {
-    const stats = lookup(w.wadi.context, 'ops.stats');
+    const stats = w.wadi.wiring.admin.stats;
     const oneMinute = stats?.windows()['1m'];
     // 20 ok + 1 500 + 1 unmatched 404; /health/live and /metrics are not user traffic.
     expect(oneMinute?.requests).toBe(22);

@@ -4,7 +4,24 @@
  * each with a small log-scale latency histogram, so memory is bounded (about 360 × 60 counters)
  * whatever the traffic, and a window is the sum of its buckets.
  */
-import type { StatsProvider, WindowStats } from '../../app/shared.ts';
+
+/** RPS, p95 latency and error rate over one window. */
+export interface WindowStats {
+  readonly windowSeconds: number;
+  readonly requests: number;
+  readonly rps: number;
+  readonly p95Ms: number | null;
+  /** 4xx+5xx share of requests, 0..1, excluding probe and metrics routes. */
+  readonly errorRate: number;
+}
+
+/** In-process request statistics for /admin/stats and the alert rules (the port admin uses). */
+export interface StatsProvider {
+  /** Windows of 1, 5 and 15 minutes. */
+  windows(): { '1m': WindowStats; '5m': WindowStats; '15m': WindowStats };
+  /** Per-minute points for the last `minutes` minutes (charts). */
+  series(minutes: number): { t: number; rps: number; p95Ms: number | null; errorRate: number }[];
+}
 
 /** Width of one bucket. */
 export const BUCKET_MS = 10_000;

@@ -1,6 +1,7 @@
 /** Human-readable rendering of the checklist: one table per section, a fix under each problem. */
-import { summarize } from './run.ts';
+
 import type { CheckResult, CheckStatus } from './checks/types.ts';
+import { summarize } from './run.ts';
 
 const MARK: Record<CheckStatus, string> = { pass: '✓ pass', warn: '! warn', fail: '✗ FAIL' };
 

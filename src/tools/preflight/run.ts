@@ -11,8 +11,8 @@ import { domainChecks } from './checks/domain.ts';
 import { envChecks } from './checks/env.ts';
 import { observabilityChecks } from './checks/observability.ts';
 import { securityChecks } from './checks/security.ts';
-import { webhookChecks } from './checks/webhooks.ts';
 import type { CheckResult, PreflightContext, PreflightOptions } from './checks/types.ts';
+import { webhookChecks } from './checks/webhooks.ts';
 
 /** Progress callbacks (the CLI prints them to stderr). */
 export interface PreflightProgress {

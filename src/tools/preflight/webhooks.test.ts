@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listen, readBody, type TestServer } from '../../../test/helpers/servers.ts';
 import { loadConfig } from '../../config/config.ts';
 import { observabilityChecks } from './checks/observability.ts';
-import { webhookChecks } from './checks/webhooks.ts';
 import type { CheckResult, PreflightContext } from './checks/types.ts';
+import { webhookChecks } from './checks/webhooks.ts';
 
 const TOKEN = '123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ_secret';
 const VERIFY = 'verify-token-abcdefghijklmnop';

@@ -1,7 +1,7 @@
 /** Backups: a schedule is configured and the last successful backup (kv, written by the backup
  * feature) is recent for that schedule. */
 import { Cron } from 'croner';
-import { KV_BACKUP_LAST_SUCCESS } from '../../../app/shared.ts';
+import { lastBackupSuccess } from '../../../features/backup/last-success.ts';
 import type { CheckResult, PreflightContext } from './types.ts';
 import { section } from './types.ts';
 
@@ -43,14 +43,9 @@ export async function backupChecks(ctx: PreflightContext): Promise<CheckResult[]
     return out;
   }
   try {
-    const { rows } = await ctx.database.query<{ value: { at?: string; file?: string } | string }>(
-      'select value from kv where key = $1',
-      [KV_BACKUP_LAST_SUCCESS],
-    );
-    const raw = rows[0]?.value;
-    const value = typeof raw === 'string' ? (JSON.parse(raw) as { at?: string; file?: string }) : raw;
-    const at = value?.at ? new Date(value.at) : undefined;
-    if (!at || Number.isNaN(at.getTime())) {
+    const value = await lastBackupSuccess(ctx.database);
+    const at = value ? new Date(value.at) : undefined;
+    if (!at) {
       out.push(s.fail('last backup', 'no successful backup recorded', 'run `wadi backup` and check it succeeds'));
     } else {
       const age = ctx.now().getTime() - at.getTime();
