@@ -4,9 +4,9 @@
  * scanners cannot mint label values) and into the windowed stats; and `GET /metrics`, guarded by
  * `Authorization: Bearer <METRICS_TOKEN>` when a token is configured.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import { AppError } from '../../http/errors.ts';
+import { secretEquals } from '../../kernel/secret.ts';
 import { metrics, registry } from './metrics.ts';
 import type { WindowedStats } from './window-stats.ts';
 
@@ -37,10 +37,7 @@ export function httpMetricsPlugin(stats: WindowedStats): FastifyPluginAsync {
 /** True when `header` is exactly `Bearer <token>`; compared in constant time on hashes. */
 export function bearerMatches(header: string | undefined, token: string): boolean {
   const presented = header?.startsWith('Bearer ') ? header.slice(7) : '';
-  // Hashing first gives equal-length buffers, so the comparison time does not reveal the length.
-  const a = createHash('sha256').update(presented).digest();
-  const b = createHash('sha256').update(token).digest();
-  return timingSafeEqual(a, b) && presented.length > 0;
+  return secretEquals(presented, token) && presented.length > 0;
 }
 
 /** `GET /metrics` in Prometheus text format. */
