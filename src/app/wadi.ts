@@ -188,7 +188,7 @@ export async function createWadi(config: Config, opts: WadiOptions = {}): Promis
   const senders = new Map<ChannelName, ChannelSender>();
   for (const s of opts.senders ?? [whatsapp.sender, telegram.sender]) if (s) senders.set(s.channel, s);
   const assistant = createAssistant(config, () => context.localBaseUrl());
-  const observability = observabilityModule(context);
+  const observability = observabilityModule({ metricsToken: config.env.METRICS_TOKEN });
   const alerts = alertsModule(context, {
     stats: observability.stats,
     limits: observability.limits,

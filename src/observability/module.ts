@@ -4,7 +4,6 @@
  * the alert rules), the container resource limits, and the tracing shutdown.
  */
 import type { WadiModule } from '../kernel/module.ts';
-import type { ModuleContext } from '../platform/context.ts';
 import { httpMetricsPlugin, metricsRoute } from './metrics/http-metrics.ts';
 import { exportLimits, type ResourceLimits, readLimits } from './metrics/resources.ts';
 import { WindowedStats } from './metrics/window-stats.ts';
@@ -18,14 +17,14 @@ export interface ObservabilityFeature {
 }
 
 /** Contributes the metrics hook and `/metrics`; exports the resource limits as gauges. */
-export function observabilityModule(ctx: ModuleContext): ObservabilityFeature {
+export function observabilityModule(opts: { readonly metricsToken: string | undefined }): ObservabilityFeature {
   const stats = new WindowedStats();
   const limits = readLimits();
   exportLimits(limits);
   return {
     module: {
       name: 'ops',
-      prePlugins: [httpMetricsPlugin(stats), metricsRoute(ctx.config.env.METRICS_TOKEN)],
+      prePlugins: [httpMetricsPlugin(stats), metricsRoute(opts.metricsToken)],
       close: stopTracing,
     },
     stats,

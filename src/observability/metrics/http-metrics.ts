@@ -5,7 +5,7 @@
  * `Authorization: Bearer <METRICS_TOKEN>` when a token is configured.
  */
 import type { FastifyPluginAsync } from 'fastify';
-import { AppError } from '../../http/errors.ts';
+import { AppError } from '../../kernel/errors.ts';
 import { secretEquals } from '../../kernel/secret.ts';
 import { metrics, registry } from './metrics.ts';
 import type { WindowedStats } from './window-stats.ts';
