@@ -11,9 +11,9 @@ import type { Logger } from 'pino';
 import type { Database } from '../db/client.ts';
 import { type BackoffPolicy, backoffDelay, QUERY_FAILURE_BACKOFF } from '../kernel/backoff.ts';
 import type { Clock } from '../kernel/clock.ts';
-import type { BackgroundService } from '../lifecycle/service.ts';
-import { metrics } from '../ops/metrics/metrics.ts';
-import { withStoredContext } from '../ops/tracing/context.ts';
+import type { BackgroundService } from '../kernel/service.ts';
+import { metrics } from '../observability/metrics/metrics.ts';
+import { withStoredContext } from '../observability/tracing/context.ts';
 import { type ClaimedTurn, claimTurn, leaseFor, pendingStats, renewLease, type TurnLease } from './claim.ts';
 
 /**

@@ -8,25 +8,13 @@
  * Status events are stored and applied to the outbox by outbox/statuses.ts, in the same transaction.
  */
 
-import type { InboundEvent, StatusEvent } from '../channels/types.ts';
+import type { AcceptResult, InboundEvent, StatusEvent } from '../channels/types.ts';
 import type { Database, Queryable } from '../db/client.ts';
 import { followGroupMigration } from '../db/conversations.ts';
-import { currentTraceparent } from '../ops/tracing/context.ts';
+import { currentTraceparent } from '../observability/tracing/context.ts';
 import { storeAndApplyStatuses } from '../outbox/statuses.ts';
 
-/** What one `accept` call stored. */
-export interface AcceptResult {
-  /** Events newly stored. */
-  readonly accepted: number;
-  /** Events already stored before (redeliveries). */
-  readonly duplicates: number;
-  /** Status items newly stored. */
-  readonly statuses: number;
-  /** Status items already seen. */
-  readonly duplicateStatuses: number;
-  /** Inbox ids of the newly stored events, in input order. */
-  readonly ids: readonly number[];
-}
+export type { AcceptResult };
 
 interface Pending {
   readonly events: readonly InboundEvent[];

@@ -16,8 +16,8 @@ import { countMessageOut, markBlocked, moveConversationChat } from '../db/conver
 import { type BackoffPolicy, backoffDelay, QUERY_FAILURE_BACKOFF } from '../kernel/backoff.ts';
 import { type Clock, systemClock } from '../kernel/clock.ts';
 import { decisionTime } from '../kernel/decision-time.ts';
-import type { BackgroundService } from '../lifecycle/service.ts';
-import { metrics } from '../ops/metrics/metrics.ts';
+import type { BackgroundService } from '../kernel/service.ts';
+import { metrics } from '../observability/metrics/metrics.ts';
 import { applyPendingStatuses } from './statuses.ts';
 
 /** WhatsApp's customer-service window: free-form replies only within 24 h of the user's last message. */

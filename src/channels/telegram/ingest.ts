@@ -5,9 +5,8 @@
  */
 import type { Logger } from 'pino';
 import type { Database } from '../../db/client.ts';
-import type { InboxWriter } from '../../inbox/writer.ts';
-import { metrics } from '../../ops/metrics/metrics.ts';
-import type { InboundEvent } from '../types.ts';
+import { metrics } from '../../observability/metrics/metrics.ts';
+import type { InboundEvent, InboundStore } from '../types.ts';
 import { type ChatMigration, type GroupReply, parseUpdate } from './parse.ts';
 import type { BotIdentity, TgUpdate } from './update-types.ts';
 
@@ -21,7 +20,7 @@ export interface IngestResult {
 /** What ingest needs. */
 export interface IngestDeps {
   readonly database: Database;
-  writer(): InboxWriter;
+  writer(): InboundStore;
   bot(): Promise<BotIdentity | undefined>;
   readonly groupReply: GroupReply;
   readonly logger: Logger;
@@ -63,7 +62,7 @@ export async function ingestUpdates(updates: readonly TgUpdate[], deps: IngestDe
 }
 
 /** Moves the group's conversation to its new (supergroup) chat id, idempotently. */
-export async function followMigration(writer: InboxWriter, m: ChatMigration, logger: Logger): Promise<void> {
+export async function followMigration(writer: InboundStore, m: ChatMigration, logger: Logger): Promise<void> {
   const moved = await writer.followGroupMigration(m.fromChatId, m.toChatId);
   logger.info({ moved }, 'telegram group upgraded to a supergroup; conversation follows');
 }
