@@ -25,7 +25,6 @@ import {
   readFileSync,
   rmSync,
 } from 'node:fs';
-import http from 'node:http';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -35,7 +34,7 @@ import { SANDBOX_CREDENTIALS } from '../../src/config/config.ts';
 import { metaJson, signWhatsapp, telegramTextUpdate, whatsappTextWebhook } from '../../src/sandbox/payloads.ts';
 import { freePort, spawnWadi, type WadiProcess, waitFor } from '../helpers/cli.ts';
 import { createPostgresDatabase } from '../helpers/db.ts';
-import { listen, type TestServer } from '../helpers/servers.ts';
+import { type ForwardingProxy, startForwardingProxy } from '../helpers/forwarding-proxy.ts';
 import {
   dockerStages,
   inRootfs,
@@ -103,28 +102,6 @@ function interpolate(value: string, vars: Record<string, string | undefined>): s
     if (v) return v;
     if (op === '?') throw new Error(`compose: ${arg}`);
     return op === '-' ? (arg ?? '') : '';
-  });
-}
-
-/** An ingress in front of the web pods: TLS terminated, X-Forwarded-Proto https, client address appended. */
-async function ingress(target: string, client: () => string): Promise<TestServer> {
-  const to = new URL(target);
-  return listen((req, res) => {
-    const headers = { ...req.headers };
-    headers['x-forwarded-proto'] = 'https';
-    headers['x-forwarded-host'] = String(req.headers.host ?? '');
-    headers['x-forwarded-port'] = '443';
-    const prior = req.headers['x-forwarded-for'];
-    headers['x-forwarded-for'] = prior ? `${prior}, ${client()}` : client();
-    headers['x-real-ip'] = client();
-    const up = http.request({ host: to.hostname, port: to.port, method: req.method, path: req.url, headers }, (r) => {
-      res.writeHead(r.statusCode ?? 502, r.headers);
-      r.pipe(res);
-    });
-    up.on('error', () => {
-      res.writeHead(502).end('bad gateway');
-    });
-    req.pipe(up);
   });
 }
 
@@ -276,13 +253,12 @@ describe.skipIf(!ENABLED)(
     for (const variant of ['kubernetes', 'compose'] as const) {
       describe(`as ${variant === 'kubernetes' ? 'deploy/k8s' : 'deploy/docker-compose.yml'} runs it`, () => {
         const pods: { web?: Pod; worker?: Pod } = {};
-        let proxy: TestServer;
+        let proxy: ForwardingProxy;
         let db: { url: string; drop: () => Promise<void> };
         let pool: pg.Pool;
         let values: ReturnType<typeof operatorValues>;
         let commands: { web: string[]; worker: string[] };
         let graceSeconds: { web: number; worker: number };
-        let clientIp = '203.0.113.10';
 
         beforeAll(async () => {
           db = await createPostgresDatabase();
@@ -379,7 +355,8 @@ describe.skipIf(!ENABLED)(
               throw new Error(`${pod === pods.web ? 'web' : 'worker'}: ${err.message}\n${pod.output().slice(-4000)}`);
             });
           }
-          proxy = await ingress(pods.web.url, () => clientIp);
+          // The ingress connects from an address of its own, as a pod network does.
+          proxy = await startForwardingProxy({ target: pods.web.url, egressAddress: '127.0.0.2' });
         }, 300_000);
 
         afterAll(async () => {
@@ -428,7 +405,6 @@ describe.skipIf(!ENABLED)(
         });
 
         it('stores and answers a signed WhatsApp webhook, replying through the upstream', async () => {
-          clientIp = '198.51.100.7';
           const from = `5491100${Date.now().toString().slice(-6)}`;
           const id = `wamid.replay.${variant}.${strong(6)}`;
           const body = metaJson(
@@ -468,7 +444,6 @@ describe.skipIf(!ENABLED)(
         });
 
         it('stores and answers a Telegram update with the webhook secret', async () => {
-          clientIp = '198.51.100.8';
           const chatId = 700_000_000 + Math.floor(Math.random() * 1_000_000);
           const updateId = 900_000_000 + Math.floor(Math.random() * 1_000_000);
           const res = await call('/webhooks/telegram', {
