@@ -383,6 +383,18 @@ describe.skipIf(!ENABLED)(
         const explain = async (res: Response) =>
           `${res.status} ${res.headers.get('location') ? `→ ${res.headers.get('location')} ` : ''}${(await res.clone().text()).slice(0, 300)}`;
 
+        it('prints its start-up steps: the prebuilt dashboard, the database, the migrations', () => {
+          const lines = (pods.web as Pod)
+            .output()
+            .split('\n')
+            .filter((l) => l.startsWith('wadi: '));
+          expect(lines[0]).toBe('wadi: dashboard  … prebuilt web/dist');
+          expect(lines[1]).toMatch(/^wadi: database +… PostgreSQL at 127\.0\.0\.1:\d+ \(\d+\.\d s\)$/);
+          expect(lines[2]).toMatch(/^wadi: migrations … (\d+ applied|up to date) \(\d+\.\d s\)$/);
+          // The worker serves no dashboard.
+          expect((pods.worker as Pod).output()).not.toContain('wadi: dashboard');
+        });
+
         it('answers /health/ready 200 through the ingress', async () => {
           const res = await call('/health/ready');
           expect(res.status, await explain(res)).toBe(200);
