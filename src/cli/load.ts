@@ -1,8 +1,8 @@
 /** `wadi load smoke|load|stress`: the load scenarios of load/scenarios.json, run with autocannon. */
 import { writeFileSync } from 'node:fs';
 import { Argument, type Command, Option } from 'commander';
-import type { LoadReport } from '../ops/load/report.ts';
-import { loadScenario, SCENARIO_NAMES, type ScenarioName, withDuration } from '../ops/load/scenarios.ts';
+import type { LoadReport } from '../tools/load/report.ts';
+import { loadScenario, SCENARIO_NAMES, type ScenarioName, withDuration } from '../tools/load/scenarios.ts';
 import { CliError, configOrExit } from './common.ts';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
@@ -52,10 +52,10 @@ export function registerLoad(program: Command): void {
           { drain, inboxPending, sandboxReplies },
           { TrafficGenerator },
         ] = await Promise.all([
-          import('../ops/load/report.ts'),
-          import('../ops/load/runner.ts'),
-          import('../ops/load/server-side.ts'),
-          import('../ops/load/traffic.ts'),
+          import('../tools/load/report.ts'),
+          import('../tools/load/runner.ts'),
+          import('../tools/load/server-side.ts'),
+          import('../tools/load/traffic.ts'),
         ]);
         const ready = await fetch(`${url}/health/ready`, { signal: AbortSignal.timeout(5000) }).catch(() => undefined);
         if (!ready) throw new CliError(`nothing answers at ${url}; start WADI first (npm start)`);

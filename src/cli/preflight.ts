@@ -17,8 +17,8 @@ export function registerPreflight(program: Command): void {
         throw new CliError(`invalid --url "${opts.url}": expected http(s)://host[:port]`);
       }
       const [{ formatReport }, { preflightBaseUrl, preflightConfig, runPreflight, summarize }] = await Promise.all([
-        import('../ops/preflight/report.ts'),
-        import('../ops/preflight/run.ts'),
+        import('../tools/preflight/report.ts'),
+        import('../tools/preflight/run.ts'),
       ]);
       const cwd = process.cwd();
       const err = (l: string) => process.stderr.write(`${l}\n`);

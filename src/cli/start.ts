@@ -2,8 +2,8 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type Command, Option } from 'commander';
-import type { Role } from '../app/module.ts';
 import type { StartupStep } from '../app/wadi.ts';
+import type { Role } from '../kernel/module.ts';
 import { configOrExit } from './common.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));

@@ -39,8 +39,8 @@ export function registerWatch(program: Command): void {
       const env = parsed.data;
       const forSeconds = opts.for ? seconds('--for', opts.for) : env.ALERT_HEALTH_FAILING_SECONDS;
       const [{ notifiersFromEnv }, { Prober }] = await Promise.all([
-        import('../ops/alerts/notifiers.ts'),
-        import('../ops/alerts/prober.ts'),
+        import('../features/alerts/notifiers.ts'),
+        import('../features/alerts/prober.ts'),
       ]);
       const notifiers = notifiersFromEnv(env);
       const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
