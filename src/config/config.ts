@@ -163,7 +163,8 @@ export function loadConfig(source: Record<string, string | undefined>, opts: Loa
     try {
       tools = loadToolsFile(env.ASSISTANT_TOOLS_FILE, source, cwd);
     } catch (err) {
-      if (err instanceof ToolsFileError) throw new ConfigError([{ variable: 'ASSISTANT_TOOLS_FILE', message: err.message }]);
+      if (err instanceof ToolsFileError)
+        throw new ConfigError([{ variable: 'ASSISTANT_TOOLS_FILE', message: err.message }]);
       throw err;
     }
   }

@@ -14,7 +14,10 @@ import { z } from 'zod';
 /** A server name: it prefixes its tools (`<name>__<tool>`), so no double underscore. */
 const serverName = z
   .string()
-  .regex(/^[A-Za-z0-9-]+(_[A-Za-z0-9-]+)*$/, 'server names are letters, digits, - and single _ (it prefixes tool names)')
+  .regex(
+    /^[A-Za-z0-9-]+(_[A-Za-z0-9-]+)*$/,
+    'server names are letters, digits, - and single _ (it prefixes tool names)',
+  )
   .max(32, 'server names are at most 32 characters');
 
 const stringMap = z.record(z.string(), z.string());
@@ -47,7 +50,10 @@ const httpServer = z
   .strict();
 const fileSchema = z
   .object({
-    mcpServers: z.record(serverName, z.union([stdioServer, httpServer], { error: 'needs "command" (stdio) or "url" (HTTP)' })),
+    mcpServers: z.record(
+      serverName,
+      z.union([stdioServer, httpServer], { error: 'needs "command" (stdio) or "url" (HTTP)' }),
+    ),
   })
   .strict();
 

@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import mammoth from 'mammoth';
-import { extractText as pdfText, getDocumentProxy } from 'unpdf';
+import { getDocumentProxy, extractText as pdfText } from 'unpdf';
 import { cleanText } from './text.ts';
 
 /** File extensions the knowledge sync reads, lower case. */

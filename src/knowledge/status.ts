@@ -29,9 +29,13 @@ export async function knowledgeStatus(db: Queryable): Promise<{
   totalChunks: number;
   lastSync: KnowledgeSyncView | null;
 }> {
-  const { rows } = await db.query<{ path: string; bytes: string; chunk_count: number; language: string; synced_at: Date }>(
-    'select path, bytes, chunk_count, language, synced_at from knowledge_sources order by path',
-  );
+  const { rows } = await db.query<{
+    path: string;
+    bytes: string;
+    chunk_count: number;
+    language: string;
+    synced_at: Date;
+  }>('select path, bytes, chunk_count, language, synced_at from knowledge_sources order by path');
   const { rows: runs } = await db.query<{
     trigger: string;
     started_at: Date;
