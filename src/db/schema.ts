@@ -8,9 +8,9 @@
 import { sql } from 'drizzle-orm';
 import {
   bigint,
-  customType,
   bigserial,
   boolean,
+  customType,
   index,
   integer,
   jsonb,

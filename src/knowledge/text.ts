@@ -3,11 +3,8 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 
 /** Well-formed text without NUL or other C0 controls except tab and newlines. */
 export function cleanText(text: string): string {
-  return (
-    text
-      .replace(LONE_SURROGATE, '\uFFFD')
-      // biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point
-      .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '')
-      .replace(/\r\n?/g, '\n')
-  );
+  return text
+    .replace(LONE_SURROGATE, '\uFFFD')
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '')
+    .replace(/\r\n?/g, '\n');
 }
