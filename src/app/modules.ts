@@ -8,6 +8,7 @@ import { whatsappModule } from '../channels/whatsapp/module.ts';
 import { conversationModule } from '../conversation/module.ts';
 import { securityModule } from '../http/security/module.ts';
 import { inboxModule } from '../inbox/module.ts';
+import { knowledgeModule } from '../knowledge/module.ts';
 import { backupModule } from '../ops/backup/module.ts';
 import { opsModule } from '../ops/module.ts';
 import { sandboxModule } from '../sandbox/module.ts';
@@ -20,6 +21,7 @@ export const MODULES: readonly ModuleFactory[] = [
   inboxModule,
   whatsappModule,
   telegramModule,
+  knowledgeModule,
   conversationModule,
   backupModule,
   adminModule,

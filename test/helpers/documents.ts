@@ -3,6 +3,8 @@
  * WinAnsiEncoding so Spanish accents survive, correct cross-reference table) and a DOCX (the
  * Office Open XML package Word writes, zipped with jszip).
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import JSZip from 'jszip';
 
 /** A PDF whose pages show `pages` (one string per page; lines split on \n). Latin-1 text only. */
@@ -55,4 +57,28 @@ export async function makeDocx(paragraphs: readonly string[]): Promise<Buffer> {
       .join('')}</w:body></w:document>`,
   );
   return zip.generateAsync({ type: 'nodebuffer' });
+}
+
+/** The sample folder: the Sunday hours are only in the PDF. */
+export async function writeSampleKnowledge(dir: string): Promise<void> {
+  writeFileSync(
+    path.join(dir, 'faq.md'),
+    '# Envíos\n\nEnviamos a toda la península en 48 horas.\n\n# Devoluciones\n\nTienes 30 días para devolver un pedido.',
+  );
+  writeFileSync(path.join(dir, 'notas.txt'), 'Aparcamiento gratuito para clientes en la calle Mayor.');
+  writeFileSync(
+    path.join(dir, 'horario.pdf'),
+    makePdf([
+      'Horario de la tienda',
+      'De lunes a sábado abrimos de 9:00 a 21:00.\nLos domingos abrimos de 10:00 a 14:00.',
+    ]),
+  );
+  mkdirSync(path.join(dir, 'carta'));
+  writeFileSync(
+    path.join(dir, 'carta', 'menu.docx'),
+    await makeDocx(['Menú del día', 'Paella valenciana por 14 euros.']),
+  );
+  // Hidden files and unknown extensions are not knowledge.
+  writeFileSync(path.join(dir, '.secret.md'), 'the admin password is hunter2');
+  writeFileSync(path.join(dir, 'logo.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47]));
 }

@@ -7,31 +7,7 @@ import { knowledgeStatus } from '../../src/knowledge/status.ts';
 import { KnowledgeDirError, type SyncProgress, syncKnowledge } from '../../src/knowledge/sync.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { backends, type TestDb, testDatabase } from '../helpers/db.ts';
-import { makeDocx, makePdf } from '../helpers/documents.ts';
-
-/** The sample folder: the Sunday hours are only in the PDF. */
-export async function writeSampleKnowledge(dir: string): Promise<void> {
-  writeFileSync(
-    path.join(dir, 'faq.md'),
-    '# Envíos\n\nEnviamos a toda la península en 48 horas.\n\n# Devoluciones\n\nTienes 30 días para devolver un pedido.',
-  );
-  writeFileSync(path.join(dir, 'notas.txt'), 'Aparcamiento gratuito para clientes en la calle Mayor.');
-  writeFileSync(
-    path.join(dir, 'horario.pdf'),
-    makePdf([
-      'Horario de la tienda',
-      'De lunes a sábado abrimos de 9:00 a 21:00.\nLos domingos abrimos de 10:00 a 14:00.',
-    ]),
-  );
-  mkdirSync(path.join(dir, 'carta'));
-  writeFileSync(
-    path.join(dir, 'carta', 'menu.docx'),
-    await makeDocx(['Menú del día', 'Paella valenciana por 14 euros.']),
-  );
-  // Hidden files and unknown extensions are not knowledge.
-  writeFileSync(path.join(dir, '.secret.md'), 'the admin password is hunter2');
-  writeFileSync(path.join(dir, 'logo.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47]));
-}
+import { writeSampleKnowledge } from '../helpers/documents.ts';
 
 describe.each(backends())('knowledge on %s', (backend) => {
   // One database per backend for the file (PGlite takes seconds to start); emptied between tests.
