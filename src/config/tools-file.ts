@@ -12,13 +12,7 @@ import path from 'node:path';
 import { z } from 'zod';
 
 /** A server name: it prefixes its tools (`<name>__<tool>`), so no double underscore. */
-const serverName = z
-  .string()
-  .regex(
-    /^[A-Za-z0-9-]+(_[A-Za-z0-9-]+)*$/,
-    'server names are letters, digits, - and single _ (it prefixes tool names)',
-  )
-  .max(32, 'server names are at most 32 characters');
+const SERVER_NAME = /^[A-Za-z0-9-]+(_[A-Za-z0-9-]+)*$/;
 
 const stringMap = z.record(z.string(), z.string());
 const common = {
@@ -51,8 +45,9 @@ const httpServer = z
 const fileSchema = z
   .object({
     mcpServers: z.record(
-      serverName,
+      z.string(),
       z.union([stdioServer, httpServer], { error: 'needs "command" (stdio) or "url" (HTTP)' }),
+      { error: 'must be an object of servers by name: {"mcpServers": {"<name>": {...}}}' },
     ),
   })
   .strict();
@@ -134,8 +129,13 @@ export function loadToolsFile(file: string, env: Record<string, string | undefin
 
   const servers: McpServerConfig[] = [];
   for (const [name, s] of Object.entries(parsed.data.mcpServers)) {
-    if (s.disabled) continue;
     const at = `mcpServers.${name}`;
+    if (!SERVER_NAME.test(name) || name.length > 32) {
+      throw new ToolsFileError(
+        `${full}: ${at}: server names are up to 32 letters, digits, - and single _ (the name prefixes its tools)`,
+      );
+    }
+    if (s.disabled) continue;
     if ('command' in s) {
       servers.push({
         transport: 'stdio',
