@@ -42,6 +42,7 @@ export class McpConnection {
   private client: Client | undefined;
   private transport: Transport | undefined;
   private tools: Tool[] = [];
+  private readonly seen = new Set<string>();
   private _state: ConnectionState = 'down';
   private _lastError: string | undefined;
   private failures = 0;
@@ -67,6 +68,11 @@ export class McpConnection {
   /** The allowed tools while the server is up; none while it is down. */
   offered(): readonly Tool[] {
     return this._state === 'up' ? this.tools : [];
+  }
+
+  /** True for a tool this server has offered since start (a bounded set: metric labels). */
+  hasOffered(name: string): boolean {
+    return this.seen.has(name);
   }
 
   /** Connects (resolves when up or when the first attempt failed; retries go on in the background). */
@@ -135,6 +141,7 @@ export class McpConnection {
         return;
       }
       this.tools = this.select(listed).map((d) => this.tool(client, d));
+      for (const t of this.tools) this.seen.add(t.definition.name);
       this._state = 'up';
       this._lastError = undefined;
       this.failures = 0;

@@ -31,6 +31,11 @@ export class Toolbox {
     return [...this.builtins, ...this.connections.flatMap((c) => c.offered())];
   }
 
+  /** True for a built-in or a tool of a configured server (up or not): a bounded metric label. */
+  knows(name: string): boolean {
+    return this.builtins.some((t) => t.definition.name === name) || this.connections.some((c) => c.hasOffered(name));
+  }
+
   /** True when there is anything to offer. */
   get empty(): boolean {
     return this.available().length === 0;
@@ -42,7 +47,7 @@ export class Toolbox {
     if (!tool) {
       const configured = this.connections.some((c) => name.startsWith(`${c.name}__`));
       const outcome = configured ? 'unavailable' : 'error';
-      toolMetrics.calls.inc({ tool: configured ? name : 'unknown', outcome });
+      toolMetrics.calls.inc({ tool: this.knows(name) ? name : 'unknown', outcome });
       return {
         outcome,
         content: JSON.stringify({
