@@ -8,6 +8,7 @@
  * that honour the key do not act twice. Tool failures and timeouts are results the model reads.
  */
 import type { Logger } from 'pino';
+import type { PromptMessage, ToolCallRequest } from '../assistant/assistant.ts';
 import type { Queryable } from '../db/client.ts';
 import { cleanText } from '../knowledge/text.ts';
 import { assertLease, type JournalEntry, type JournalTurn, loadJournal, recordResult, recordStart } from './journal.ts';
@@ -15,18 +16,11 @@ import { toolMetrics } from './metrics.ts';
 import type { Toolbox } from './toolbox.ts';
 import type { ToolDefinition, ToolResult } from './types.ts';
 
-/** A tool call the model asked for (arguments as the JSON text it wrote). */
-export interface ModelToolCall {
-  readonly id: string;
-  readonly name: string;
-  readonly arguments: string;
-}
+/** A tool call the model asked for (the assistant port's type). */
+export type ModelToolCall = ToolCallRequest;
 
-/** A message of the tool conversation (OpenAI chat shape). */
-export type LoopMessage =
-  | { readonly role: 'system' | 'user'; readonly content: string }
-  | { readonly role: 'assistant'; readonly content: string | null; readonly toolCalls?: readonly ModelToolCall[] }
-  | { readonly role: 'tool'; readonly toolCallId: string; readonly content: string };
+/** A message of the tool conversation (the assistant port's prompt messages). */
+export type LoopMessage = PromptMessage;
 
 /** What the model answered: text, tool calls, or both. */
 export interface ModelTurn {
