@@ -34,7 +34,10 @@ describe.runIf(postgresUrl())('tool calls across a kill -9', () => {
       mcp = await startMcpHttpServer();
       const dir = tempDir('wadi-tool-crash-');
       const toolsFile = path.join(dir, 'tools.json');
-      writeFileSync(toolsFile, JSON.stringify({ mcpServers: { shop: { url: mcp.url, allowedTools: ['book_table'] } } }));
+      writeFileSync(
+        toolsFile,
+        JSON.stringify({ mcpServers: { shop: { url: mcp.url, allowedTools: ['book_table'] } } }),
+      );
       const c = new Cluster(db.url, { WADI_SANDBOX_LLM: 'true', ASSISTANT_TOOLS_FILE: toolsFile, LOG_LEVEL: 'info' });
       cluster = c;
       const sandbox = await c.startSandbox();
