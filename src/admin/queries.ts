@@ -3,50 +3,17 @@
  * same on PGlite and PostgreSQL; timestamps leave as ISO strings, counts as numbers.
  */
 import type { Queryable } from '../db/client.ts';
+import { setConversationFlags } from '../db/conversations.ts';
+import { inboxBacklog, oldestPendingSeconds } from '../inbox/backlog.ts';
+import {
+  listDeadLetters as listInboxDeadLetters,
+  NotADeadLetterError,
+  replayDeadLetter as replayInboxDeadLetter,
+} from '../inbox/dead-letters.ts';
+import type { DeadLetterPage, Message, OutcomeCounts, Queues, Session, SessionPage, Stage } from './contract.ts';
 
 /** A conversation counts as active when its last message is this recent. */
 export const ACTIVE_WINDOW_MINUTES = 30;
-
-/** A conversation as listed by /admin/sessions. */
-export interface SessionView {
-  id: number;
-  channel: string;
-  chatId: string;
-  userId: string | null;
-  displayName: string | null;
-  chatType: string;
-  firstSeenAt: string;
-  lastSeenAt: string;
-  lastInboundAt: string | null;
-  messagesIn: number;
-  messagesOut: number;
-  blocked: boolean;
-  paused: boolean;
-  contextResetAt: string | null;
-  active: boolean;
-}
-
-/** One stage of a message's life. */
-export interface Stage {
-  stage: string;
-  at: string;
-}
-
-/** An inbound or outbound message in a conversation view. */
-export interface MessageView {
-  direction: 'in' | 'out';
-  id: number;
-  at: string;
-  kind: string;
-  text: string | null;
-  status: string;
-  attempts: number;
-  timeline: Stage[];
-  failureReason: string | null;
-  /** Outbound: which inbound message it answers; inbound: the row whose turn answered it. */
-  relatedId: number | null;
-  part: number | null;
-}
 
 /** Converts a database timestamp (Date or text, by driver) to ISO 8601. */
 export function iso(v: unknown): string;
@@ -64,10 +31,10 @@ const SESSION_COLUMNS = `c.id, c.channel, c.chat_id, c.user_id, c.display_name, 
 
 type Row = Record<string, unknown>;
 
-function toSession(r: Row): SessionView {
+function toSession(r: Row): Session {
   return {
     id: Number(r.id),
-    channel: String(r.channel),
+    channel: String(r.channel) as Session['channel'],
     chatId: String(r.chat_id),
     userId: (r.user_id as string | null) ?? null,
     displayName: (r.display_name as string | null) ?? null,
@@ -122,10 +89,7 @@ export interface SessionFilter {
 }
 
 /** Conversations, most recently active first, one page at a time. */
-export async function listSessions(
-  db: Queryable,
-  f: SessionFilter,
-): Promise<{ items: SessionView[]; nextCursor: string | null }> {
+export async function listSessions(db: Queryable, f: SessionFilter): Promise<SessionPage> {
   const where: string[] = [];
   const params: unknown[] = [];
   const p = (v: unknown) => {
@@ -154,7 +118,7 @@ export async function listSessions(
 }
 
 /** One conversation, or undefined. */
-export async function getSession(db: Queryable, id: number): Promise<SessionView | undefined> {
+export async function getSession(db: Queryable, id: number): Promise<Session | undefined> {
   const { rows } = await db.query<Row>(`select ${SESSION_COLUMNS} from conversations c where c.id = $1`, [id]);
   return rows[0] ? toSession(rows[0]) : undefined;
 }
@@ -164,13 +128,8 @@ export async function updateSession(
   db: Queryable,
   id: number,
   change: { paused?: boolean; resetContext?: boolean },
-): Promise<SessionView | undefined> {
-  const sets: string[] = [];
-  if (change.paused !== undefined) sets.push(`paused = ${change.paused ? 'true' : 'false'}`);
-  if (change.resetContext) sets.push('context_reset_at = now()');
-  if (sets.length === 0) return getSession(db, id);
-  const { rows } = await db.query<Row>(`update conversations set ${sets.join(', ')} where id = $1 returning id`, [id]);
-  return rows[0] ? getSession(db, id) : undefined;
+): Promise<Session | undefined> {
+  return (await setConversationFlags(db, id, change)) ? getSession(db, id) : undefined;
 }
 
 function stages(r: Row, cols: [string, string][]): Stage[] {
@@ -180,11 +139,7 @@ function stages(r: Row, cols: [string, string][]): Stage[] {
 }
 
 /** The newest `limit` messages of a conversation, both directions, oldest first, with their timelines. */
-export async function conversationMessages(
-  db: Queryable,
-  conversationId: number,
-  limit: number,
-): Promise<MessageView[]> {
+export async function conversationMessages(db: Queryable, conversationId: number, limit: number): Promise<Message[]> {
   const inbound = await db.query<Row>(
     `select id, kind, event->>'text' as text, status, attempts, last_error, received_at, claimed_at, llm_started_at,
        llm_ended_at, done_at, answered_by
@@ -197,9 +152,9 @@ export async function conversationMessages(
      from outbox_messages where conversation_id = $1 order by id desc limit $2`,
     [conversationId, limit],
   );
-  const items: MessageView[] = [
+  const items: Message[] = [
     ...inbound.rows.map(
-      (r): MessageView => ({
+      (r): Message => ({
         direction: 'in',
         id: Number(r.id),
         at: iso(r.received_at),
@@ -220,7 +175,7 @@ export async function conversationMessages(
       }),
     ),
     ...outbound.rows.map(
-      (r): MessageView => ({
+      (r): Message => ({
         direction: 'out',
         id: Number(r.id),
         at: iso(r.created_at),
@@ -250,46 +205,14 @@ export async function conversationMessages(
   return items.slice(-limit);
 }
 
-/** A dead letter as listed by /admin/dead-letters. */
-export interface DeadLetterView {
-  id: number;
-  channel: string;
-  chatId: string;
-  conversationId: number | null;
-  kind: string;
-  text: string | null;
-  attempts: number;
-  lastError: string | null;
-  receivedAt: string;
-}
-
-/** Dead inbox messages, newest first, keyset-paginated on id. */
+/** Dead inbox messages, newest first, keyset-paginated on id (the query of inbox/dead-letters.ts). */
 export async function listDeadLetters(
   db: Queryable,
   beforeId: number | undefined,
   limit: number,
-): Promise<{ items: DeadLetterView[]; nextCursor: string | null }> {
-  const { rows } = await db.query<Row>(
-    `select id, channel, chat_id, conversation_id, kind, event->>'text' as text, attempts, last_error, received_at
-     from inbox_messages where status = 'dead' and ($1::bigint is null or id < $1::bigint)
-     order by id desc limit $2`,
-    [beforeId ?? null, limit + 1],
-  );
-  const page = rows.slice(0, limit).map(
-    (r): DeadLetterView => ({
-      id: Number(r.id),
-      channel: String(r.channel),
-      chatId: String(r.chat_id),
-      conversationId: r.conversation_id == null ? null : Number(r.conversation_id),
-      kind: String(r.kind),
-      text: (r.text as string | null) ?? null,
-      attempts: Number(r.attempts),
-      lastError: (r.last_error as string | null) ?? null,
-      receivedAt: iso(r.received_at),
-    }),
-  );
-  const last = page[page.length - 1];
-  return { items: page, nextCursor: rows.length > limit && last ? String(last.id) : null };
+): Promise<DeadLetterPage> {
+  const page = await listInboxDeadLetters(db, { cursor: beforeId, limit });
+  return { items: [...page.items], nextCursor: page.nextCursor === undefined ? null : String(page.nextCursor) };
 }
 
 /** Outcome of a replay request. */
@@ -297,51 +220,36 @@ export type ReplayOutcome = 'replayed' | 'not_dead' | 'not_found';
 
 /** Puts a dead inbox message back in the queue: pending, no attempts, available now. */
 export async function replayDeadLetter(db: Queryable, id: number): Promise<ReplayOutcome> {
-  const { rows } = await db.query<Row>(
-    `update inbox_messages set status = 'pending', attempts = 0, available_at = now(), lease_owner = null,
-       lease_until = null
-     where id = $1 and status = 'dead' returning id`,
-    [id],
-  );
-  if (rows.length > 0) return 'replayed';
-  const exists = await db.query<Row>('select 1 from inbox_messages where id = $1', [id]);
-  return exists.rows.length > 0 ? 'not_dead' : 'not_found';
-}
-
-/** Inbox backlog and outbound outcomes, computed from the database. */
-export interface QueueStats {
-  inbox: { pending: number; processing: number; dead: number; oldestPendingSeconds: number | null };
-  outbound: { lastHour: Record<string, number>; last24h: Record<string, number> };
+  try {
+    await replayInboxDeadLetter(db, id);
+    return 'replayed';
+  } catch (err) {
+    if (err instanceof NotADeadLetterError) return err.code === 'NOT_FOUND' ? 'not_found' : 'not_dead';
+    throw err;
+  }
 }
 
 /** Current backlog and recent outbound outcomes. */
-export async function queueStats(db: Queryable): Promise<QueueStats> {
-  const inbox = await db.query<Row>(
-    `select
-       count(*) filter (where status = 'pending')::int as pending,
-       count(*) filter (where status = 'processing')::int as processing,
-       count(*) filter (where status = 'dead')::int as dead,
-       extract(epoch from now() - min(received_at) filter (where status in ('pending', 'processing')))::float8 as oldest
-     from inbox_messages where status in ('pending', 'processing', 'dead')`,
-  );
+export async function queueStats(db: Queryable): Promise<Queues> {
+  const backlog = await inboxBacklog(db);
   const out = await db.query<Row>(
     `select status, count(*) filter (where created_at > now() - interval '1 hour')::int as h1, count(*)::int as h24
      from outbox_messages where created_at > now() - interval '24 hours' group by status`,
   );
-  const base = () => ({ pending: 0, sending: 0, sent: 0, delivered: 0, read: 0, failed: 0 }) as Record<string, number>;
+  const base = (): OutcomeCounts => ({ pending: 0, sending: 0, sent: 0, delivered: 0, read: 0, failed: 0 });
   const lastHour = base();
   const last24h = base();
   for (const r of out.rows) {
     lastHour[String(r.status)] = Number(r.h1);
     last24h[String(r.status)] = Number(r.h24);
   }
-  const i = inbox.rows[0] ?? {};
+  const oldest = oldestPendingSeconds(backlog, Date.now());
   return {
     inbox: {
-      pending: Number(i.pending ?? 0),
-      processing: Number(i.processing ?? 0),
-      dead: Number(i.dead ?? 0),
-      oldestPendingSeconds: i.oldest == null ? null : Math.max(0, Math.round(Number(i.oldest))),
+      pending: backlog.pending,
+      processing: backlog.processing,
+      dead: backlog.dead,
+      oldestPendingSeconds: oldest === null ? null : Math.round(oldest),
     },
     outbound: { lastHour, last24h },
   };

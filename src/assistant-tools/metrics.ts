@@ -1,7 +1,7 @@
 /** `wadi_tool_calls_total{tool,outcome}` and `wadi_tool_duration_seconds{tool}` (CONTRACT.md). Tool
  * labels are the configured, namespaced tool names: a bounded set chosen by the operator. */
 import client from 'prom-client';
-import { registry } from '../ops/metrics/metrics.ts';
+import { registry } from '../observability/metrics/metrics.ts';
 
 /** Tool-call metrics. */
 export const toolMetrics = {

@@ -5,7 +5,7 @@
  * `wadi_tool_calls_total` and `wadi_tool_duration_seconds`.
  */
 import type { Logger } from 'pino';
-import type { HealthCheck } from '../ops/health/health.ts';
+import type { HealthCheck } from '../kernel/health.ts';
 import type { McpConnection } from './mcp-connection.ts';
 import { toolMetrics } from './metrics.ts';
 import type { Tool, ToolCallContext, ToolDefinition, ToolResult } from './types.ts';

@@ -6,7 +6,7 @@
  */
 import { Cron } from 'croner';
 import type { Logger } from 'pino';
-import type { BackgroundService } from '../lifecycle/service.ts';
+import type { BackgroundService } from '../kernel/service.ts';
 import { formatProgress, type SyncOptions, type SyncSummary, syncKnowledge } from './sync.ts';
 
 /** What the scheduler needs. */

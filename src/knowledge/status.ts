@@ -20,7 +20,7 @@ export interface KnowledgeSyncView {
   readonly unchanged: number;
   readonly removed: number;
   readonly failed: number;
-  readonly errors: readonly { path: string; error: string }[];
+  readonly errors: { path: string; error: string }[];
 }
 
 /** Sources (by path) and the last run. */
