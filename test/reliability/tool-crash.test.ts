@@ -11,7 +11,7 @@ import { Cluster, postWhatsapp } from '../helpers/cluster.ts';
 import { createPostgresDatabase, postgresUrl } from '../helpers/db.ts';
 import { type McpHttpTestServer, startMcpHttpServer } from '../helpers/mcp-server.ts';
 
-const TIMEOUT = 180_000;
+const TIMEOUT = 300_000;
 
 describe.runIf(postgresUrl())('tool calls across a kill -9', () => {
   let cluster: Cluster | undefined;
