@@ -13,6 +13,7 @@ import type { AdminDeps } from '../admin/context.ts';
 import { adminModule } from '../admin/module.ts';
 import type { AdminOptions } from '../admin/plugin.ts';
 import { assistantCheck, createAssistant } from '../assistant/factory.ts';
+import { toolsModule } from '../assistant-tools/module.ts';
 import { telegramModule } from '../channels/telegram/module.ts';
 import type { TelegramWebhookInfoReader } from '../channels/telegram/webhook-check.ts';
 import type { ChannelName, ChannelSender } from '../channels/types.ts';
@@ -30,6 +31,7 @@ import { inboxModule } from '../inbox/module.ts';
 import type { InboxWriter } from '../inbox/writer.ts';
 import type { Role, WadiModule } from '../kernel/module.ts';
 import type { BackgroundService } from '../kernel/service.ts';
+import { knowledgeModule } from '../knowledge/module.ts';
 import { databaseCheck, migrationsCheck, redisCheck } from '../observability/health/checks.ts';
 import { Health } from '../observability/health/health.ts';
 import { createLogger, type LogKit } from '../observability/logging/logger.ts';
@@ -45,6 +47,8 @@ export const FEATURES = [
   'alerts',
   'whatsapp',
   'telegram',
+  'knowledge',
+  'tools',
   'conversation',
   'backup',
   'admin',
@@ -213,7 +217,14 @@ export async function createWadi(config: Config, opts: WadiOptions = {}): Promis
     assistant,
     telegramWebhookInfo: on('telegram') ? telegram.webhookInfo : undefined,
   });
-  const conversation = conversationModule(context, { assistant, senders, inboxEvents: inbox.events });
+  const knowledge = knowledgeModule(context);
+  const tools = toolsModule(context);
+  const conversation = conversationModule(context, {
+    assistant,
+    senders,
+    inboxEvents: inbox.events,
+    tools: on('tools') ? tools.tools : undefined,
+  });
   const sandbox = sandboxModule(context);
   const adminDeps: AdminDeps = {
     stats: on('observability') ? observability.stats : undefined,
@@ -232,6 +243,8 @@ export async function createWadi(config: Config, opts: WadiOptions = {}): Promis
     alerts: () => alerts.module,
     whatsapp: () => whatsapp.module,
     telegram: () => telegram.module,
+    knowledge: () => knowledge.module,
+    tools: () => tools.module,
     conversation: () => conversation,
     backup: () => backupModule(context),
     admin: () => adminModule(context, adminDeps, opts.admin),
