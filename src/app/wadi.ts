@@ -77,6 +77,8 @@ export interface WadiOptions {
   readonly admin?: AdminOptions;
   /** Load-shedding tuning (tests). */
   readonly security?: SheddingOptions;
+  /** Runs each start-up step (database, migrations) so the CLI can print a line for it; default: just runs it. */
+  readonly step?: StartupStep;
 }
 
 /** A module added by a test or tool after the built-in ones; it may use the wiring. */
@@ -92,6 +94,9 @@ export interface WadiWiring {
   readonly sandboxState: SandboxState | undefined;
   readonly telegramWebhookInfo: TelegramWebhookInfoReader | undefined;
 }
+
+/** Wraps one start-up step: `summary` describes its result in a few words. */
+export type StartupStep = <T>(name: string, run: () => Promise<T>, summary: (result: T) => string) => Promise<T>;
 
 /** A built WADI: call `start()` to listen and run services, `stop()` to shut down cleanly. */
 export interface Wadi {
@@ -124,20 +129,33 @@ export async function createWadi(config: Config, opts: WadiOptions = {}): Promis
       base: { pid: process.pid, role },
     });
   const logger = logKit.logger;
+  const step: StartupStep = opts.step ?? ((_name, run) => run());
   const ownsDatabase = !opts.database;
   const database =
     opts.database ??
-    (await openDatabase({
-      url: config.database.url,
-      dataDir: config.database.dataDir,
-      poolSize: config.env.DATABASE_POOL_SIZE,
-      applicationName: `wadi-${role}`,
-      onError: (err) => logger.warn({ err: err.message }, 'database connection error'),
-    }));
+    (await step(
+      'database',
+      () =>
+        openDatabase({
+          url: config.database.url,
+          dataDir: config.database.dataDir,
+          poolSize: config.env.DATABASE_POOL_SIZE,
+          applicationName: `wadi-${role}`,
+          onError: (err) => logger.warn({ err: err.message }, 'database connection error'),
+        }),
+      () =>
+        config.database.embedded
+          ? `embedded PGlite in ${config.database.dataDir}`
+          : `PostgreSQL at ${URL.parse(config.database.url ?? '')?.host ?? '?'}`,
+    ));
 
   try {
     if (opts.migrate ?? config.env.WADI_MIGRATE_ON_START) {
-      const applied = await migrate(database);
+      const applied = await step(
+        'migrations',
+        () => migrate(database),
+        (n) => (n > 0 ? `${n} applied` : 'up to date'),
+      );
       if (applied > 0) logger.info({ applied }, 'database migrations applied');
     }
   } catch (err) {
