@@ -5,8 +5,8 @@
 import JSZip from 'jszip';
 
 function pdfString(s: string): string {
-  // Latin-1 text in a literal string: escape the three special characters.
-  return `(${s.replace(/[\\()]/g, (c) => `\\${c}`)})`;
+  // Latin-1 text in a literal string: escape the three special characters; € is WinAnsi 0x80.
+  return `(${s.replace(/[\\()]/g, (c) => `\\${c}`).replace(/€/g, '\\200')})`;
 }
 
 /** A PDF with one page per entry; each page's text is drawn line by line. */
