@@ -395,7 +395,8 @@ describe('MediaService', () => {
       event({ kind: 'document', media: { id: '999', caption: 'mira esto' } }),
       { language: 'es' },
     );
-    expect(gone).toMatchObject({ outcome: 'gone', text: 'mira esto' });
+    expect(gone).toMatchObject({ outcome: 'gone' });
+    expect(gone.text).toBeUndefined();
     const metrics = await registry.getSingleMetricAsString('wadi_media_total');
     expect(metrics).toMatch(/wadi_media_total\{channel="whatsapp",kind="document",outcome="extracted"\} 1/);
     expect(metrics).toMatch(/wadi_media_total\{channel="whatsapp",kind="document",outcome="gone"\} 1/);

@@ -48,8 +48,13 @@ export type MediaKind = 'audio' | 'image' | 'sticker' | 'document' | 'video' | '
 export interface Understood {
   readonly kind: MediaKind;
   readonly outcome: MediaOutcome;
-  /** What the model reads and the history keeps (transcript, document text, "[image] caption"). */
+  /**
+   * What the model reads and the history keeps (transcript, document text, "[image] caption", a
+   * caption alone); undefined when the user gets a notice instead.
+   */
   readonly text?: string;
+  /** The caption, kept apart (the fallback when a model refuses the image). */
+  readonly caption?: string;
   /** Vision only: the image as a data URL for this request (never stored). */
   readonly imageUrl?: string;
   /** Bytes downloaded. */
@@ -107,14 +112,14 @@ export class MediaService {
       if (err.bytesRead > 0) metrics.mediaBytes.inc({ channel, kind }, err.bytesRead);
       metrics.mediaItems.inc({ channel, kind, outcome: err.reason });
       if (err.reason === 'unavailable') throw err;
+      // A failure is answered with a notice (the caption is not answered on its own: the user
+      // sends the file again, with it).
       return {
         kind,
         outcome: err.reason,
         limit: err.limit,
         mimeType: event.media?.mimeType,
         fileName: event.media?.fileName,
-        // A caption still says something: answered as text.
-        text: caption(event),
       };
     }
   }
@@ -160,6 +165,7 @@ export class MediaService {
         ...base,
         mimeType: mime,
         bytes: file.bytes.length,
+        caption: caption(event),
         outcome: 'image',
         text: `[image]${caption(event) ? ` ${caption(event)}` : ''}`,
         imageUrl: `data:${mime};base64,${file.bytes.toString('base64')}`,
