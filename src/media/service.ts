@@ -156,6 +156,7 @@ export class MediaService {
       if (!transcript) return { ...got, outcome: 'empty', text: caption(event) };
       return { ...got, outcome: 'transcribed', text: withCaption(transcript, media.caption) };
     }
+    if (kind === 'sticker' && event.extra?.animated) return { ...base, outcome: 'unsupported', text: caption(event) };
     const imageDocument = kind === 'document' && /^image\//i.test(media.mimeType ?? '');
     if (kind === 'image' || kind === 'sticker' || imageDocument) {
       if (!s.vision) return { ...base, outcome: caption(event) ? 'caption_only' : 'disabled', text: caption(event) };
@@ -184,12 +185,25 @@ export class MediaService {
   }
 
   private fetch(event: InboundEvent, kind: string, signal?: AbortSignal): Promise<FetchedMedia> {
-    const id = event.media?.id ?? '';
     const cap = capFor(event.channel, kind, this.deps.settings.maxBytes);
+    const id = largestUnder(event, cap) ?? event.media?.id ?? '';
     const client = channelClient(this.deps, event.channel);
     if (!client) throw new MediaError('rejected', `${event.channel} media cannot be fetched (channel not configured)`);
     return client.fetch(id, cap, signal);
   }
+}
+
+/** Telegram photos come in several sizes: the largest whose announced size fits the cap. */
+function largestUnder(event: InboundEvent, cap: number): string | undefined {
+  const sizes = event.extra?.photoSizes;
+  if (!Array.isArray(sizes)) return undefined;
+  let best: string | undefined;
+  for (const s of sizes as { id?: unknown; size?: unknown }[]) {
+    if (typeof s?.id !== 'string') continue;
+    if (typeof s.size === 'number' && s.size > cap) continue;
+    best = s.id; // ascending order: later fitting sizes are larger
+  }
+  return best;
 }
 
 function channelClient(
