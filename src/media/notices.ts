@@ -55,7 +55,7 @@ export function mediaNotice(
       case 'empty':
         return kind === 'audio'
           ? `I couldn't make out the audio. Could you repeat it or write it?`
-          : `${cap(what)} came through empty. Could you send it again?`;
+          : `I found nothing in ${what}. Could you send it again?`;
       case 'vision_rejected':
         return `I couldn't look at the image. Could you tell me what it shows?`;
       default:
@@ -79,7 +79,7 @@ export function mediaNotice(
     case 'empty':
       return kind === 'audio'
         ? 'No logré entender el audio. ¿Puedes repetirlo o escribírmelo?'
-        : `${cap(what)} llegó vacío. ¿Puedes enviarlo de nuevo?`;
+        : `No encontré nada en ${what}. ¿Puedes enviarlo de nuevo?`;
     case 'vision_rejected':
       return 'No pude ver la imagen. ¿Me cuentas qué muestra?';
     default:

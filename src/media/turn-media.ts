@@ -29,7 +29,14 @@ export async function understandTurnMedia(
   signal: AbortSignal,
 ): Promise<Map<number, Understood>> {
   const out = new Map<number, Understood>();
-  const items = turn.messages.filter((m) => m.event.answer && isMediaKind(m.kind));
+  // Only messages that carry something to fetch or describe (a hand-made event without its media
+  // payload keeps the plain "not supported" answer).
+  const items = turn.messages.filter(
+    (m) =>
+      m.event.answer &&
+      isMediaKind(m.kind) &&
+      (m.event.media !== undefined || m.event.location !== undefined || m.event.extra?.contacts !== undefined),
+  );
   if (items.length === 0) return out;
   const { rows } = await deps.database.query<{ id: number | string; media: StoredUnderstanding }>(
     'select id, media from inbox_messages where id = any($1::bigint[]) and media is not null',
