@@ -5,6 +5,7 @@
  * pending); other 4xx mean this request was rejected. The only file that imports the SDK.
  */
 import OpenAI, { APIConnectionError, APIError, APIUserAbortError } from 'openai';
+import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { metrics } from '../ops/metrics/metrics.ts';
 import {
   type Assistant,
@@ -54,7 +55,11 @@ export class OpenAiAssistant implements Assistant {
       const res = await this.sdk().chat.completions.create(
         {
           model: this.opts.model,
-          messages: [{ role: 'system', content: this.opts.systemPrompt(req.locale) }, ...req.messages],
+          messages: [
+            { role: 'system', content: this.opts.systemPrompt(req.locale) },
+            // Only user messages carry image parts; the SDK's types want mutable arrays.
+            ...(req.messages as ChatCompletionMessageParam[]),
+          ],
         },
         { signal: req.signal },
       );

@@ -8,6 +8,7 @@ import type { ModuleFactory } from '../app/module.ts';
 import { contribute, lookup, provide, senders } from '../app/shared.ts';
 import { createAssistant } from '../assistant/factory.ts';
 import { InboxWorker } from '../inbox/worker.ts';
+import { createMediaService } from '../media/factory.ts';
 import { OutboxDispatcher } from '../outbox/dispatcher.ts';
 import { runTurn } from './turn.ts';
 import { TypingKeeper } from './typing.ts';
@@ -30,6 +31,7 @@ export const conversationModule: ModuleFactory = (ctx) => {
   });
   if (ctx.role === 'web') return { name: 'conversation' };
 
+  const media = createMediaService(ctx.config, () => ctx.localBaseUrl());
   const outboxEvents = new EventEmitter();
   const typing = new TypingKeeper();
   const worker = new InboxWorker({
@@ -56,6 +58,7 @@ export const conversationModule: ModuleFactory = (ctx) => {
           maxAttempts: env.INBOX_MAX_ATTEMPTS,
           retryBaseMs: env.INBOX_RETRY_BASE_MS,
           onQueued: () => outboxEvents.emit('queued'),
+          media,
         },
         turn,
         signal,
