@@ -6,7 +6,7 @@
  */
 import OpenAI, { APIConnectionError, APIError, APIUserAbortError } from 'openai';
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
-import { metrics } from '../ops/metrics/metrics.ts';
+import { metrics } from '../observability/metrics/metrics.ts';
 import {
   type Assistant,
   AssistantRejectedError,

@@ -5,7 +5,7 @@
  */
 import { type SimulatedMedia, telegramMediaUpdate, telegramTextUpdate } from '../sandbox/payloads.ts';
 import { CliError, configOrExit } from './common.ts';
-import { sandboxOutboxSeq, waitForSandboxReply } from './simulate.ts';
+import { sandboxOutboxSeq, waitForSandboxReply } from './sandbox-reply.ts';
 import { uploadSimulatedMedia } from './simulate-media.ts';
 
 /** Options of one simulation. */

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { makeDocx, makePdf, uploadMedia } from '../../test/helpers/media-fixtures.ts';
 import type { InboundEvent } from '../channels/types.ts';
 import { SANDBOX_CREDENTIALS } from '../config/config.ts';
-import { registry } from '../ops/metrics/metrics.ts';
+import { registry } from '../observability/metrics/metrics.ts';
 import { sandboxPlugin } from '../sandbox/module.ts';
 import { SandboxState } from '../sandbox/state.ts';
 import { describeContacts, describeLocation } from './describe.ts';

@@ -9,7 +9,7 @@
  * turn waits like an LLM outage.
  */
 import type { ChannelName, InboundEvent } from '../channels/types.ts';
-import { metrics } from '../ops/metrics/metrics.ts';
+import { metrics } from '../observability/metrics/metrics.ts';
 import { describeContacts, describeLocation } from './describe.ts';
 import { MediaError, type MediaFailure } from './errors.ts';
 import { extractDocument } from './extract.ts';

@@ -6,7 +6,7 @@
  * wadi_transcription_duration_seconds.
  */
 import OpenAI, { APIConnectionError, APIError, APIUserAbortError, toFile } from 'openai';
-import { metrics } from '../ops/metrics/metrics.ts';
+import { metrics } from '../observability/metrics/metrics.ts';
 import { MediaError } from './errors.ts';
 
 /** Transcriber settings. */

@@ -6,8 +6,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SANDBOX_CREDENTIALS } from '../../src/config/config.ts';
-import { registry } from '../../src/ops/metrics/metrics.ts';
-import { SANDBOX_STATE_KEY } from '../../src/sandbox/module.ts';
+import { registry } from '../../src/observability/metrics/metrics.ts';
 import {
   metaJson,
   type SimulatedMedia,
@@ -55,7 +54,7 @@ class Harness {
     await this.t?.drop();
   }
   get state(): SandboxState {
-    return this.w.wadi.context.registry.get(SANDBOX_STATE_KEY) as SandboxState;
+    return this.w.wadi.wiring.sandboxState as SandboxState;
   }
   async upload(bytes: Buffer, opts: Parameters<typeof uploadMedia>[2]) {
     return uploadMedia(this.w.url, bytes, opts);
