@@ -8,7 +8,6 @@ import { metaStringify } from '../channels/whatsapp/meta-json.ts';
 import { newInboundWamid, textNotification } from '../channels/whatsapp/payload.ts';
 import { signBody } from '../channels/whatsapp/signature.ts';
 import { whatsappMediaWebhook } from '../sandbox/payloads.ts';
-import type { SandboxCall } from '../sandbox/state.ts';
 import { CliError, configOrExit } from './common.ts';
 import { sandboxOutboxSeq, waitForSandboxReply } from './sandbox-reply.ts';
 import { chosenMedia, type MediaFlags, uploadSimulatedMedia } from './simulate-media.ts';
