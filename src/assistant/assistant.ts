@@ -17,7 +17,8 @@ export interface ChatMessage {
 }
 
 /** The text of a message's content (image parts left out). */
-export function contentText(content: ChatMessage['content']): string {
+export function contentText(content: ChatMessage['content'] | null | undefined): string {
+  if (content === null || content === undefined) return '';
   if (typeof content === 'string') return content;
   return content
     .filter((p): p is Extract<ContentPart, { type: 'text' }> => p.type === 'text')
@@ -26,14 +27,38 @@ export function contentText(content: ChatMessage['content']): string {
 }
 
 /** True when any message carries an image part. */
-export function hasImages(messages: readonly ChatMessage[]): boolean {
-  return messages.some((m) => typeof m.content !== 'string' && m.content.some((p) => p.type === 'image_url'));
+export function hasImages(messages: readonly { readonly content: ChatMessage['content'] | null }[]): boolean {
+  return messages.some((m) => Array.isArray(m.content) && m.content.some((p) => p.type === 'image_url'));
 }
+
+/** A tool call the model asked for (arguments: the JSON text it wrote). */
+export interface ToolCallRequest {
+  readonly id: string;
+  readonly name: string;
+  readonly arguments: string;
+}
+
+/** A tool the model may call: name, description and the JSON Schema of its arguments. */
+export interface ToolSpec {
+  readonly name: string;
+  readonly description: string;
+  readonly parameters: Record<string, unknown>;
+}
+
+/** Any message of a prompt: chat text, the model's tool calls, or a tool's result. */
+export type PromptMessage =
+  | ChatMessage
+  | { readonly role: 'assistant'; readonly content: string | null; readonly toolCalls: readonly ToolCallRequest[] }
+  | { readonly role: 'tool'; readonly toolCallId: string; readonly content: string };
 
 /** What the assistant is asked. */
 export interface AssistantRequest {
   /** History window followed by the new user messages (no system prompt: the adapter adds it). */
-  readonly messages: readonly ChatMessage[];
+  readonly messages: readonly PromptMessage[];
+  /** Tools the model may call (adapters that cannot call tools ignore them and answer). */
+  readonly tools?: readonly ToolSpec[];
+  /** The tools are listed but the model must answer in text now (the turn's step cap). */
+  readonly mustAnswer?: boolean;
   readonly locale: 'es' | 'en';
   /** Aborted when the worker shuts down and hands the turn back. */
   readonly signal?: AbortSignal;
@@ -41,7 +66,10 @@ export interface AssistantRequest {
 
 /** The reply and what it cost. */
 export interface AssistantReply {
+  /** The answer; may be empty when the model asked for tools instead. */
   readonly text: string;
+  /** Tools the model wants called before it answers. */
+  readonly toolCalls?: readonly ToolCallRequest[];
   readonly usage?: { readonly promptTokens: number; readonly completionTokens: number };
 }
 

@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Assistant } from '../assistant/assistant.ts';
+import type { ToolAnswerDeps } from '../assistant-tools/answer.ts';
 import type { ChannelName, ChannelSender } from '../channels/types.ts';
 import { InboxWorker } from '../inbox/worker.ts';
 import type { WadiModule } from '../kernel/module.ts';
@@ -23,6 +24,8 @@ export interface ConversationDeps {
   readonly inboxEvents: EventEmitter;
   /** Voice notes, images, documents (src/media); without it they get the "text only" reply. */
   readonly media?: MediaService;
+  /** Knowledge search and MCP tools, when configured. */
+  readonly tools?: ToolAnswerDeps;
 }
 
 /** Builds the engine. */
@@ -54,6 +57,7 @@ export function conversationModule(ctx: ModuleContext, deps: ConversationDeps): 
           typing,
           defaultLocale: env.ASSISTANT_LOCALE,
           historyTokens: env.ASSISTANT_HISTORY_TOKENS,
+          tools: deps.tools,
           onQueued: () => outboxEvents.emit('queued'),
           media,
         },

@@ -15,6 +15,7 @@ import {
   type ContentPart,
   hasImages,
 } from '../assistant/assistant.ts';
+import { answerWithTools, type ToolAnswerDeps } from '../assistant-tools/answer.ts';
 import { splitText } from '../channels/split.ts';
 import type { ChannelName, ChannelSender } from '../channels/types.ts';
 import type { Database } from '../db/client.ts';
@@ -40,6 +41,8 @@ export interface TurnDeps {
   readonly typing: TypingKeeper;
   readonly defaultLocale: Locale;
   readonly historyTokens: number;
+  /** Knowledge search and MCP tools (absent when neither is configured: one plain reply per run). */
+  readonly tools?: ToolAnswerDeps;
   /** Called after a turn queued replies (wakes the local dispatcher). */
   readonly onQueued?: () => void;
   /** Voice notes, images, documents (src/media); without it they get the "text only" reply. */
@@ -131,9 +134,15 @@ export async function runTurn(deps: TurnDeps, turn: ClaimedTurn, signal: AbortSi
         let run = step.messages;
         let user: ChatMessage[] = step.messages.map((m) => ({ role: 'user', content: userContent(m, understood) }));
         llmStartedAt ??= new Date();
-        let r: Awaited<ReturnType<Assistant['reply']>>;
+        // Tool calls are journaled under the run's first message: stable when a retry claims more.
+        const journal = { inboxId: step.messages[0].id, conversationId: conv.id, leaseToken: turn.token };
+        const ask = (messages: ChatMessage[]) =>
+          deps.tools
+            ? answerWithTools(deps.tools, deps.assistant, { messages, locale, signal, turn: journal })
+            : deps.assistant.reply({ messages, locale, signal });
+        let r: Awaited<ReturnType<typeof ask>>;
         try {
-          r = await deps.assistant.reply({ messages: [...history, ...user], locale, signal });
+          r = await ask([...history, ...user]);
         } catch (err) {
           if (!(err instanceof AssistantRejectedError) || !hasImages(user)) throw err;
           // The model refuses images: answer the captions; an image without one gets a notice.
@@ -160,7 +169,7 @@ export async function runTurn(deps: TurnDeps, turn: ClaimedTurn, signal: AbortSi
             return { role: 'user', content: u?.imageUrl ? (u.caption ?? '') : userContent(m, understood) };
           });
           if (run.length === 0) continue;
-          r = await deps.assistant.reply({ messages: [...history, ...user], locale, signal });
+          r = await ask([...history, ...user]);
         }
         llmEndedAt = new Date();
         const anchor = run[run.length - 1].id;
