@@ -100,6 +100,7 @@ describe('admin contract in a Fastify route', () => {
           failureReason: null,
           relatedId: null,
           part: null,
+          media: null,
           event: { secret: 'payload' },
         },
       ],

@@ -56,6 +56,17 @@ export const stage = z.object({
   at: instant,
 });
 
+/** What WADI understood of an inbound voice note, image, document… (src/media). */
+export const mediaInfo = z.object({
+  kind: z.string().describe('audio, image, sticker, document, video, location, contacts'),
+  outcome: z.string().describe('transcribed, extracted, image, caption_only, described, too_large, gone, …'),
+  bytes: z.int().nullable().describe('bytes downloaded'),
+  mimeType: z.string().nullable(),
+  fileName: z.string().nullable(),
+  text: z.string().nullable().describe('the transcript, extracted text or "[image] caption" the model read'),
+  truncated: z.boolean().describe('the document had more text than MEDIA_MAX_DOCUMENT_CHARS'),
+});
+
 /** One message with its stage timeline. */
 export const message = z.object({
   direction: z.enum(['in', 'out']),
@@ -70,6 +81,8 @@ export const message = z.object({
   /** Outbound: which inbound message it answers; inbound: the row whose turn answered it. */
   relatedId: z.int().nullable(),
   part: z.int().nullable(),
+  /** Inbound media: what was understood of it (null for text and outbound messages). */
+  media: mediaInfo.nullable(),
 });
 
 /** GET /admin/sessions query. */

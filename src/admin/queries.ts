@@ -138,11 +138,27 @@ function stages(r: Row, cols: [string, string][]): Stage[] {
   return out;
 }
 
+/** The stored understanding of a media message (inbox_messages.media), as the dashboard shows it. */
+function mediaOf(v: unknown): Message['media'] {
+  if (typeof v !== 'object' || v === null) return null;
+  const m = v as Record<string, unknown>;
+  const str = (x: unknown) => (typeof x === 'string' ? x : null);
+  return {
+    kind: String(m.kind ?? 'unknown'),
+    outcome: String(m.outcome ?? 'unknown'),
+    bytes: typeof m.bytes === 'number' ? m.bytes : null,
+    mimeType: str(m.mimeType),
+    fileName: str(m.fileName),
+    text: str(m.text),
+    truncated: m.truncated === true,
+  };
+}
+
 /** The newest `limit` messages of a conversation, both directions, oldest first, with their timelines. */
 export async function conversationMessages(db: Queryable, conversationId: number, limit: number): Promise<Message[]> {
   const inbound = await db.query<Row>(
     `select id, kind, event->>'text' as text, status, attempts, last_error, received_at, claimed_at, llm_started_at,
-       llm_ended_at, done_at, answered_by
+       llm_ended_at, done_at, answered_by, media
      from inbox_messages where conversation_id = $1 order by id desc limit $2`,
     [conversationId, limit],
   );
@@ -172,6 +188,7 @@ export async function conversationMessages(db: Queryable, conversationId: number
         failureReason: r.status === 'dead' || r.last_error ? ((r.last_error as string | null) ?? null) : null,
         relatedId: r.answered_by == null ? null : Number(r.answered_by),
         part: null,
+        media: mediaOf(r.media),
       }),
     ),
     ...outbound.rows.map(
@@ -195,6 +212,7 @@ export async function conversationMessages(db: Queryable, conversationId: number
           (r.error_code ? `${String(r.error_code)} ${String(r.error_title ?? '')}`.trim() : null),
         relatedId: r.inbox_id == null ? null : Number(r.inbox_id),
         part: Number(r.part),
+        media: null,
       }),
     ),
   ];

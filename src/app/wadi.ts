@@ -32,6 +32,7 @@ import type { InboxWriter } from '../inbox/writer.ts';
 import type { Role, WadiModule } from '../kernel/module.ts';
 import type { BackgroundService } from '../kernel/service.ts';
 import { knowledgeModule } from '../knowledge/module.ts';
+import { createMediaService } from '../media/factory.ts';
 import { databaseCheck, migrationsCheck, redisCheck } from '../observability/health/checks.ts';
 import { Health } from '../observability/health/health.ts';
 import { createLogger, type LogKit } from '../observability/logging/logger.ts';
@@ -219,11 +220,13 @@ export async function createWadi(config: Config, opts: WadiOptions = {}): Promis
   });
   const knowledge = knowledgeModule(context);
   const tools = toolsModule(context);
+  const media = createMediaService(config, () => context.localBaseUrl());
   const conversation = conversationModule(context, {
     assistant,
     senders,
     inboxEvents: inbox.events,
     tools: on('tools') ? tools.tools : undefined,
+    media,
   });
   const sandbox = sandboxModule(context);
   const adminDeps: AdminDeps = {

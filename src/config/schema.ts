@@ -149,6 +149,23 @@ export const envSchema = z.object({
   OUTBOX_MAX_ATTEMPTS: int(8, 1, 100),
   OUTBOX_RETRY_BASE_MS: int(1000, 10, 600_000),
 
+  // Media (src/media): voice notes, images, documents. Names fixed by CONTRACT.md.
+  /** Transcribe voice notes; default on when an LLM is configured (or the sandbox LLM is used). */
+  ASSISTANT_TRANSCRIPTION: z.stringbool().optional(),
+  ASSISTANT_TRANSCRIPTION_MODEL: z.string().trim().min(1).default('whisper-1'),
+  /** Send images to the chat model as image content parts. */
+  ASSISTANT_VISION: bool(false),
+  /** One download cap for every media kind, bytes; unset: the platforms' own per-kind limits. */
+  MEDIA_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(100 * 1024 * 1024)
+    .optional(),
+  MEDIA_MAX_DOCUMENT_CHARS: int(20_000, 100, 1_000_000),
+  /** Media downloads in flight per process, and the time one may take. */
+  MEDIA_DOWNLOAD_CONCURRENCY: int(4, 1, 64),
+  MEDIA_DOWNLOAD_TIMEOUT_MS: int(60_000, 1000, 600_000),
   // Knowledge and tools (src/knowledge, src/assistant-tools): the operator's documents, searched
   // with PostgreSQL full-text search, and MCP servers the model may call.
   /** Folder of Markdown, text, PDF and DOCX files the assistant can search; unset = no knowledge. */

@@ -9,6 +9,7 @@ import type { ToolAnswerDeps } from '../assistant-tools/answer.ts';
 import type { ChannelName, ChannelSender } from '../channels/types.ts';
 import { InboxWorker } from '../inbox/worker.ts';
 import type { WadiModule } from '../kernel/module.ts';
+import type { MediaService } from '../media/service.ts';
 import { OutboxDispatcher } from '../outbox/dispatcher.ts';
 import type { ModuleContext } from '../platform/context.ts';
 import { runTurn } from './turn.ts';
@@ -21,6 +22,8 @@ export interface ConversationDeps {
   readonly senders: ReadonlyMap<ChannelName, ChannelSender>;
   /** The inbox's 'committed' events, to wake the workers. */
   readonly inboxEvents: EventEmitter;
+  /** Voice notes, images, documents (src/media); without it they get the "text only" reply. */
+  readonly media?: MediaService;
   /** Knowledge search and MCP tools, when configured. */
   readonly tools?: ToolAnswerDeps;
 }
@@ -28,7 +31,7 @@ export interface ConversationDeps {
 /** Builds the engine. */
 export function conversationModule(ctx: ModuleContext, deps: ConversationDeps): WadiModule {
   const env = ctx.config.env;
-  const { assistant, senders } = deps;
+  const { assistant, senders, media } = deps;
   if (ctx.role === 'web') return { name: 'conversation' };
 
   const outboxEvents = new EventEmitter();
@@ -56,6 +59,7 @@ export function conversationModule(ctx: ModuleContext, deps: ConversationDeps): 
           historyTokens: env.ASSISTANT_HISTORY_TOKENS,
           tools: deps.tools,
           onQueued: () => outboxEvents.emit('queued'),
+          media,
         },
         turn,
         signal,

@@ -26,7 +26,15 @@ describe('turn plan', () => {
       m('text', '/unknown'),
     ]);
     expect(
-      steps.map((s) => (s.type === 'ask' ? `ask:${s.messages.length}` : s.type === 'command' ? s.name : s.kind)),
+      steps.map((s) =>
+        s.type === 'ask'
+          ? `ask:${s.messages.length}`
+          : s.type === 'command'
+            ? s.name
+            : s.type === 'unsupported'
+              ? s.kind
+              : 'media',
+      ),
     ).toEqual(['ask:2', 'reset', 'ask:1', 'image', 'help', 'help']);
   });
 

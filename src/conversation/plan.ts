@@ -4,12 +4,15 @@
  * their own reply, in the order they arrived.
  */
 import type { ClaimedMessage } from '../inbox/claim.ts';
+import type { Understood } from '../media/service.ts';
 
 /** One step of a turn. */
 export type Step =
   | { readonly type: 'ask'; readonly messages: readonly ClaimedMessage[] }
   | { readonly type: 'command'; readonly name: 'start' | 'reset' | 'help'; readonly message: ClaimedMessage }
-  | { readonly type: 'unsupported'; readonly kind: string; readonly message: ClaimedMessage };
+  | { readonly type: 'unsupported'; readonly kind: string; readonly message: ClaimedMessage }
+  /** Media WADI could not use (too large, gone, vision off…): answered with a notice. */
+  | { readonly type: 'media'; readonly understood: Understood; readonly message: ClaimedMessage };
 
 const TEXT_KINDS = new Set(['text', 'interactive', 'callback']);
 
@@ -25,8 +28,14 @@ function commandOf(m: ClaimedMessage): { name: string } | undefined {
   return match ? { name: match[1].toLowerCase() } : undefined;
 }
 
-/** Plans the steps of a turn. */
-export function planTurn(messages: readonly ClaimedMessage[]): Step[] {
+/**
+ * Plans the steps of a turn. `understood` holds what the media step made of media messages: those
+ * with derived text (a transcript, a document, an image for the model) join the run of text.
+ */
+export function planTurn(
+  messages: readonly ClaimedMessage[],
+  understood: ReadonlyMap<number, Understood> = new Map(),
+): Step[] {
   const steps: Step[] = [];
   let run: ClaimedMessage[] = [];
   const flush = () => {
@@ -34,6 +43,15 @@ export function planTurn(messages: readonly ClaimedMessage[]): Step[] {
     run = [];
   };
   for (const m of messages) {
+    const u = understood.get(m.id);
+    if (u) {
+      if (u.text || u.imageUrl) run.push(m);
+      else {
+        flush();
+        steps.push({ type: 'media', understood: u, message: m });
+      }
+      continue;
+    }
     const cmd = m.kind === 'command' || messageText(m).startsWith('/') ? commandOf(m) : undefined;
     if (cmd && (cmd.name === 'start' || cmd.name === 'reset' || cmd.name === 'help')) {
       flush();

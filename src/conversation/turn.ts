@@ -12,13 +12,20 @@ import {
   AssistantRejectedError,
   AssistantUnavailableError,
   type ChatMessage,
+  type ContentPart,
+  hasImages,
 } from '../assistant/assistant.ts';
 import { answerWithTools, type ToolAnswerDeps } from '../assistant-tools/answer.ts';
 import { splitText } from '../channels/split.ts';
 import type { ChannelName, ChannelSender } from '../channels/types.ts';
 import type { Database } from '../db/client.ts';
 import { markFallbackNotified, resetContext } from '../db/conversations.ts';
-import { type ClaimedTurn, LeaseLostError, type TurnLease } from '../inbox/claim.ts';
+import { type ClaimedMessage, type ClaimedTurn, LeaseLostError, type TurnLease } from '../inbox/claim.ts';
+import { MediaError } from '../media/errors.ts';
+import { mediaNotice } from '../media/notices.ts';
+import type { MediaService, Understood } from '../media/service.ts';
+import { understandTurnMedia } from '../media/turn-media.ts';
+import { metrics } from '../observability/metrics/metrics.ts';
 import { enqueueReplies, type QueuedReply } from '../outbox/enqueue.ts';
 import { appendHistory, loadHistory } from './history.ts';
 import { messageText, planTurn } from './plan.ts';
@@ -38,6 +45,8 @@ export interface TurnDeps {
   readonly tools?: ToolAnswerDeps;
   /** Called after a turn queued replies (wakes the local dispatcher). */
   readonly onQueued?: () => void;
+  /** Voice notes, images, documents (src/media); without it they get the "text only" reply. */
+  readonly media?: MediaService;
 }
 
 /** History effects, applied in order inside the final transaction. */
@@ -89,7 +98,16 @@ export async function runTurn(deps: TurnDeps, turn: ClaimedTurn, signal: AbortSi
   let answered = false;
 
   try {
-    for (const step of planTurn(turn.messages)) {
+    // Media first (downloads, transcriptions), each result stored as soon as it is known.
+    const understood = deps.media
+      ? await understandTurnMedia(
+          { database: deps.database, media: deps.media, logger: deps.logger },
+          turn,
+          locale,
+          signal,
+        )
+      : new Map<number, Understood>();
+    for (const step of planTurn(turn.messages, understood)) {
       if (step.type === 'command') {
         answeredBy.set(step.message.id, step.message.id);
         if (step.name === 'start') reply(step.message.id, t.welcome(conv.display_name ?? undefined));
@@ -102,21 +120,63 @@ export async function runTurn(deps: TurnDeps, turn: ClaimedTurn, signal: AbortSi
       } else if (step.type === 'unsupported') {
         answeredBy.set(step.message.id, step.message.id);
         reply(step.message.id, t.unsupported(kindName(locale, step.kind)));
+      } else if (step.type === 'media') {
+        const u = step.understood;
+        answeredBy.set(step.message.id, step.message.id);
+        reply(step.message.id, mediaNotice(locale, u.kind, u.outcome, u.limit));
       } else {
         history ??= await loadHistory(deps.database, conv.id, deps.historyTokens);
-        const user = step.messages.map((m) => ({ role: 'user' as const, content: messageText(m) }));
+        // The history keeps text only: the transcript, the document, "[image] caption".
+        const said = step.messages.map((m) => ({
+          role: 'user' as const,
+          content: understood.get(m.id)?.text ?? messageText(m),
+        }));
+        let run = step.messages;
+        let user: ChatMessage[] = step.messages.map((m) => ({ role: 'user', content: userContent(m, understood) }));
         llmStartedAt ??= new Date();
         // Tool calls are journaled under the run's first message: stable when a retry claims more.
         const journal = { inboxId: step.messages[0].id, conversationId: conv.id, leaseToken: turn.token };
-        const messages = [...history, ...user];
-        const r = deps.tools
-          ? await answerWithTools(deps.tools, deps.assistant, { messages, locale, signal, turn: journal })
-          : await deps.assistant.reply({ messages, locale, signal });
+        const ask = (messages: ChatMessage[]) =>
+          deps.tools
+            ? answerWithTools(deps.tools, deps.assistant, { messages, locale, signal, turn: journal })
+            : deps.assistant.reply({ messages, locale, signal });
+        let r: Awaited<ReturnType<typeof ask>>;
+        try {
+          r = await ask([...history, ...user]);
+        } catch (err) {
+          if (!(err instanceof AssistantRejectedError) || !hasImages(user)) throw err;
+          // The model refuses images: answer the captions; an image without one gets a notice.
+          deps.logger.warn(
+            { conversationId: conv.id, err: err.message },
+            'the chat model rejected an image; captions only',
+          );
+          const keep: (typeof run)[number][] = [];
+          for (const m of run) {
+            const u = understood.get(m.id);
+            if (!u?.imageUrl) keep.push(m);
+            else {
+              metrics.mediaItems.inc({ channel, kind: u.kind, outcome: 'vision_rejected' });
+              if (u.caption) keep.push(m);
+              else {
+                answeredBy.set(m.id, m.id);
+                reply(m.id, mediaNotice(locale, u.kind, 'vision_rejected'));
+              }
+            }
+          }
+          run = keep;
+          user = run.map((m) => {
+            const u = understood.get(m.id);
+            return { role: 'user', content: u?.imageUrl ? (u.caption ?? '') : userContent(m, understood) };
+          });
+          if (run.length === 0) continue;
+          r = await ask([...history, ...user]);
+        }
         llmEndedAt = new Date();
-        const anchor = step.messages[step.messages.length - 1].id;
-        for (const m of step.messages) answeredBy.set(m.id, anchor);
+        const anchor = run[run.length - 1].id;
+        for (const m of step.messages) if (!answeredBy.has(m.id)) answeredBy.set(m.id, anchor);
         reply(anchor, r.text);
-        const rows = [...user, { role: 'assistant' as const, content: r.text }];
+        const kept = said.filter((_, i) => run.includes(step.messages[i]));
+        const rows = [...kept, { role: 'assistant' as const, content: r.text }];
         effects.push({ type: 'history', rows });
         history = [...history, ...rows];
         answered = true;
@@ -124,7 +184,12 @@ export async function runTurn(deps: TurnDeps, turn: ClaimedTurn, signal: AbortSi
     }
   } catch (err) {
     deps.typing.stop(conv.id);
-    await handBack(deps, turn, lease, err, signal);
+    // The platform or the transcriber is down: wait like an LLM outage (one notice, not counted).
+    const e =
+      err instanceof MediaError && err.reason === 'unavailable'
+        ? new AssistantUnavailableError(err.message, { retryAfterMs: err.retryAfterMs })
+        : err;
+    await handBack(deps, turn, lease, e, signal);
     return;
   }
 
@@ -135,6 +200,17 @@ export async function runTurn(deps: TurnDeps, turn: ClaimedTurn, signal: AbortSi
     llmEndedAt,
     clearFallback: answered,
   });
+}
+
+/** What the model reads for one message: text, or the caption and the image for a vision model. */
+function userContent(m: ClaimedMessage, understood: ReadonlyMap<number, Understood>): ChatMessage['content'] {
+  const u = understood.get(m.id);
+  if (!u) return messageText(m);
+  if (!u.imageUrl) return u.text ?? '';
+  const parts: ContentPart[] = [];
+  if (u.caption) parts.push({ type: 'text', text: u.caption });
+  parts.push({ type: 'image_url', image_url: { url: u.imageUrl } });
+  return parts;
 }
 
 async function commit(

@@ -94,6 +94,8 @@ export const inboxMessages = pgTable(
     doneAt: ts('done_at'),
     /** The inbox row whose turn answered this one (burst coalescing). */
     answeredBy: bigint('answered_by', { mode: 'number' }),
+    /** What WADI understood of a voice note, image, document… (src/media), stored once per message. */
+    media: jsonb('media').$type<Record<string, unknown>>(),
   },
   (t) => [
     uniqueIndex('inbox_channel_external_uq').on(t.channel, t.externalId),

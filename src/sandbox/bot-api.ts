@@ -8,6 +8,7 @@
  */
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { SANDBOX_CREDENTIALS } from '../config/config.ts';
+import { mediaStore, sendMedia } from './media.ts';
 import type { SandboxState } from './state.ts';
 
 interface Webhook {
@@ -40,6 +41,17 @@ class BotApiState {
 }
 
 const states = new WeakMap<SandboxState, BotApiState>();
+/** Bots may download files up to 20 MB. */
+const DOWNLOAD_CEILING = 20 * 1024 * 1024;
+const EXTENSIONS: Record<string, string> = {
+  'audio/ogg': 'oga',
+  'audio/mpeg': 'mp3',
+  'image/jpeg': 'jpg',
+  'image/png': 'png',
+  'image/webp': 'webp',
+  'video/mp4': 'mp4',
+  'application/pdf': 'pdf',
+};
 const ME = { id: 100000001, is_bot: true, first_name: 'WADI', username: 'wadi_sandbox_bot' };
 const DESCRIPTIONS: Record<number, string> = {
   400: 'Bad Request: chat not found',
@@ -77,7 +89,40 @@ function balancedHtml(text: string): boolean {
 export function botApiFake(sandbox: SandboxState): FastifyPluginAsync {
   const s = new BotApiState();
   states.set(sandbox, s);
+  const media = mediaStore(sandbox);
   return async (app) => {
+    app.get('/sandbox/telegram/file/bot:token/*', async (req, reply) => {
+      const { token } = req.params as { token: string };
+      const filePath = (req.params as { '*': string })['*'];
+      const record = (status: number, bytesSent?: number) =>
+        sandbox.record({
+          channel: 'telegram',
+          kind: 'file_download',
+          method: 'GET',
+          path: '/sandbox/telegram/file/bot<token>/<file_path>',
+          body: { filePath, bytesSent },
+          status,
+        });
+      if (token !== SANDBOX_CREDENTIALS.telegramBotToken) {
+        record(401);
+        return fail(reply, 401, 'Unauthorized');
+      }
+      const fault = sandbox.takeFault('telegram', 'file_download');
+      if (fault?.delay_ms) await new Promise((r) => setTimeout(r, fault.delay_ms));
+      if (fault && (fault.status || fault.code)) {
+        const code = fault.status ?? fault.code ?? 500;
+        record(code);
+        return fail(reply, code, DESCRIPTIONS[code] ?? `Error ${code}`);
+      }
+      const id = /^media\/(\d+)(\.\w+)?$/.exec(filePath)?.[1];
+      const item = id ? media.get(id) : undefined;
+      if (!item || item.bytes.length > DOWNLOAD_CEILING) {
+        record(404);
+        return fail(reply, 404, 'Not Found');
+      }
+      return sendMedia(reply, item, (sent) => record(200, sent));
+    });
+
     app.post('/sandbox/telegram/updates', async (req, reply) => {
       const body = (req.body ?? {}) as Record<string, unknown>;
       if (typeof body !== 'object' || Array.isArray(body)) return fail(reply, 400, 'Bad Request: an update object');
@@ -200,6 +245,24 @@ export function botApiFake(sandbox: SandboxState): FastifyPluginAsync {
               },
               String(id),
             );
+          }
+          case 'getFile': {
+            const item = media.get(String(body.file_id ?? ''));
+            if (!item) {
+              record(400);
+              return fail(reply, 400, 'Bad Request: invalid file_id');
+            }
+            if (item.bytes.length > DOWNLOAD_CEILING) {
+              record(400);
+              return fail(reply, 400, 'Bad Request: file is too big');
+            }
+            const ext = EXTENSIONS[item.mimeType.split(';')[0].trim()] ?? 'bin';
+            return ok({
+              file_id: item.id,
+              file_unique_id: `u${item.id}`,
+              ...(item.hideSize ? {} : { file_size: item.bytes.length }),
+              file_path: `media/${item.id}.${ext}`,
+            });
           }
           case 'sendChatAction':
           case 'answerCallbackQuery':

@@ -2,11 +2,48 @@
  * The sandbox's OpenAI-compatible fake: `POST /sandbox/openai/v1/chat/completions` answers with a
  * deterministic completion and usage; `GET /sandbox/openai/v1/models` lists one model. Faults
  * (`POST /sandbox/faults` with channel `llm`, kind `chat_completion`) make it slow (`delay_ms`),
- * fail (`status`) or answer a chosen `text`. Every call is recorded under channel `llm`. A user text
- * with `tool:NAME {json}` directives scripts tool calls (src/sandbox/README.md).
+ * fail (`status`) or answer a chosen `text`; kind `image_input` makes it refuse requests that carry
+ * an image (a model without vision). Every call is recorded under channel `llm`, content parts
+ * included.
+ *
+ * `POST /sandbox/openai/v1/audio/transcriptions` (multipart, like OpenAI's) answers a deterministic
+ * transcript: the file's text when the "audio" is UTF-8 text (tests), else a fixed sentence naming
+ * its size and digest. Faults: kind `transcription`. Recorded as kind `transcription` with the
+ * model, language, file name, type and size.
+ *
+ * A user text with `tool:NAME {json}` directives scripts tool calls (src/sandbox/README.md).
  */
+import { createHash } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import type { SandboxState } from './state.ts';
+
+/** Largest audio file the fake transcribes (OpenAI's limit). */
+const MAX_AUDIO = 25 * 1024 * 1024;
+
+type Part = { type?: string; text?: unknown; image_url?: { url?: unknown } };
+
+/** The text parts of a message's content (a string, or an array of content parts). */
+function textOf(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return (content as Part[])
+    .filter((p) => p?.type === 'text' && typeof p.text === 'string')
+    .map((p) => p.text as string)
+    .join('\n');
+}
+
+function imageCount(content: unknown): number {
+  return Array.isArray(content) ? (content as Part[]).filter((p) => p?.type === 'image_url').length : 0;
+}
+
+/** What a transcript of these bytes is, deterministically. */
+export function fakeTranscript(bytes: Buffer): string {
+  const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+  const printable = !/[\u0000-\u0008\u000E-\u001F\uFFFD]/.test(text);
+  if (printable && text.trim()) return text.trim();
+  const digest = createHash('sha256').update(bytes).digest('hex').slice(0, 8);
+  return `Nota de voz de prueba (${bytes.length} bytes, ${digest}).`;
+}
 
 interface ChatBody {
   model?: string;
@@ -99,6 +136,61 @@ export function openaiFake(state: SandboxState): FastifyPluginAsync {
       data: [{ id: 'sandbox-model', object: 'model', created: 0, owned_by: 'wadi-sandbox' }],
     }));
 
+    await app.register(async (scope) => {
+      // Multipart bodies are parsed by the platform's own FormData (undici), not by hand.
+      scope.addContentTypeParser(
+        'multipart/form-data',
+        { parseAs: 'buffer', bodyLimit: MAX_AUDIO + 1024 * 1024 },
+        (_r, b, done) => done(null, b),
+      );
+      scope.post('/sandbox/openai/v1/audio/transcriptions', async (req, reply) => {
+        const path = '/sandbox/openai/v1/audio/transcriptions';
+        const ct = String(req.headers['content-type'] ?? '');
+        const bad = (message: string, recorded: unknown = null) => {
+          state.record({ channel: 'llm', kind: 'transcription', method: 'POST', path, body: recorded, status: 400 });
+          return reply.code(400).send({ error: { message, type: 'invalid_request_error' } });
+        };
+        if (!ct.startsWith('multipart/form-data') || !Buffer.isBuffer(req.body))
+          return bad('multipart/form-data required');
+        let form: FormData;
+        try {
+          form = await new Request('http://sandbox/', {
+            method: 'POST',
+            headers: { 'content-type': ct },
+            body: new Uint8Array(req.body),
+          }).formData();
+        } catch {
+          return bad('could not parse multipart form');
+        }
+        const file = form.get('file');
+        const model = form.get('model');
+        const language = form.get('language');
+        const format = String(form.get('response_format') ?? 'json');
+        if (!(file instanceof Blob) || file.size === 0) return bad('file is required');
+        if (typeof model !== 'string' || !model) return bad('model is required');
+        const bytes = Buffer.from(await file.arrayBuffer());
+        const recorded = {
+          model,
+          language: typeof language === 'string' ? language : undefined,
+          filename: (file as File).name,
+          type: file.type,
+          size: bytes.length,
+        };
+        const fault = state.takeFault('llm', 'transcription');
+        if (fault?.delay_ms) await new Promise((r) => setTimeout(r, fault.delay_ms));
+        const status = fault?.status ?? (fault?.code ? 500 : undefined);
+        if (status && status >= 400) {
+          state.record({ channel: 'llm', kind: 'transcription', method: 'POST', path, body: recorded, status });
+          if (fault?.retry_after) reply.header('retry-after', String(fault.retry_after));
+          return reply.code(status).send({ error: { message: `sandbox fault ${status}`, type: 'server_error' } });
+        }
+        const text = fault?.text ?? fakeTranscript(bytes);
+        state.record({ channel: 'llm', kind: 'transcription', method: 'POST', path, body: recorded, status: 200 });
+        if (format === 'text') return reply.type('text/plain').send(text);
+        return { text, usage: { type: 'duration', seconds: Math.max(1, Math.round(bytes.length / 4000)) } };
+      });
+    });
+
     app.post('/sandbox/openai/v1/chat/completions', async (req, reply) => {
       const body = (req.body ?? {}) as ChatBody;
       const fault = state.takeFault('llm', 'chat_completion');
@@ -116,11 +208,24 @@ export function openaiFake(state: SandboxState): FastifyPluginAsync {
           error: { message: `sandbox fault ${status}`, type: status === 429 ? 'rate_limit_error' : 'server_error' },
         });
       }
-      const contents = body.messages.map((m) => (typeof m.content === 'string' ? m.content : ''));
+      const images = body.messages.reduce((n, m) => n + imageCount(m.content), 0);
+      if (images > 0 && state.takeFault('llm', 'image_input')) {
+        state.record({ channel: 'llm', kind: 'chat_completion', method: 'POST', path, body, status: 400 });
+        return reply.code(400).send({
+          error: {
+            message: 'Invalid content type. image_url is only supported by certain models.',
+            type: 'invalid_request_error',
+            param: 'messages',
+            code: null,
+          },
+        });
+      }
+      const contents = body.messages.map((m) => textOf(m.content));
       let lastUser = '';
-      for (const m of body.messages) if (m.role === 'user' && typeof m.content === 'string') lastUser = m.content;
+      for (const m of body.messages) if (m.role === 'user') lastUser = textOf(m.content);
+      if (images > 0) lastUser = `${lastUser} [${images} image${images > 1 ? 's' : ''}]`.trim();
       const n = state.record({ channel: 'llm', kind: 'chat_completion', method: 'POST', path, body, status: 200 }).seq;
-      const promptTokens = contents.reduce((s, c) => s + tokens(c), 0);
+      const promptTokens = contents.reduce((s, c) => s + tokens(c), 0) + images * 85;
       const script = scripted(body, n);
       if (script.call) {
         return {

@@ -71,6 +71,26 @@ export const metrics = {
     labelNames: ['alert'] as const,
     registers: [registry],
   }),
+  // Media (src/media): what became of each inbound voice note, image, document…
+  mediaItems: new client.Counter({
+    name: 'wadi_media_total',
+    help: 'Inbound media by channel, kind and outcome (transcribed, extracted, image, caption_only, described, too_large, gone, integrity, unsupported, rejected, disabled, unavailable)',
+    labelNames: ['channel', 'kind', 'outcome'] as const,
+    registers: [registry],
+  }),
+  mediaBytes: new client.Counter({
+    name: 'wadi_media_bytes_total',
+    help: 'Bytes of inbound media downloaded, by channel and kind',
+    labelNames: ['channel', 'kind'] as const,
+    registers: [registry],
+  }),
+  transcriptionDuration: new client.Histogram({
+    name: 'wadi_transcription_duration_seconds',
+    help: 'Speech-to-text request duration by outcome',
+    labelNames: ['outcome'] as const,
+    buckets: LLM_BUCKETS,
+    registers: [registry],
+  }),
   backupLastSuccess: new client.Gauge({
     name: 'wadi_backup_last_success_timestamp_seconds',
     help: 'Unix time of the last successful backup',

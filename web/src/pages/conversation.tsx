@@ -155,6 +155,17 @@ export function Conversation({ id }: { id: number }) {
           <Fragment key={`${m.direction}-${m.id}`}>
             <div className={`msg msg-${m.direction}`} data-testid={`msg-${m.direction}`}>
               <div className="msg-text">{m.text ?? <span className="muted">({m.kind})</span>}</div>
+              {m.media && (
+                <div className="msg-media" data-testid="msg-media">
+                  <span className="muted">
+                    {m.media.kind}
+                    {m.media.fileName ? ` · ${m.media.fileName}` : ''}
+                    {m.media.bytes !== null ? ` · ${formatSize(m.media.bytes)}` : ''} · {m.media.outcome}
+                    {m.media.truncated ? ' · truncated' : ''}
+                  </span>
+                  {m.media.text && <div className="msg-derived">{m.media.text}</div>}
+                </div>
+              )}
               <div className="msg-meta">
                 {time(m.at)} · <Badge status={STATUS_CLASS[m.status] ?? 'muted'}>{m.status}</Badge>
                 {m.attempts > 1 && <> · {m.attempts} attempts</>}
@@ -171,4 +182,11 @@ export function Conversation({ id }: { id: number }) {
       </div>
     </div>
   );
+}
+
+/** 1234 → "1.2 KB". */
+function formatSize(n: number): string {
+  if (n >= 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MB`;
+  if (n >= 1024) return `${(n / 1024).toFixed(1)} KB`;
+  return `${n} B`;
 }
