@@ -8,9 +8,11 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ModuleContext } from '../app/module.ts';
 import { errors } from '../http/errors.ts';
 import { KeyVerifier, keyFingerprint } from './auth.ts';
+import { clientKey } from './client-key.ts';
 import { adminContext, setActor } from './context.ts';
 import { dashboardPlugin } from './dashboard.ts';
 import { adminErrors } from './errors.ts';
+import { FailureLockout } from './lockout.ts';
 import { deadLetterRoutes } from './routes/dead-letters.ts';
 import { opsRoutes } from './routes/ops.ts';
 import { sandboxRoutes } from './routes/sandbox.ts';
@@ -55,29 +57,29 @@ export function adminPlugin(ctx: ModuleContext, opts: AdminOptions = {}): Fastif
         timeWindow: 60_000,
         redis: ctx.redis,
         nameSpace: 'wadi:admin-rl:',
-        // Redis down: fall back to no shared limit rather than locking operators out.
+        // Redis down: fall back to no shared limit rather than locking operators out. (The
+        // failed-key lockout below never turns off: it falls back to an in-process count.)
         skipOnError: true,
-        keyGenerator: (req) => req.ip,
+        keyGenerator: (req) => clientKey(req.ip),
         errorResponseBuilder: (_req, c) => adminErrors.tooManyRequests(Math.ceil(c.ttl / 1000)),
       });
-      const failures = api.createRateLimit({
+      const failures = new FailureLockout({
         max: opts.maxFailures ?? 10,
-        timeWindow: opts.failureWindowMs ?? 5 * 60_000,
-        keyGenerator: (req) => `auth-fail:${req.ip}`,
+        windowMs: opts.failureWindowMs ?? 5 * 60_000,
+        redis: ctx.redis,
       });
       api.addHook('onRequest', async (req) => {
         // Checked before the key, so a client that is locked out learns nothing from a right guess.
-        const seen = await failures(req, { increment: false });
-        if (!seen.isAllowed && seen.remaining === 0 && seen.ttl > 0) {
-          throw adminErrors.tooManyRequests(seen.ttlInSeconds);
-        }
+        const client = clientKey(req.ip);
+        const seen = await failures.check(client);
+        if (seen.locked) throw adminErrors.tooManyRequests(seen.retryAfterSeconds);
         const presented = req.headers['x-admin-key'];
         const key = typeof presented === 'string' ? presented : undefined;
         if (key !== undefined && verifier.verify(key)) {
           setActor(req, keyFingerprint(key));
           return;
         }
-        await failures(req);
+        await failures.fail(client);
         req.log.warn({ ip: req.ip, keyPresent: key !== undefined }, 'admin request with a missing or wrong key');
         throw errors.unauthorized('a valid x-admin-key header is required');
       });
