@@ -95,6 +95,7 @@ export function registerBackup(program: Command): void {
           '',
         ].join('\n'),
       );
+      for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
     });
 
   program
