@@ -84,7 +84,7 @@ describe('a delivery the database cannot store', () => {
     const statuses = await Promise.all(bodies.map(post));
     expect(statuses).toEqual(Array(13).fill(200));
 
-    expect((await until('12 answers', async () => ((await answered(healthy)).length === 12 ? true : false))) === true);
+    await until('12 answers', async () => (await answered(healthy)).length === 12);
     const dead = await q<{ channel: string; reason: string; items: number; bytes: number; raw_base64: string }>(
       'select channel, reason, items, bytes, raw_base64 from unstorable_deliveries',
     );

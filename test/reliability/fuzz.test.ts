@@ -42,8 +42,10 @@ const logs = new LogCapture();
 type Outcome = string;
 const report: Record<string, Record<string, Record<Outcome, number>>> = {};
 function tally(endpoint: string, kind: string, outcome: Outcome): void {
-  report[endpoint] ??= {};
-  const k = (report[endpoint][kind] ??= {});
+  const byKind = report[endpoint] ?? {};
+  report[endpoint] = byKind;
+  const k = byKind[kind] ?? {};
+  byKind[kind] = k;
   k[outcome] = (k[outcome] ?? 0) + 1;
 }
 
