@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.ts';
 import { type Database, openDatabase } from '../db/client.ts';
+import { isServerShutdown, sqlState } from '../db/errors.ts';
 import { migrate } from '../db/migrate.ts';
 import { buildApp } from '../http/app.ts';
 import type { BackgroundService } from '../lifecycle/service.ts';
@@ -66,7 +67,13 @@ export async function createWadi(config: Config, opts: WadiOptions = {}): Promis
       dataDir: config.database.dataDir,
       poolSize: config.env.DATABASE_POOL_SIZE,
       applicationName: `wadi-${role}`,
-      onError: (err) => logger.warn({ err: err.message }, 'database connection error'),
+      onError: (err) =>
+        isServerShutdown(err)
+          ? logger.info(
+              { code: sqlState(err) },
+              'database closed an idle connection (server shutdown); reconnecting on use',
+            )
+          : logger.warn({ err: err.message }, 'database connection error'),
     }));
 
   try {

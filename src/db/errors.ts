@@ -74,3 +74,14 @@ export function withoutDatabaseContent<T extends Record<string, unknown>>(serial
 function redactQuoted(s: string): string {
   return s.replace(/"(?:[^"\\]|\\.)*"/gs, '"…"').replace(/'(?:[^'\\]|\\.)*'/gs, "'…'");
 }
+
+/**
+ * True for the errors PostgreSQL sends a connection it is closing on purpose: 57P01
+ * admin_shutdown (`pg_terminate_backend`, `DROP DATABASE … WITH (FORCE)`, a fast shutdown),
+ * 57P02 crash_shutdown, 57P03 cannot_connect_now. On an idle pooled client that is the server
+ * going away, not a fault of WADI's: the pool drops the client and connects anew when needed.
+ */
+export function isServerShutdown(err: unknown): boolean {
+  const code = sqlState(err);
+  return code === '57P01' || code === '57P02' || code === '57P03';
+}
