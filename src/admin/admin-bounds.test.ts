@@ -31,6 +31,9 @@ describe('admin ids and cursors out of range', () => {
     ['GET', `/admin/sessions?cursor=${cursorOf('2026-02-30 10:00:00+00', 1)}`],
     ['GET', `/admin/sessions?cursor=${cursorOf('2026-11-30 10:00:00+99', 1)}`],
     ['GET', `/admin/sessions?cursor=${cursorOf('2026-11-30 10:00:00+00', 1e20)}`],
+    ['GET', '/admin/sessions?limit=Infinity'],
+    ['GET', '/admin/sessions/1/messages?limit=-Infinity'],
+    ['GET', '/admin/dead-letters?limit=Infinity'],
   ])('%s %s → 400 with a JSON error', async (method, path) => {
     const res = await call(path, { method, body: method === 'POST' ? {} : undefined });
     expect(res.status).toBe(400);

@@ -84,6 +84,17 @@ export function adminPlugin(ctx: ModuleContext, opts: AdminOptions = {}): Fastif
         throw errors.unauthorized('a valid x-admin-key header is required');
       });
 
+      // ajv coerces "Infinity" to a number that passes "integer" and even "maximum": refuse
+      // non-finite numbers before a route hands one to PostgreSQL.
+      api.addHook('preHandler', async (req) => {
+        for (const part of [req.query, req.params]) {
+          if (part === null || typeof part !== 'object') continue;
+          for (const [k, v] of Object.entries(part as Record<string, unknown>)) {
+            if (typeof v === 'number' && !Number.isFinite(v)) throw errors.badRequest(`${k} must be a finite number`);
+          }
+        }
+      });
+
       await api.register(opsRoutes(a));
       await api.register(sessionRoutes(a));
       await api.register(deadLetterRoutes(a));
