@@ -5,18 +5,19 @@
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import type { FastifyPluginAsync } from 'fastify';
-import type { ModuleContext } from '../app/module.ts';
 import { errors } from '../http/errors.ts';
+import type { ModuleContext } from '../platform/context.ts';
 import { KeyVerifier, keyFingerprint } from './auth.ts';
 import { clientKey } from './client-key.ts';
-import { adminContext, setActor } from './context.ts';
+import { type AdminDeps, adminContext, setActor } from './context.ts';
 import { dashboardPlugin } from './dashboard.ts';
 import { adminErrors } from './errors.ts';
 import { FailureLockout } from './lockout.ts';
-import { deadLetterRoutes } from './routes/dead-letters.ts';
-import { opsRoutes } from './routes/ops.ts';
-import { sandboxRoutes } from './routes/sandbox.ts';
-import { sessionRoutes } from './routes/sessions.ts';
+import { deadLetterRoutes } from './routes-dead-letters.ts';
+import { knowledgeRoutes } from './routes-knowledge.ts';
+import { opsRoutes } from './routes-ops.ts';
+import { sandboxRoutes } from './routes-sandbox.ts';
+import { sessionRoutes } from './routes-sessions.ts';
 
 /** Limits of the admin API (defaults suit one operator with a dashboard open). */
 export interface AdminOptions {
@@ -31,9 +32,9 @@ export interface AdminOptions {
 }
 
 /** Builds the /admin plugin. */
-export function adminPlugin(ctx: ModuleContext, opts: AdminOptions = {}): FastifyPluginAsync {
+export function adminPlugin(ctx: ModuleContext, deps: AdminDeps, opts: AdminOptions = {}): FastifyPluginAsync {
   const verifier = new KeyVerifier(ctx.config.admin.keys);
-  const a = adminContext(ctx);
+  const a = adminContext(ctx, deps);
   return async (app) => {
     await app.register(dashboardPlugin(opts.dashboardDist));
     await app.register(async (api) => {
@@ -98,6 +99,7 @@ export function adminPlugin(ctx: ModuleContext, opts: AdminOptions = {}): Fastif
       await api.register(opsRoutes(a));
       await api.register(sessionRoutes(a));
       await api.register(deadLetterRoutes(a));
+      await api.register(knowledgeRoutes(a));
       if (ctx.config.sandbox) await api.register(sandboxRoutes(a));
       api.get('/admin/openapi.json', { schema: { hide: true }, logLevel: 'warn' }, async () => api.swagger());
     });

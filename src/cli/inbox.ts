@@ -3,14 +3,7 @@
  * `wadi inbox unstorable [--raw ID]` (deliveries the database refused, acknowledged and kept).
  */
 import type { Command } from 'commander';
-import { openDatabase } from '../db/client.ts';
-import {
-  listDeadLetters,
-  listUnstorable,
-  NotADeadLetterError,
-  replayDeadLetter,
-  unstorableBytes,
-} from '../inbox/dead-letters.ts';
+import type { Database } from '../db/client.ts';
 import { CliError, configOrExit } from './common.ts';
 
 function positiveInt(v: string, what: string): number {
@@ -19,8 +12,9 @@ function positiveInt(v: string, what: string): number {
   return n;
 }
 
-async function withDatabase<T>(fn: (db: Awaited<ReturnType<typeof openDatabase>>) => Promise<T>): Promise<T> {
+async function withDatabase<T>(fn: (db: Database) => Promise<T>): Promise<T> {
   const config = configOrExit();
+  const { openDatabase } = await import('../db/client.ts');
   const database = await openDatabase({ url: config.database.url, dataDir: config.database.dataDir, poolSize: 2 });
   try {
     return await fn(database);
@@ -41,6 +35,7 @@ export function registerInbox(program: Command): void {
     .action(async (opts: { limit: string; cursor?: string; json?: boolean }) => {
       const limit = positiveInt(opts.limit, 'limit');
       const cursor = opts.cursor === undefined ? undefined : positiveInt(opts.cursor, 'cursor');
+      const { listDeadLetters } = await import('../inbox/dead-letters.ts');
       const page = await withDatabase((db) => listDeadLetters(db, { limit, cursor }));
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(page, null, 2)}\n`);
@@ -61,6 +56,7 @@ export function registerInbox(program: Command): void {
     .argument('<id>', 'inbox message id (from "wadi inbox dead")')
     .action(async (idArg: string) => {
       const id = positiveInt(idArg, 'id');
+      const { NotADeadLetterError, replayDeadLetter } = await import('../inbox/dead-letters.ts');
       try {
         await withDatabase((db) => replayDeadLetter(db, id));
       } catch (err) {
@@ -78,12 +74,14 @@ export function registerInbox(program: Command): void {
     .action(async (opts: { limit: string; raw?: string; json?: boolean }) => {
       if (opts.raw !== undefined) {
         const id = positiveInt(opts.raw, 'id');
+        const { unstorableBytes } = await import('../inbox/dead-letters.ts');
         const bytes = await withDatabase((db) => unstorableBytes(db, id));
         if (!bytes) throw new CliError(`unstorable delivery ${id} does not exist`);
         process.stdout.write(bytes);
         return;
       }
       const limit = positiveInt(opts.limit, 'limit');
+      const { listUnstorable } = await import('../inbox/dead-letters.ts');
       const items = await withDatabase((db) => listUnstorable(db, limit));
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(items, null, 2)}\n`);

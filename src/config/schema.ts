@@ -91,7 +91,7 @@ export const envSchema = z.object({
   ALERT_MEMORY_PERCENT: num(80, 1, 100),
   ALERT_RESOURCE_FOR_SECONDS: int(120, 0),
   ALERT_REPEAT_SECONDS: int(4 * 3600, 60),
-  // Observability (src/ops/alerts): thresholds of the rules beyond the contract's four.
+  // Observability (src/features/alerts): thresholds of the rules beyond the contract's four.
   ALERT_INBOX_BACKLOG_SECONDS: int(300, 1),
   ALERT_OUTBOUND_FAILURE_PERCENT: num(20, 0, 100),
   ALERT_OUTBOUND_MIN_MESSAGES: int(10, 1),
@@ -103,7 +103,7 @@ export const envSchema = z.object({
   /** Where this process reaches the sandbox fakes (a worker process points at its web process). */
   WADI_SANDBOX_URL: optUrl,
 
-  // Backups (src/ops/backup): where dumps go, when the leader takes them (cron, UTC), how long
+  // Backups (src/features/backup): where dumps go, when the leader takes them (cron, UTC), how long
   // they are kept, and where the PostgreSQL client tools live when not on PATH.
   BACKUP_DIR: z.string().default('./backups'),
   BACKUP_SCHEDULE: optStr.refine((v) => v === undefined || validCron(v), {
@@ -148,6 +148,27 @@ export const envSchema = z.object({
   OUTBOX_CONCURRENCY: int(16, 0, 256),
   OUTBOX_MAX_ATTEMPTS: int(8, 1, 100),
   OUTBOX_RETRY_BASE_MS: int(1000, 10, 600_000),
+
+  // Knowledge and tools (src/knowledge, src/assistant-tools): the operator's documents, searched
+  // with PostgreSQL full-text search, and MCP servers the model may call.
+  /** Folder of Markdown, text, PDF and DOCX files the assistant can search; unset = no knowledge. */
+  KNOWLEDGE_DIR: optStr,
+  /** When running WADIs re-sync KNOWLEDGE_DIR (cron, UTC); "off" syncs only at start and on `wadi knowledge sync`. */
+  KNOWLEDGE_SYNC_SCHEDULE: z
+    .string()
+    .default('*/15 * * * *')
+    .refine((v) => v.trim() === 'off' || validCron(v.trim()), {
+      message: 'not a valid cron expression (e.g. "*/15 * * * *") or "off"',
+    })
+    .transform((v) => (v.trim() === 'off' ? undefined : v.trim())),
+  /** Knowledge files larger than this are reported and skipped. */
+  KNOWLEDGE_MAX_FILE_BYTES: int(20_000_000, 1),
+  /** JSON file listing MCP servers ({"mcpServers": {...}}); unset = no operator tools. */
+  ASSISTANT_TOOLS_FILE: optStr,
+  /** Default time one tool call may take before the model is told it timed out. */
+  ASSISTANT_TOOL_TIMEOUT_MS: int(15_000, 100, 600_000),
+  /** Most tool calls in one turn; then the model must answer with what it has. */
+  ASSISTANT_TOOL_MAX_STEPS: int(6, 1, 50),
 });
 
 function validCron(pattern: string): boolean {

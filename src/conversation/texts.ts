@@ -10,7 +10,6 @@ export interface Texts {
   readonly reset: string;
   readonly unsupported: (kind: string) => string;
   readonly unavailable: string;
-  readonly defaultPersona: string;
   readonly kindNames: Record<string, string>;
 }
 
@@ -22,8 +21,6 @@ const es: Texts = {
   unsupported: (kind) =>
     `Por ahora solo entiendo mensajes de texto; no puedo procesar ${kind}. ¿Me lo escribes, por favor?`,
   unavailable: 'Estoy teniendo problemas técnicos. Te responderé en cuanto pueda.',
-  defaultPersona:
-    'Eres WADI, un asistente amable y conciso que conversa por WhatsApp y Telegram. Responde en el idioma del usuario, con frases cortas y claras, sin formato complejo.',
   kindNames: {
     audio: 'audios',
     image: 'imágenes',
@@ -44,8 +41,6 @@ const en: Texts = {
   unsupported: (kind) =>
     `For now I only understand text messages; I can't process ${kind}. Could you write it, please?`,
   unavailable: "I'm having some technical trouble. I'll answer as soon as I can.",
-  defaultPersona:
-    'You are WADI, a friendly and concise assistant chatting over WhatsApp and Telegram. Answer in the user’s language, with short, clear sentences and no complex formatting.',
   kindNames: {
     audio: 'voice or audio messages',
     image: 'images',

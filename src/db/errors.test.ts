@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestDb, testDatabase } from '../../test/helpers/db.ts';
 import { LogCapture } from '../../test/helpers/wadi.ts';
-import { createLogger } from '../ops/logging/logger.ts';
+import { createLogger } from '../observability/logging/logger.ts';
 import { describeDataError, isDataError } from './errors.ts';
 
 const CONTENT = 'private-message-text-4711';

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWadi, type Wadi } from '../../src/app/wadi.ts';
-import { createLogger } from '../../src/ops/logging/logger.ts';
+import { createLogger } from '../../src/observability/logging/logger.ts';
 import { Cluster } from './cluster.ts';
 import { createPostgresDatabase, postgresUrl, type TestDb, testDatabase } from './db.ts';
 import { LogCapture, testConfig } from './wadi.ts';

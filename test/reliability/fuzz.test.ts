@@ -21,7 +21,7 @@ import { parseUpdate } from '../../src/channels/telegram/parse.ts';
 import { isUpdate } from '../../src/channels/telegram/update-types.ts';
 import { parseWebhook } from '../../src/channels/whatsapp/parser.ts';
 import { storableString } from '../../src/inbox/normalise.ts';
-import { createLogger } from '../../src/ops/logging/logger.ts';
+import { createLogger } from '../../src/observability/logging/logger.ts';
 import { metaJson, signWhatsapp, telegramTextUpdate, whatsappTextWebhook } from '../../src/sandbox/payloads.ts';
 import { type TestDb, testDatabase } from '../helpers/db.ts';
 import { LogCapture, TEST_ADMIN_KEY, testConfig } from '../helpers/wadi.ts';

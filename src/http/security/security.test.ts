@@ -1,15 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestDb, testDatabase } from '../../../test/helpers/db.ts';
 import { startTestWadi, TEST_ADMIN_KEY, type TestWadi, testConfig } from '../../../test/helpers/wadi.ts';
-import type { ModuleFactory } from '../../app/module.ts';
-import { MODULES } from '../../app/modules.ts';
 import { createWadi } from '../../app/wadi.ts';
-import { securityModule, securityModuleWith } from './module.ts';
+import type { ModuleFactory } from '../../platform/context.ts';
 
 const ADMIN_ORIGIN = 'https://admin.example.com';
 
 const KEY = { 'x-admin-key': TEST_ADMIN_KEY };
-const MODULES_WITH = (...extra: ModuleFactory[]) => [...MODULES, ...extra];
 
 /** Blocks this process's event loop (the in-process WADI's too) for `ms`. */
 function stall(ms: number): void {
@@ -176,7 +173,7 @@ describe('load shedding', () => {
     // the shedding lasts a whole interval: long enough to observe on a busy machine.
     w = await startTestWadi(t.database, {
       env: { SHED_MAX_EVENT_LOOP_DELAY_MS: '80' },
-      modules: MODULES.map((m) => (m === securityModule ? securityModuleWith({ sampleIntervalMs: 500 }) : m)),
+      security: { sampleIntervalMs: 500 },
     });
   });
   afterAll(async () => {
@@ -240,7 +237,7 @@ describe('secrets stay out of responses and logs under the security layer', () =
         },
       ],
     });
-    const w = await startTestWadi(t.database, { env, modules: MODULES_WITH(leaky) });
+    const w = await startTestWadi(t.database, { env, extraModules: [leaky] });
     try {
       const bodies: string[] = [];
       for (const [path, headers] of [
