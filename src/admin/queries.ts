@@ -58,7 +58,28 @@ export interface SessionCursor {
 }
 
 // PostgreSQL's text form of a timestamptz, e.g. `2026-11-28 19:55:01.123456+00`.
-const PG_TIMESTAMP = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}(:?\d{2})?|Z)?$/;
+const PG_TIMESTAMP =
+  /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?(?:([+-])(\d{2})(?::?(\d{2}))?|Z)?$/;
+
+/** True when `s` is a real instant PostgreSQL accepts (`9999-99-99` or 30 February are not). */
+function validTimestamp(s: string): boolean {
+  const m = PG_TIMESTAMP.exec(s);
+  if (!m) return false;
+  const [y, mo, d, h, mi, sec, , , offH, offM] = m.slice(1).map((x) => (x === undefined ? 0 : Number(x)));
+  const daysInMonth = new Date(Date.UTC(y as number, mo as number, 0)).getUTCDate();
+  return (
+    (y as number) >= 1 &&
+    (mo as number) >= 1 &&
+    (mo as number) <= 12 &&
+    (d as number) >= 1 &&
+    (d as number) <= daysInMonth &&
+    (h as number) < 24 &&
+    (mi as number) < 60 &&
+    (sec as number) < 60 &&
+    (offH as number) <= 15 &&
+    (offM as number) < 60
+  );
+}
 
 /** Opaque cursor text for a position. */
 export function encodeCursor(c: SessionCursor): string {
@@ -71,8 +92,8 @@ export function decodeCursor(s: string): SessionCursor | undefined {
     const v = JSON.parse(Buffer.from(s, 'base64url').toString('utf8')) as unknown;
     if (!Array.isArray(v) || v.length !== 2) return undefined;
     const [lastSeen, id] = v as [unknown, unknown];
-    if (typeof lastSeen !== 'string' || !PG_TIMESTAMP.test(lastSeen)) return undefined;
-    if (typeof id !== 'number' || !Number.isSafeInteger(id)) return undefined;
+    if (typeof lastSeen !== 'string' || !validTimestamp(lastSeen)) return undefined;
+    if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) return undefined;
     return { lastSeen, id };
   } catch {
     return undefined;

@@ -21,6 +21,7 @@ import { whatsappModule } from '../channels/whatsapp/module.ts';
 import type { Config } from '../config/config.ts';
 import { conversationModule } from '../conversation/module.ts';
 import { type Database, openDatabase } from '../db/client.ts';
+import { isServerShutdown, sqlState } from '../db/errors.ts';
 import { migrate } from '../db/migrate.ts';
 import { alertsModule } from '../features/alerts/module.ts';
 import { backupModule } from '../features/backup/module.ts';
@@ -142,7 +143,13 @@ export async function createWadi(config: Config, opts: WadiOptions = {}): Promis
           dataDir: config.database.dataDir,
           poolSize: config.env.DATABASE_POOL_SIZE,
           applicationName: `wadi-${role}`,
-          onError: (err) => logger.warn({ err: err.message }, 'database connection error'),
+          onError: (err) =>
+            isServerShutdown(err)
+              ? logger.info(
+                  { code: sqlState(err) },
+                  'database closed an idle connection (server shutdown); reconnecting on use',
+                )
+              : logger.warn({ err: err.message }, 'database connection error'),
         }),
       () =>
         config.database.embedded

@@ -132,6 +132,22 @@ export interface AcceptResult {
   readonly duplicateStatuses: number;
   /** Inbox ids of the newly stored events, in input order. */
   readonly ids: readonly number[];
+  /** Per input event: true when this call stored it (false: a redelivery, or unstorable). */
+  readonly fresh: readonly boolean[];
+  /**
+   * Events and statuses the database refused even after normalisation; the delivery is kept in
+   * `unstorable_deliveries` (see `deadLetterId`) and may be acknowledged: retrying cannot help.
+   */
+  readonly unstorable?: number;
+  /** The `unstorable_deliveries` row holding this delivery, when `unstorable` > 0. */
+  readonly deadLetterId?: number;
+}
+
+/** Where a delivery came from, kept when it cannot be stored. */
+export interface DeliverySource {
+  readonly channel: ChannelName;
+  /** The delivery's bytes as received (the webhook body); kept base64 if it cannot be stored. */
+  readonly raw?: Uint8Array;
 }
 
 /**
@@ -143,6 +159,7 @@ export interface InboundStore {
     events: readonly InboundEvent[],
     statuses?: readonly StatusEvent[],
     traceContext?: string,
+    source?: DeliverySource,
   ): Promise<AcceptResult>;
   /** Moves a Telegram group's conversation to its new supergroup chat id (idempotent); whether one moved. */
   followGroupMigration(fromChatId: string, toChatId: string): Promise<boolean>;

@@ -303,3 +303,23 @@ export const toolCalls = pgTable(
     index('tool_calls_conversation_idx').on(t.conversationId, t.id),
   ],
 );
+
+/**
+ * Webhook deliveries the database could not store even after normalisation (src/inbox/writer.ts):
+ * acknowledged so the platform stops retrying, kept here byte for byte (base64, which any text
+ * column accepts) with the reason (SQLSTATE, never content) for an operator to look at.
+ */
+export const unstorableDeliveries = pgTable(
+  'unstorable_deliveries',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    channel: text('channel').notNull(),
+    receivedAt: ts('received_at').notNull().defaultNow(),
+    reason: text('reason').notNull(),
+    /** Events and statuses of the delivery that could not be stored. */
+    items: integer('items').notNull(),
+    bytes: integer('bytes').notNull(),
+    rawBase64: text('raw_base64').notNull(),
+  },
+  (t) => [index('unstorable_received_idx').on(t.receivedAt)],
+);

@@ -3,7 +3,7 @@
  * `wadi inbox dead` and GET /admin/dead-letters, replayed by `wadi inbox replay ID` and
  * POST /admin/messages/:id/replay: this is the one query for both.
  */
-import type { Queryable } from '../db/client.ts';
+import type { Database, Queryable } from '../db/client.ts';
 
 /** One dead message as operators see it. */
 export interface DeadLetter {
@@ -91,4 +91,46 @@ export async function replayDeadLetter(database: Queryable, id: number): Promise
   }
   const { rows: after } = await database.query<DeadRow>(`${SELECT} where id = $1`, [id]);
   return toDeadLetter(after[0]);
+}
+
+/** A webhook delivery the database refused even after normalisation (see writer.ts). */
+export interface UnstorableDelivery {
+  readonly id: number;
+  readonly channel: string;
+  readonly receivedAt: string;
+  /** SQLSTATEs and condition names, e.g. `22009 invalid_time_zone_displacement_value`. */
+  readonly reason: string;
+  readonly items: number;
+  readonly bytes: number;
+}
+
+/** Unstorable deliveries, newest first. */
+export async function listUnstorable(database: Database, limit = 50): Promise<UnstorableDelivery[]> {
+  const { rows } = await database.query<{
+    id: number;
+    channel: string;
+    received_at: Date;
+    reason: string;
+    items: number;
+    bytes: number;
+  }>('select id, channel, received_at, reason, items, bytes from unstorable_deliveries order by id desc limit $1', [
+    limit,
+  ]);
+  return rows.map((r) => ({
+    id: Number(r.id),
+    channel: r.channel,
+    receivedAt: new Date(r.received_at).toISOString(),
+    reason: r.reason,
+    items: r.items,
+    bytes: r.bytes,
+  }));
+}
+
+/** The bytes of one unstorable delivery exactly as received, or undefined. */
+export async function unstorableBytes(database: Database, id: number): Promise<Buffer | undefined> {
+  const { rows } = await database.query<{ raw_base64: string }>(
+    'select raw_base64 from unstorable_deliveries where id = $1',
+    [id],
+  );
+  return rows[0] ? Buffer.from(rows[0].raw_base64, 'base64') : undefined;
 }

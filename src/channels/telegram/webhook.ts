@@ -41,7 +41,7 @@ export function telegramWebhook(deps: IngestDeps & { readonly secret?: string })
           throw errors.badRequest('the body is not a Telegram update (no integer update_id)');
         }
         try {
-          const r = await ingestUpdates([update], deps);
+          const r = await ingestUpdates([update], deps, req.body as Buffer);
           return reply.status(200).send({ ok: true, ...r });
         } catch (err) {
           req.log.error({ err, updateId: update.update_id }, 'telegram update not stored');

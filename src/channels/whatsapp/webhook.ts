@@ -92,13 +92,21 @@ export function whatsappWebhook(deps: WhatsAppWebhookDeps): FastifyPluginAsync {
           const writer = deps.writer;
           let result: AcceptResult;
           try {
-            result = await writer.accept(parsed.events, parsed.statuses);
+            result = await writer.accept(parsed.events, parsed.statuses, undefined, { channel: 'whatsapp', raw });
           } catch (err) {
             req.log.error({ err }, 'whatsapp webhook could not be stored; asking Meta to retry');
             throw errors.unavailable('could not store the notification; retry later');
           }
           count('accepted', result.accepted + result.statuses);
           count('duplicate', result.duplicates + result.duplicateStatuses);
+          if (result.unstorable) {
+            // Acknowledged all the same: Meta would redeliver it for days, and it can never be stored.
+            count('unstorable', result.unstorable);
+            req.log.error(
+              { deadLetterId: result.deadLetterId, items: result.unstorable },
+              'whatsapp delivery the database cannot store; kept in unstorable_deliveries',
+            );
+          }
           req.log.debug(
             { accepted: result.accepted, duplicates: result.duplicates, statuses: result.statuses },
             'whatsapp webhook stored',

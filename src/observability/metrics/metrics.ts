@@ -25,7 +25,7 @@ export const metrics = {
   }),
   webhookEvents: new client.Counter({
     name: 'wadi_webhook_events_total',
-    help: 'Webhook events by channel and outcome (accepted, duplicate, invalid_signature, malformed, ignored)',
+    help: 'Webhook events by channel and outcome (accepted, duplicate, invalid_signature, malformed, ignored, unstorable)',
     labelNames: ['channel', 'outcome'] as const,
     registers: [registry],
   }),
