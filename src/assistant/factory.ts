@@ -17,7 +17,10 @@ export function createAssistant(
   opts: { now?: () => number } = {},
 ): CircuitBreakerAssistant {
   const env = config.env;
-  const systemPrompt = (locale: 'es' | 'en') => config.systemPrompt ?? texts(locale).defaultPersona;
+  // The persona, then one line asking for chat-sized answers (ASSISTANT_MAX_OUTPUT_TOKENS is the hard cap).
+  const systemPrompt = (locale: 'es' | 'en') =>
+    `${config.systemPrompt ?? texts(locale).defaultPersona}\n\n${texts(locale).chatLength}`;
+  const maxOutputTokens = env.ASSISTANT_MAX_OUTPUT_TOKENS;
   let inner: Assistant;
   if (config.llm.kind === 'openai') {
     const baseUrl = config.llm.baseUrl;
@@ -28,6 +31,7 @@ export function createAssistant(
       timeoutMs: env.OPENAI_TIMEOUT_MS,
       maxRetries: env.OPENAI_MAX_RETRIES,
       systemPrompt,
+      maxOutputTokens,
     });
   } else if (config.sandbox && env.WADI_SANDBOX_LLM) {
     inner = new OpenAiAssistant({
@@ -37,6 +41,7 @@ export function createAssistant(
       timeoutMs: env.OPENAI_TIMEOUT_MS,
       maxRetries: env.OPENAI_MAX_RETRIES,
       systemPrompt,
+      maxOutputTokens,
     });
   } else {
     inner = new OfflineAssistant();

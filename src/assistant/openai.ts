@@ -2,12 +2,15 @@
  * The OpenAI-compatible adapter (OpenAI, Azure, Ollama, vLLM, OpenRouter… or the sandbox fake),
  * built on the official SDK with a request timeout and bounded retries. SDK errors are mapped to
  * the port's classes: network errors, timeouts, 429 and 5xx mean "unavailable" (keep the message
- * pending); other 4xx mean this request was rejected. The only file that imports the SDK.
+ * pending); "context too long" (in any compatible server's words) is its own class, so the turn
+ * can retry with a shorter history; other 4xx mean this request was rejected. The only file that
+ * imports the SDK.
  */
 import OpenAI, { APIConnectionError, APIError, APIUserAbortError } from 'openai';
 import { metrics } from '../ops/metrics/metrics.ts';
 import {
   type Assistant,
+  AssistantContextTooLongError,
   AssistantRejectedError,
   type AssistantReply,
   type AssistantRequest,
@@ -24,6 +27,32 @@ export interface OpenAiAssistantOptions {
   readonly maxRetries: number;
   /** The system prompt (persona) for the locale. */
   readonly systemPrompt: (locale: 'es' | 'en') => string;
+  /** Cap on one reply's tokens, sent as `max_tokens` (ASSISTANT_MAX_OUTPUT_TOKENS; 0 = no cap). */
+  readonly maxOutputTokens?: number;
+}
+
+// What OpenAI-compatible servers say when the prompt does not fit: OpenAI and Azure send the code
+// `context_length_exceeded`, llama.cpp the type `exceed_context_size_error`; vLLM, Ollama and LM
+// Studio only say it in words (sandbox/openai.ts reproduces each one).
+const CONTEXT_CODES = new Set(['context_length_exceeded', 'exceed_context_size_error', 'string_above_max_length']);
+const CONTEXT_WORDS =
+  /context[ _-]?length|context (size|window)|maximum model length|maximum context|context the overflows|exceeds the (available )?context|prompt is too long|too many tokens/i;
+
+/** True when an API error means "the prompt is longer than the model's context window". */
+export function isContextLengthError(err: APIError): boolean {
+  const status = err.status ?? 0;
+  if (status !== 400 && status !== 413 && status !== 422) return false;
+  const body = err.error as Record<string, unknown> | string | undefined;
+  const inner = typeof body === 'object' && body !== null && typeof body.error === 'object' ? body.error : body;
+  const fields = typeof inner === 'object' && inner !== null ? (inner as Record<string, unknown>) : {};
+  for (const k of ['code', 'type']) if (typeof fields[k] === 'string' && CONTEXT_CODES.has(fields[k])) return true;
+  const words = [
+    err.message,
+    typeof inner === 'string' ? inner : '',
+    fields.message,
+    (body as { message?: unknown })?.message,
+  ];
+  return words.some((w) => typeof w === 'string' && CONTEXT_WORDS.test(w));
 }
 
 /** Chat completions against any OpenAI-compatible server. */
@@ -55,10 +84,13 @@ export class OpenAiAssistant implements Assistant {
         {
           model: this.opts.model,
           messages: [{ role: 'system', content: this.opts.systemPrompt(req.locale) }, ...req.messages],
+          ...(this.opts.maxOutputTokens ? { max_tokens: this.opts.maxOutputTokens } : {}),
         },
         { signal: req.signal },
       );
-      const text = res.choices[0]?.message?.content?.trim() ?? '';
+      let text = res.choices[0]?.message?.content?.trim() ?? '';
+      // Cut off by the output cap: say so rather than end mid-sentence without a sign.
+      if (text && res.choices[0]?.finish_reason === 'length') text = `${text} […]`;
       const usage = res.usage
         ? { promptTokens: res.usage.prompt_tokens, completionTokens: res.usage.completion_tokens }
         : undefined;
@@ -87,6 +119,10 @@ export class OpenAiAssistant implements Assistant {
         if (status === 429 || status >= 500 || status === 408) {
           observe('unavailable');
           throw new AssistantUnavailableError(`LLM answered ${status}`, { cause: err });
+        }
+        if (isContextLengthError(err)) {
+          observe('context_length');
+          throw new AssistantContextTooLongError(`LLM context window exceeded (${status})`, { cause: err });
         }
         observe('rejected');
         throw new AssistantRejectedError(`LLM rejected the request (${status})`, { cause: err });
