@@ -38,6 +38,32 @@ const CONTEXT_CODES = new Set(['context_length_exceeded', 'exceed_context_size_e
 const CONTEXT_WORDS =
   /context[ _-]?length|context (size|window)|maximum model length|maximum context|context the overflows|exceeds the (available )?context|prompt is too long|too many tokens/i;
 
+/**
+ * Some compatible servers (vLLM before 0.7, LM Studio) answer errors without OpenAI's `{"error":
+ * …}` envelope, and the SDK then drops the body and its message. Errors are rewrapped so their
+ * words reach `isContextLengthError`; successful answers pass through untouched.
+ */
+async function wrapErrorBodies(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+  const res = await fetch(input, init);
+  if (res.status < 400) return res;
+  const text = await res.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  const enveloped =
+    typeof body === 'object' && body !== null && !Array.isArray(body) && 'error' in body
+      ? text
+      : JSON.stringify({ error: body === undefined ? { message: text } : body });
+  const headers = new Headers(res.headers);
+  headers.delete('content-length');
+  headers.delete('content-encoding');
+  headers.set('content-type', 'application/json');
+  return new Response(enveloped, { status: res.status, statusText: res.statusText, headers });
+}
+
 /** True when an API error means "the prompt is longer than the model's context window". */
 export function isContextLengthError(err: APIError): boolean {
   const status = err.status ?? 0;
@@ -71,6 +97,7 @@ export class OpenAiAssistant implements Assistant {
       baseURL: this.opts.baseUrl(),
       timeout: this.opts.timeoutMs,
       maxRetries: this.opts.maxRetries,
+      fetch: wrapErrorBodies,
     });
     return this.client;
   }

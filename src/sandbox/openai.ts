@@ -11,6 +11,7 @@ import type { ContextLengthFlavor, SandboxState } from './state.ts';
 
 interface ChatBody {
   model?: string;
+  max_tokens?: number;
   messages?: { role?: string; content?: unknown }[];
 }
 
@@ -98,7 +99,11 @@ export function openaiFake(state: SandboxState): FastifyPluginAsync {
       const contents = body.messages.map((m) => (typeof m.content === 'string' ? m.content : ''));
       let lastUser = '';
       for (const m of body.messages) if (m.role === 'user' && typeof m.content === 'string') lastUser = m.content;
-      const text = fault?.text ?? `[sandbox] ${lastUser}`;
+      let text = fault?.text ?? `[sandbox] ${lastUser}`;
+      // Like a real server, stop at max_tokens and say so in finish_reason.
+      const cap = typeof body.max_tokens === 'number' && body.max_tokens > 0 ? body.max_tokens : undefined;
+      const truncated = cap !== undefined && tokens(text) > cap;
+      if (truncated) text = text.slice(0, cap * 4);
       const n = state.record({ channel: 'llm', kind: 'chat_completion', method: 'POST', path, body, status: 200 }).seq;
       const promptTokens = contents.reduce((s, c) => s + tokens(c), 0);
       return {
@@ -106,7 +111,14 @@ export function openaiFake(state: SandboxState): FastifyPluginAsync {
         object: 'chat.completion',
         created: Math.floor(Date.now() / 1000),
         model: body.model ?? 'sandbox-model',
-        choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop', logprobs: null }],
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant', content: text },
+            finish_reason: truncated ? 'length' : 'stop',
+            logprobs: null,
+          },
+        ],
         usage: {
           prompt_tokens: promptTokens,
           completion_tokens: tokens(text),
