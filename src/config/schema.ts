@@ -4,6 +4,7 @@
  */
 import { Cron } from 'croner';
 import { z } from 'zod';
+import { trustProxyProblem } from './trust-proxy.ts';
 
 const bool = (def: boolean) => z.stringbool().default(def);
 const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
@@ -42,7 +43,11 @@ export const envSchema = z.object({
   ADMIN_API_KEY: list,
   CORS_ORIGINS: list,
   PUBLIC_URL: optUrl,
-  TRUST_PROXY: optStr,
+  /** Which proxies' X-Forwarded-* headers to believe; parsed and validated in trust-proxy.ts. */
+  TRUST_PROXY: optStr.superRefine((v, ctx) => {
+    const problem = v === undefined ? undefined : trustProxyProblem(v);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }),
 
   WHATSAPP_APP_SECRET: optStr,
   WHATSAPP_VERIFY_TOKEN: optStr,
