@@ -145,6 +145,16 @@ function stages(r: Row, cols: [string, string][]): Stage[] {
   return out;
 }
 
+/**
+ * What an outbound part looked like to the user: its body in the channel's markup, or the plain
+ * text the sender resent when the platform refused the markup (`options.sent_as_plain`).
+ */
+function asSent(channel: string, body: string, options: Record<string, unknown>): Pick<Message, 'text' | 'format'> {
+  if (typeof options.sent_as_plain === 'string') return { text: options.sent_as_plain, format: 'plain' };
+  if (options.parse_mode === 'HTML') return { text: body, format: 'telegram_html' };
+  return { text: body, format: channel === 'whatsapp' ? 'whatsapp' : 'plain' };
+}
+
 /** The newest `limit` messages of a conversation, both directions, oldest first, with their timelines. */
 export async function conversationMessages(db: Queryable, conversationId: number, limit: number): Promise<Message[]> {
   const inbound = await db.query<Row>(
@@ -154,8 +164,8 @@ export async function conversationMessages(db: Queryable, conversationId: number
     [conversationId, limit],
   );
   const outbound = await db.query<Row>(
-    `select id, kind, body, status, attempts, inbox_id, part, failure_reason, error_code, error_title, created_at,
-       sent_at, delivered_at, read_at, failed_at
+    `select id, channel, kind, body, options, status, attempts, inbox_id, part, failure_reason, error_code, error_title,
+       created_at, sent_at, delivered_at, read_at, failed_at
      from outbox_messages where conversation_id = $1 order by id desc limit $2`,
     [conversationId, limit],
   );
@@ -167,6 +177,7 @@ export async function conversationMessages(db: Queryable, conversationId: number
         at: iso(r.received_at),
         kind: String(r.kind),
         text: (r.text as string | null) ?? null,
+        format: 'plain',
         status: String(r.status),
         attempts: Number(r.attempts),
         timeline: stages(r, [
@@ -187,7 +198,7 @@ export async function conversationMessages(db: Queryable, conversationId: number
         id: Number(r.id),
         at: iso(r.created_at),
         kind: String(r.kind),
-        text: String(r.body),
+        ...asSent(String(r.channel), String(r.body), (r.options ?? {}) as Record<string, unknown>),
         status: String(r.status),
         attempts: Number(r.attempts),
         timeline: stages(r, [
@@ -219,8 +230,9 @@ export async function listDeadLetters(
   limit: number,
 ): Promise<DeadLetterPage> {
   const { rows } = await db.query<Row>(
-    `select id, channel, chat_id, conversation_id, kind, event->>'text' as text, attempts, last_error, received_at
-     from inbox_messages where status = 'dead' and ($1::bigint is null or id < $1::bigint)
+    `select id, channel, chat_id, conversation_id, kind, event->>'text' as text, attempts, last_error, received_at,
+       exists (select 1 from outbox_messages o where o.inbox_id = m.id and o.kind = 'dead_letter_notice') as notified
+     from inbox_messages m where status = 'dead' and ($1::bigint is null or id < $1::bigint)
      order by id desc limit $2`,
     [beforeId ?? null, limit + 1],
   );
@@ -235,6 +247,7 @@ export async function listDeadLetters(
       attempts: Number(r.attempts),
       lastError: (r.last_error as string | null) ?? null,
       receivedAt: iso(r.received_at),
+      userNotified: r.notified === true,
     }),
   );
   const last = page[page.length - 1];

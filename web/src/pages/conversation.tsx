@@ -1,6 +1,10 @@
-/** One conversation: messages in both directions with delivery status and stage timelines; reset, pause, resume. */
+/**
+ * One conversation: messages in both directions with delivery status and stage timelines; reset, pause, resume.
+ * Outbound texts are shown as the user saw them (WhatsApp markup or Telegram HTML rendered, or the plain resend).
+ */
 import { useState } from 'react';
 import { api, explain } from '../api.ts';
+import { ChatText } from '../chat-text.tsx';
 import { Badge, Empty, ErrorNote } from '../components.tsx';
 import { ago, between, time } from '../format.ts';
 import { usePolled } from '../hooks.ts';
@@ -125,7 +129,13 @@ export function Conversation({ id }: { id: number }) {
       <div className="messages" data-testid="messages">
         {res.data?.messages.map((m) => (
           <div key={`${m.direction}-${m.id}`} className={`msg msg-${m.direction}`} data-testid={`msg-${m.direction}`}>
-            <div className="msg-text">{m.text ?? <span className="muted">({m.kind})</span>}</div>
+            <div className="msg-text" data-format={m.format}>
+              {m.text !== null ? (
+                <ChatText text={m.text} format={m.format} />
+              ) : (
+                <span className="muted">({m.kind})</span>
+              )}
+            </div>
             <div className="msg-meta">
               {time(m.at)} · <Badge status={STATUS_CLASS[m.status] ?? 'muted'}>{m.status}</Badge>
               {m.attempts > 1 && <> · {m.attempts} attempts</>}
