@@ -5,16 +5,16 @@
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import type { FastifyPluginAsync } from 'fastify';
-import type { ModuleContext } from '../app/module.ts';
 import { errors } from '../http/errors.ts';
+import type { ModuleContext } from '../platform/context.ts';
 import { KeyVerifier, keyFingerprint } from './auth.ts';
-import { adminContext, setActor } from './context.ts';
+import { type AdminDeps, adminContext, setActor } from './context.ts';
 import { dashboardPlugin } from './dashboard.ts';
 import { adminErrors } from './errors.ts';
-import { deadLetterRoutes } from './routes/dead-letters.ts';
-import { opsRoutes } from './routes/ops.ts';
-import { sandboxRoutes } from './routes/sandbox.ts';
-import { sessionRoutes } from './routes/sessions.ts';
+import { deadLetterRoutes } from './routes-dead-letters.ts';
+import { opsRoutes } from './routes-ops.ts';
+import { sandboxRoutes } from './routes-sandbox.ts';
+import { sessionRoutes } from './routes-sessions.ts';
 
 /** Limits of the admin API (defaults suit one operator with a dashboard open). */
 export interface AdminOptions {
@@ -29,9 +29,9 @@ export interface AdminOptions {
 }
 
 /** Builds the /admin plugin. */
-export function adminPlugin(ctx: ModuleContext, opts: AdminOptions = {}): FastifyPluginAsync {
+export function adminPlugin(ctx: ModuleContext, deps: AdminDeps, opts: AdminOptions = {}): FastifyPluginAsync {
   const verifier = new KeyVerifier(ctx.config.admin.keys);
-  const a = adminContext(ctx);
+  const a = adminContext(ctx, deps);
   return async (app) => {
     await app.register(dashboardPlugin(opts.dashboardDist));
     await app.register(async (api) => {

@@ -7,7 +7,7 @@
  * imports the SDK.
  */
 import OpenAI, { APIConnectionError, APIError, APIUserAbortError } from 'openai';
-import { metrics } from '../ops/metrics/metrics.ts';
+import { metrics } from '../observability/metrics/metrics.ts';
 import {
   type Assistant,
   AssistantContextTooLongError,

@@ -91,7 +91,7 @@ export const envSchema = z.object({
   ALERT_MEMORY_PERCENT: num(80, 1, 100),
   ALERT_RESOURCE_FOR_SECONDS: int(120, 0),
   ALERT_REPEAT_SECONDS: int(4 * 3600, 60),
-  // Observability (src/ops/alerts): thresholds of the rules beyond the contract's four.
+  // Observability (src/features/alerts): thresholds of the rules beyond the contract's four.
   ALERT_INBOX_BACKLOG_SECONDS: int(300, 1),
   ALERT_OUTBOUND_FAILURE_PERCENT: num(20, 0, 100),
   ALERT_OUTBOUND_MIN_MESSAGES: int(10, 1),
@@ -103,7 +103,7 @@ export const envSchema = z.object({
   /** Where this process reaches the sandbox fakes (a worker process points at its web process). */
   WADI_SANDBOX_URL: optUrl,
 
-  // Backups (src/ops/backup): where dumps go, when the leader takes them (cron, UTC), how long
+  // Backups (src/features/backup): where dumps go, when the leader takes them (cron, UTC), how long
   // they are kept, and where the PostgreSQL client tools live when not on PATH.
   BACKUP_DIR: z.string().default('./backups'),
   BACKUP_SCHEDULE: optStr.refine((v) => v === undefined || validCron(v), {

@@ -1,33 +1,31 @@
 /**
- * The conversation engine as a WADI feature: the assistant (registered as 'assistant.status'),
- * the inbox workers that run turns and the outbox dispatcher that sends replies. Workers and the
+ * The conversation engine as a WADI feature: the inbox workers that run turns with the assistant
+ * and the outbox dispatcher that sends replies through the channel senders. Workers and the
  * dispatcher run in every role but `web`.
  */
 import { EventEmitter } from 'node:events';
-import type { ModuleFactory } from '../app/module.ts';
-import { contribute, lookup, provide, senders } from '../app/shared.ts';
-import { createAssistant } from '../assistant/factory.ts';
+import type { Assistant } from '../assistant/assistant.ts';
+import type { ChannelName, ChannelSender } from '../channels/types.ts';
 import { InboxWorker } from '../inbox/worker.ts';
+import type { WadiModule } from '../kernel/module.ts';
 import { OutboxDispatcher } from '../outbox/dispatcher.ts';
+import type { ModuleContext } from '../platform/context.ts';
 import { runTurn } from './turn.ts';
 import { TypingKeeper } from './typing.ts';
 
-/** Registry key of the conversation engine's parts (tests, admin). */
-export const CONVERSATION_ENGINE_KEY = 'conversation.engine';
+/** What the engine uses from other features. */
+export interface ConversationDeps {
+  readonly assistant: Assistant;
+  /** Outbound senders by channel (only configured channels are present). */
+  readonly senders: ReadonlyMap<ChannelName, ChannelSender>;
+  /** The inbox's 'committed' events, to wake the workers. */
+  readonly inboxEvents: EventEmitter;
+}
 
 /** Builds the engine. */
-export const conversationModule: ModuleFactory = (ctx) => {
+export function conversationModule(ctx: ModuleContext, deps: ConversationDeps): WadiModule {
   const env = ctx.config.env;
-  const assistant = createAssistant(ctx.config, () => ctx.localBaseUrl());
-  provide(ctx, 'assistant.status', assistant);
-  contribute(ctx, 'admin.dependencyChecks').push({
-    name: 'llm',
-    componentType: 'component',
-    run: () =>
-      assistant.breakerOpen()
-        ? { status: 'warn', output: `circuit breaker open: ${assistant.lastError() ?? 'LLM failing'}` }
-        : { status: 'pass', observedValue: assistant.name },
-  });
+  const { assistant, senders } = deps;
   if (ctx.role === 'web') return { name: 'conversation' };
 
   const outboxEvents = new EventEmitter();
@@ -42,29 +40,28 @@ export const conversationModule: ModuleFactory = (ctx) => {
     maxAttempts: env.INBOX_MAX_ATTEMPTS,
     retryBaseMs: env.INBOX_RETRY_BASE_MS,
     graceMs: Math.max(env.SHUTDOWN_GRACE_MS - 2000, 500),
-    events: lookup(ctx, 'inbox.events'),
-    handle: (turn, signal) =>
+    events: deps.inboxEvents,
+    handle: (turn, signal, lease) =>
       runTurn(
         {
           database: ctx.database,
           logger: ctx.logger.child({ component: 'turn' }),
           assistant,
-          sender: (channel) => senders(ctx).get(channel),
+          sender: (channel) => senders.get(channel),
           typing,
           defaultLocale: env.ASSISTANT_LOCALE,
           historyTokens: env.ASSISTANT_HISTORY_TOKENS,
-          maxAttempts: env.INBOX_MAX_ATTEMPTS,
-          retryBaseMs: env.INBOX_RETRY_BASE_MS,
           onQueued: () => outboxEvents.emit('queued'),
         },
         turn,
         signal,
+        lease,
       ),
   });
   const dispatcher = new OutboxDispatcher({
     database: ctx.database,
     logger: ctx.logger.child({ component: 'outbox' }),
-    senders: () => senders(ctx),
+    senders: () => senders,
     concurrency: env.OUTBOX_CONCURRENCY,
     maxAttempts: env.OUTBOX_MAX_ATTEMPTS,
     retryBaseMs: env.OUTBOX_RETRY_BASE_MS,
@@ -73,7 +70,6 @@ export const conversationModule: ModuleFactory = (ctx) => {
     events: outboxEvents,
     onSending: (id) => typing.stop(id),
   });
-  ctx.registry.set(CONVERSATION_ENGINE_KEY, { assistant, worker, dispatcher });
   return {
     name: 'conversation',
     // Replies queued but not yet sent at shutdown stay in the outbox for the next process.
@@ -82,4 +78,4 @@ export const conversationModule: ModuleFactory = (ctx) => {
       typing.stopAll();
     },
   };
-};
+}

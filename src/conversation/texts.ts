@@ -14,9 +14,6 @@ export interface Texts {
   readonly tooLong: string;
   /** A message went to the dead letter: it will not be answered. */
   readonly deadLetter: string;
-  readonly defaultPersona: string;
-  /** Appended to every system prompt: answers sized for a chat bubble, not a document. */
-  readonly chatLength: string;
   readonly kindNames: Record<string, string>;
 }
 
@@ -32,10 +29,6 @@ const es: Texts = {
     'Lo siento, la conversación se ha hecho demasiado larga para responderte. Prueba con un mensaje más corto o envía /reset para empezar de cero.',
   deadLetter:
     'Lo siento, no he podido responder a tu último mensaje por un problema técnico. ¿Puedes enviarlo de nuevo en unos minutos?',
-  chatLength:
-    'Escribes en un chat: responde con la extensión de un mensaje de chat (unas pocas frases o una lista corta), salvo que te pidan más detalle.',
-  defaultPersona:
-    'Eres WADI, un asistente amable y conciso que conversa por WhatsApp y Telegram. Responde en el idioma del usuario, con frases cortas y claras, sin formato complejo.',
   kindNames: {
     audio: 'audios',
     image: 'imágenes',
@@ -60,10 +53,6 @@ const en: Texts = {
     'Sorry, our conversation has grown too long for me to answer. Try a shorter message, or send /reset to start over.',
   deadLetter:
     "Sorry, I couldn't answer your last message because of a technical problem. Could you send it again in a few minutes?",
-  chatLength:
-    'You are writing in a chat: keep answers the length of a chat message (a few sentences or a short list) unless asked for more detail.',
-  defaultPersona:
-    'You are WADI, a friendly and concise assistant chatting over WhatsApp and Telegram. Answer in the user’s language, with short, clear sentences and no complex formatting.',
   kindNames: {
     audio: 'voice or audio messages',
     image: 'images',

@@ -16,8 +16,8 @@ import {
 import { splitText } from '../channels/split.ts';
 import type { ChannelName, ChannelSender } from '../channels/types.ts';
 import type { Database } from '../db/client.ts';
-import { type ClaimedTurn, completeTurn, LeaseLostError, releaseTurn } from '../inbox/claim.ts';
-import { retryDelay } from '../inbox/worker.ts';
+import { markFallbackNotified, resetContext } from '../db/conversations.ts';
+import { type ClaimedTurn, LeaseLostError, type TurnLease } from '../inbox/claim.ts';
 import { enqueueReplies, type QueuedReply } from '../outbox/enqueue.ts';
 import { appendHistory, loadHistory } from './history.ts';
 import { messageText, planTurn } from './plan.ts';
@@ -33,8 +33,6 @@ export interface TurnDeps {
   readonly typing: TypingKeeper;
   readonly defaultLocale: Locale;
   readonly historyTokens: number;
-  readonly maxAttempts: number;
-  readonly retryBaseMs: number;
   /** Called after a turn queued replies (wakes the local dispatcher). */
   readonly onQueued?: () => void;
 }
@@ -44,8 +42,11 @@ type Effect = { type: 'reset' } | { type: 'history'; rows: { role: 'user' | 'ass
 
 const FALLBACK_SPLIT_LIMIT = 4096;
 
-/** Runs one claimed turn to completion or hands it back. */
-export async function runTurn(deps: TurnDeps, turn: ClaimedTurn, signal: AbortSignal): Promise<void> {
+/**
+ * Runs one claimed turn to completion or hands it back, through `lease` (the worker's: it owns the
+ * inbox rows and the retry policy).
+ */
+export async function runTurn(deps: TurnDeps, turn: ClaimedTurn, signal: AbortSignal, lease: TurnLease): Promise<void> {
   const conv = turn.conversation;
   const channel = conv.channel as ChannelName;
   const last = turn.messages[turn.messages.length - 1];
@@ -56,7 +57,7 @@ export async function runTurn(deps: TurnDeps, turn: ClaimedTurn, signal: AbortSi
     const userRows = conv.paused
       ? turn.messages.map((m) => ({ role: 'user' as const, content: messageText(m) })).filter((r) => r.content)
       : [];
-    await commit(deps, turn, [], [{ type: 'history', rows: userRows }], { answeredBy: allDone });
+    await commit(deps, turn, lease, [], [{ type: 'history', rows: userRows }], { answeredBy: allDone });
     return;
   }
 
@@ -115,17 +116,23 @@ export async function runTurn(deps: TurnDeps, turn: ClaimedTurn, signal: AbortSi
     }
   } catch (err) {
     deps.typing.stop(conv.id);
-    await handBack(deps, turn, err, signal);
+    await handBack(deps, turn, lease, err, signal);
     return;
   }
 
   if (replies.length === 0) deps.typing.stop(conv.id);
-  await commit(deps, turn, replies, effects, { answeredBy, llmStartedAt, llmEndedAt, clearFallback: answered });
+  await commit(deps, turn, lease, replies, effects, {
+    answeredBy,
+    llmStartedAt,
+    llmEndedAt,
+    clearFallback: answered,
+  });
 }
 
 async function commit(
   deps: TurnDeps,
   turn: ClaimedTurn,
+  lease: TurnLease,
   replies: readonly QueuedReply[],
   effects: readonly Effect[],
   opts: { answeredBy: Map<number, number>; llmStartedAt?: Date; llmEndedAt?: Date; clearFallback?: boolean },
@@ -133,11 +140,10 @@ async function commit(
   const conv = turn.conversation;
   try {
     await deps.database.transaction(async (tx) => {
-      await completeTurn(tx, turn, opts);
+      await lease.complete(tx, opts);
       for (const e of effects) {
-        if (e.type === 'reset') {
-          await tx.query('update conversations set context_reset_at = clock_timestamp() where id = $1', [conv.id]);
-        } else await appendHistory(tx, conv.id, e.rows);
+        if (e.type === 'reset') await resetContext(tx, conv.id);
+        else await appendHistory(tx, conv.id, e.rows);
       }
       await enqueueReplies(tx, replies);
     });
@@ -151,14 +157,18 @@ async function commit(
   if (replies.length > 0) deps.onQueued?.();
 }
 
-async function handBack(deps: TurnDeps, turn: ClaimedTurn, err: unknown, signal: AbortSignal): Promise<void> {
+async function handBack(
+  deps: TurnDeps,
+  turn: ClaimedTurn,
+  lease: TurnLease,
+  err: unknown,
+  signal: AbortSignal,
+): Promise<void> {
   const conv = turn.conversation;
   const attempt = Math.max(...turn.messages.map((m) => m.attempts));
   if (signal.aborted) {
     // Shutdown or lost lease: give the turn back untouched, to be answered right away elsewhere.
-    await deps.database
-      .transaction((tx) => releaseTurn(tx, turn, { retryInMs: 0, countAttempt: false, maxAttempts: deps.maxAttempts }))
-      .catch(() => {});
+    await deps.database.transaction((tx) => lease.giveBack(tx)).catch(() => {});
     return;
   }
   if (err instanceof AssistantUnavailableError) {
@@ -166,19 +176,9 @@ async function handBack(deps: TurnDeps, turn: ClaimedTurn, err: unknown, signal:
     const first = turn.messages[0];
     let notified = false;
     await deps.database.transaction(async (tx) => {
-      await releaseTurn(tx, turn, {
-        error: err.message,
-        retryInMs: Math.max(err.retryAfterMs ?? 0, retryDelay(deps.retryBaseMs, 1)),
-        countAttempt: false,
-        maxAttempts: deps.maxAttempts,
-      });
+      await lease.postpone(tx, err.message, err.retryAfterMs);
       // One notice per outage: the flag is cleared by the next real answer.
-      const { rows } = await tx.query(
-        `update conversations set fallback_notified_at = now()
-         where id = $1 and fallback_notified_at is null and not blocked and not paused returning id`,
-        [conv.id],
-      );
-      if (rows.length > 0) {
+      if (await markFallbackNotified(tx, conv.id)) {
         notified = true;
         const parts = [texts(locale).unavailable];
         await enqueueReplies(tx, [
@@ -198,12 +198,7 @@ async function handBack(deps: TurnDeps, turn: ClaimedTurn, err: unknown, signal:
     return;
   }
   const dead = await deps.database.transaction((tx) =>
-    releaseTurn(tx, turn, {
-      error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
-      retryInMs: retryDelay(deps.retryBaseMs, attempt),
-      countAttempt: true,
-      maxAttempts: deps.maxAttempts,
-    }),
+    lease.fail(tx, err instanceof Error ? `${err.name}: ${err.message}` : String(err)),
   );
   const level = err instanceof AssistantRejectedError ? 'warn' : 'error';
   deps.logger[level]({ conversationId: conv.id, err, attempt, dead }, 'turn failed; will retry or dead-letter');

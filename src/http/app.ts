@@ -12,7 +12,7 @@ import Fastify, {
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.ts';
 import { parseTrustProxy } from '../config/trust-proxy.ts';
-import type { Health } from '../ops/health/health.ts';
+import type { Health } from '../observability/health/health.ts';
 import { AppError, errors, fromFastifyError } from './errors.ts';
 
 /** What the HTTP layer needs from the rest of WADI. */

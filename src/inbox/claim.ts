@@ -9,6 +9,9 @@
  */
 import type { InboundEvent } from '../channels/types.ts';
 import type { Database, Queryable } from '../db/client.ts';
+import type { Clock } from '../kernel/clock.ts';
+import { decisionTime } from '../kernel/decision-time.ts';
+import { inboxBacklog, oldestPendingSeconds } from './backlog.ts';
 
 /** A conversation as a turn sees it. */
 export interface ConversationRow {
@@ -56,9 +59,13 @@ export interface ClaimOptions {
   readonly leaseMs: number;
   /** A conversation is claimable once its newest pending message is at least this old (burst coalescing). */
   readonly debounceMs: number;
+  /** Decides which leases expired and which messages are due; default: the database's clock. */
+  readonly clock?: Clock;
 }
 
-const CLAIMABLE = `(m.status = 'pending' or (m.status = 'processing' and m.lease_until < now()))`;
+// $4 is the decision time (decisionTime).
+const NOW = 'coalesce($4::timestamptz, now())';
+const CLAIMABLE = `(m.status = 'pending' or (m.status = 'processing' and m.lease_until < ${NOW}))`;
 
 /** Claims the next conversation's pending messages, or returns null when nothing is ready. */
 export async function claimTurn(database: Database, opts: ClaimOptions): Promise<ClaimedTurn | null> {
@@ -70,32 +77,32 @@ export async function claimTurn(database: Database, opts: ClaimOptions): Promise
        from inbox_messages m
        where ${CLAIMABLE} and m.conversation_id is not null
        group by m.conversation_id
-       having max(m.received_at) <= now() - make_interval(secs => $1::float8 / 1000)
-          and (array_agg(m.available_at order by m.id))[1] <= now()
+       having max(m.received_at) <= ${NOW} - make_interval(secs => $1::float8 / 1000)
+          and (array_agg(m.available_at order by m.id))[1] <= ${NOW}
        order by first_id
        limit 32
      ), pick as (
        select c.id from conversations c join cand on cand.cid = c.id
-       where c.lease_until is null or c.lease_until < now()
+       where c.lease_until is null or c.lease_until < ${NOW}
        order by cand.first_id
        limit 1
        for update of c skip locked
      ), lease as (
-       update conversations c set lease_owner = $2, lease_until = now() + make_interval(secs => $3::float8 / 1000)
+       update conversations c set lease_owner = $2, lease_until = ${NOW} + make_interval(secs => $3::float8 / 1000)
        from pick where c.id = pick.id
        returning c.id, c.channel, c.chat_id, c.display_name, c.locale, c.blocked, c.paused,
                  c.context_reset_at, c.fallback_notified_at, c.last_inbound_at
      ), msgs as (
        update inbox_messages m set status = 'processing', lease_owner = $2,
-         lease_until = now() + make_interval(secs => $3::float8 / 1000),
-         attempts = m.attempts + 1, claimed_at = now()
+         lease_until = ${NOW} + make_interval(secs => $3::float8 / 1000),
+         attempts = m.attempts + 1, claimed_at = ${NOW}
        from pick
-       where m.conversation_id = pick.id and ${CLAIMABLE} and m.available_at <= now()
+       where m.conversation_id = pick.id and ${CLAIMABLE} and m.available_at <= ${NOW}
        returning m.id, m.kind, m.event, m.attempts, m.received_at, m.trace_context
      )
      select (select row_to_json(lease) from lease) as conversation,
             (select json_agg(msgs order by msgs.id) from msgs) as messages`,
-    [opts.debounceMs, opts.token, opts.leaseMs],
+    [opts.debounceMs, opts.token, opts.leaseMs, decisionTime(opts.clock)],
   );
   const c = rows[0]?.conversation;
   if (!c) return null;
@@ -135,15 +142,20 @@ interface RawMessage {
 }
 
 /** Extends the lease of a running turn; false when it was lost. */
-export async function renewLease(database: Database, turn: ClaimedTurn, leaseMs: number): Promise<boolean> {
+export async function renewLease(
+  database: Database,
+  turn: ClaimedTurn,
+  leaseMs: number,
+  clock?: Clock,
+): Promise<boolean> {
   const { rows } = await database.query(
     `with c as (
-       update conversations set lease_until = now() + make_interval(secs => $2::float8 / 1000)
+       update conversations set lease_until = ${NOW} + make_interval(secs => $2::float8 / 1000)
        where id = $3 and lease_owner = $1 returning id
      )
-     update inbox_messages set lease_until = now() + make_interval(secs => $2::float8 / 1000)
+     update inbox_messages set lease_until = ${NOW} + make_interval(secs => $2::float8 / 1000)
      where lease_owner = $1 and status = 'processing' and exists (select 1 from c) returning id`,
-    [turn.token, leaseMs, turn.conversation.id],
+    [turn.token, leaseMs, turn.conversation.id, decisionTime(clock)],
   );
   return rows.length > 0;
 }
@@ -198,6 +210,8 @@ export interface ReleaseOptions {
   readonly countAttempt: boolean;
   /** Counted attempts after which a message goes to the dead letter. */
   readonly maxAttempts: number;
+  /** Clock of the retry time; default: the database's. */
+  readonly clock?: Clock;
 }
 
 /** Hands the turn's messages back (pending, or dead after too many attempts) and frees the conversation. */
@@ -207,11 +221,19 @@ export async function releaseTurn(tx: Queryable, turn: ClaimedTurn, opts: Releas
     `update inbox_messages set
        status = case when $3 and attempts >= $4 then 'dead' else 'pending' end,
        attempts = case when $3 then attempts else greatest(attempts - 1, 0) end,
-       available_at = now() + make_interval(secs => $5::float8 / 1000),
+       available_at = coalesce($7::timestamptz, now()) + make_interval(secs => $5::float8 / 1000),
        last_error = coalesce($6, last_error), lease_owner = null, lease_until = null
      where id = any($1::bigint[]) and lease_owner = $2
      returning status`,
-    [ids, turn.token, opts.countAttempt, opts.maxAttempts, opts.retryInMs, opts.error?.slice(0, 1000) ?? null],
+    [
+      ids,
+      turn.token,
+      opts.countAttempt,
+      opts.maxAttempts,
+      opts.retryInMs,
+      opts.error?.slice(0, 1000) ?? null,
+      decisionTime(opts.clock),
+    ],
   );
   await tx.query(`update conversations set lease_owner = null, lease_until = null where id = $1 and lease_owner = $2`, [
     turn.conversation.id,
@@ -220,11 +242,55 @@ export async function releaseTurn(tx: Queryable, turn: ClaimedTurn, opts: Releas
   return rows.filter((r) => r.status === 'dead').length;
 }
 
+/** How a turn settles its claim: handed to the turn handler by the worker (see worker.ts). */
+export interface TurnLease {
+  /**
+   * Inside the turn's final transaction: marks the messages done and frees the conversation.
+   * Throws LeaseLostError (rolling the transaction back) if another worker took over.
+   */
+  complete(tx: Queryable, opts: CompleteOptions): Promise<void>;
+  /** Shutdown or lost lease: the messages are claimable again at once, the attempt not counted. */
+  giveBack(tx: Queryable): Promise<void>;
+  /**
+   * Not the messages' fault (the LLM is down): claimable again after the first backoff step, or
+   * `retryAfterMs` if longer; the attempt is not counted.
+   */
+  postpone(tx: Queryable, error: string, retryAfterMs?: number): Promise<void>;
+  /** A counted failure: retried with backoff, dead after the last attempt. Returns how many went dead. */
+  fail(tx: Queryable, error: string): Promise<number>;
+}
+
+/** The retry rules a lease applies. */
+export interface LeasePolicy {
+  readonly maxAttempts: number;
+  /** Delay after the `attempt`-th counted failure. */
+  readonly retryDelay: (attempt: number) => number;
+  readonly clock?: Clock;
+}
+
+/** The lease of one claimed turn. */
+export function leaseFor(turn: ClaimedTurn, policy: LeasePolicy): TurnLease {
+  const base = { maxAttempts: policy.maxAttempts, clock: policy.clock };
+  const attempt = Math.max(...turn.messages.map((m) => m.attempts));
+  return {
+    complete: (tx, opts) => completeTurn(tx, turn, opts),
+    giveBack: async (tx) => {
+      await releaseTurn(tx, turn, { ...base, retryInMs: 0, countAttempt: false });
+    },
+    postpone: async (tx, error, retryAfterMs) => {
+      const retryInMs = Math.max(retryAfterMs ?? 0, policy.retryDelay(1));
+      await releaseTurn(tx, turn, { ...base, error, retryInMs, countAttempt: false });
+    },
+    fail: (tx, error) =>
+      releaseTurn(tx, turn, { ...base, error, retryInMs: policy.retryDelay(attempt), countAttempt: true }),
+  };
+}
+
 /** Pending work for the gauges: how many messages wait and how old the oldest is. */
-export async function pendingStats(database: Queryable): Promise<{ pending: number; oldestSeconds: number }> {
-  const { rows } = await database.query<{ n: number; oldest: number | null }>(
-    `select count(*)::int as n, extract(epoch from now() - min(received_at))::float8 as oldest
-     from inbox_messages where status in ('pending', 'processing')`,
-  );
-  return { pending: rows[0]?.n ?? 0, oldestSeconds: Math.max(0, rows[0]?.oldest ?? 0) };
+export async function pendingStats(
+  database: Queryable,
+  now = Date.now(),
+): Promise<{ pending: number; oldestSeconds: number }> {
+  const b = await inboxBacklog(database);
+  return { pending: b.pending + b.processing, oldestSeconds: oldestPendingSeconds(b, now) ?? 0 };
 }

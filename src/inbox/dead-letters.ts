@@ -1,8 +1,9 @@
 /**
  * The dead letter: inbound messages that failed INBOX_MAX_ATTEMPTS times. Listed by
- * `wadi inbox dead` (and the admin API), replayed by `wadi inbox replay ID`.
+ * `wadi inbox dead` and GET /admin/dead-letters, replayed by `wadi inbox replay ID` and
+ * POST /admin/messages/:id/replay: this is the one query for both.
  */
-import type { Database } from '../db/client.ts';
+import type { Queryable } from '../db/client.ts';
 
 /** One dead message as operators see it. */
 export interface DeadLetter {
@@ -15,6 +16,8 @@ export interface DeadLetter {
   readonly attempts: number;
   readonly lastError: string | null;
   readonly receivedAt: string;
+  /** The user was told this message could not be answered (the conversation's rate-limited notice). */
+  readonly userNotified: boolean;
 }
 
 /** A page of dead letters, newest first; pass `nextCursor` back as `cursor` for the next page. */
@@ -43,10 +46,13 @@ interface DeadRow {
   attempts: number;
   last_error: string | null;
   received_at: Date;
+  notified: boolean;
 }
 
-const SELECT = `select id, channel, chat_id, conversation_id, kind, event->>'text' as text, attempts, last_error, received_at
-  from inbox_messages`;
+// The notice is a reply of kind dead_letter_notice queued for the dead message (conversation/dead-letter-notice.ts).
+const SELECT = `select id, channel, chat_id, conversation_id, kind, event->>'text' as text, attempts, last_error, received_at,
+    exists (select 1 from outbox_messages o where o.inbox_id = m.id and o.kind = 'dead_letter_notice') as notified
+  from inbox_messages m`;
 
 function toDeadLetter(r: DeadRow): DeadLetter {
   return {
@@ -59,12 +65,13 @@ function toDeadLetter(r: DeadRow): DeadLetter {
     attempts: r.attempts,
     lastError: r.last_error,
     receivedAt: new Date(r.received_at).toISOString(),
+    userNotified: r.notified === true,
   };
 }
 
 /** Lists dead letters, newest first. */
 export async function listDeadLetters(
-  database: Database,
+  database: Queryable,
   opts: { limit?: number; cursor?: number } = {},
 ): Promise<DeadLetterPage> {
   const limit = Math.min(Math.max(opts.limit ?? 50, 1), 500);
@@ -77,7 +84,7 @@ export async function listDeadLetters(
 }
 
 /** Puts a dead letter back in the queue with fresh attempts; throws NotADeadLetterError otherwise. */
-export async function replayDeadLetter(database: Database, id: number): Promise<DeadLetter> {
+export async function replayDeadLetter(database: Queryable, id: number): Promise<DeadLetter> {
   const { rows } = await database.query<{ id: number }>(
     `update inbox_messages set status = 'pending', attempts = 0, available_at = now(),
        lease_owner = null, lease_until = null

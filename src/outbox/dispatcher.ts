@@ -12,9 +12,13 @@ import type { Logger } from 'pino';
 import { PermanentSendError, RetryableSendError } from '../channels/errors.ts';
 import type { ChannelName, ChannelSender } from '../channels/types.ts';
 import type { Database } from '../db/client.ts';
-import { applyPendingStatuses } from '../inbox/writer.ts';
-import type { BackgroundService } from '../lifecycle/service.ts';
-import { metrics } from '../ops/metrics/metrics.ts';
+import { countMessageOut, markBlocked, moveConversationChat } from '../db/conversations.ts';
+import { type BackoffPolicy, backoffDelay, QUERY_FAILURE_BACKOFF } from '../kernel/backoff.ts';
+import { type Clock, systemClock } from '../kernel/clock.ts';
+import { decisionTime } from '../kernel/decision-time.ts';
+import type { BackgroundService } from '../kernel/service.ts';
+import { metrics } from '../observability/metrics/metrics.ts';
+import { applyPendingStatuses } from './statuses.ts';
 
 /** WhatsApp's customer-service window: free-form replies only within 24 h of the user's last message. */
 export const WHATSAPP_WINDOW_MS = 24 * 3600 * 1000;
@@ -33,7 +37,21 @@ export interface DispatcherOptions {
   readonly events?: EventEmitter;
   /** Called before the first send attempt of a conversation's part (stops its typing refresh). */
   readonly onSending?: (conversationId: number) => void;
-  readonly now?: () => number;
+  /**
+   * Time of the window, lease and retry decisions. Default: the process clock for the window, the
+   * database's clock for leases and retries (one clock for every process; see kernel/decision-time).
+   */
+  readonly clock?: Clock;
+}
+
+/** Retry policy of failed sends: OUTBOX_RETRY_BASE_MS doubling, ±25 % jitter, capped at 5 minutes. */
+export function outboxRetryPolicy(baseMs: number): BackoffPolicy {
+  return { baseMs, maxMs: 300_000, jitter: [0.75, 1.25] };
+}
+
+/** Whether WhatsApp's 24 h customer-service window is closed at `now` for a user last heard at `lastInboundAt`. */
+export function whatsappWindowClosed(lastInboundAt: Date | null, now: number): boolean {
+  return lastInboundAt !== null && now - new Date(lastInboundAt).getTime() > WHATSAPP_WINDOW_MS;
 }
 
 interface Row {
@@ -64,11 +82,11 @@ export class OutboxDispatcher implements BackgroundService {
   private poll: NodeJS.Timeout | undefined;
   private readonly sends = new Set<Promise<void>>();
   private readonly onQueued = () => this.wake();
-  private readonly now: () => number;
+  private readonly clock: Clock;
 
   constructor(opts: DispatcherOptions) {
     this.o = opts;
-    this.now = opts.now ?? Date.now;
+    this.clock = opts.clock ?? systemClock;
   }
 
   /** Starts the claim loop. */
@@ -102,7 +120,7 @@ export class OutboxDispatcher implements BackgroundService {
         } catch (err) {
           failures++;
           this.o.logger.warn({ err: (err as Error).message }, 'outbox claim failed');
-          await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** failures, 5000)));
+          await new Promise((r) => setTimeout(r, backoffDelay(QUERY_FAILURE_BACKOFF, failures)));
           continue;
         }
       }
@@ -139,8 +157,8 @@ export class OutboxDispatcher implements BackgroundService {
     const { rows } = await this.o.database.query<Row>(
       `with c as (
          select o.id from outbox_messages o
-         where (o.status = 'pending' or (o.status = 'sending' and o.lease_until < now()))
-           and o.available_at <= now() and o.channel = any($1::text[])
+         where (o.status = 'pending' or (o.status = 'sending' and o.lease_until < coalesce($5::timestamptz, now())))
+           and o.available_at <= coalesce($5::timestamptz, now()) and o.channel = any($1::text[])
            and not exists (
              select 1 from outbox_messages p
              where p.conversation_id = o.conversation_id and p.id < o.id and p.status in ('pending', 'sending'))
@@ -148,7 +166,7 @@ export class OutboxDispatcher implements BackgroundService {
          for update of o skip locked
        ), upd as (
          update outbox_messages o set status = 'sending', lease_owner = $3, attempts = o.attempts + 1,
-           lease_until = now() + make_interval(secs => $4::float8 / 1000)
+           lease_until = coalesce($5::timestamptz, now()) + make_interval(secs => $4::float8 / 1000)
          from c where o.id = c.id
          returning o.*
        )
@@ -157,7 +175,7 @@ export class OutboxDispatcher implements BackgroundService {
        from upd left join conversations cv on cv.id = upd.conversation_id
        left join inbox_messages i on i.id = upd.inbox_id
        order by upd.id`,
-      [channels, limit, this.owner, this.o.leaseMs],
+      [channels, limit, this.owner, this.o.leaseMs, decisionTime(this.o.clock)],
     );
     return rows;
   }
@@ -166,11 +184,7 @@ export class OutboxDispatcher implements BackgroundService {
     const sender = this.o.senders().get(row.channel);
     if (row.conversation_id !== null) this.o.onSending?.(row.conversation_id);
     if (row.blocked) return this.fail(row, 'blocked', undefined);
-    if (
-      row.channel === 'whatsapp' &&
-      row.last_inbound_at &&
-      this.now() - new Date(row.last_inbound_at).getTime() > WHATSAPP_WINDOW_MS
-    ) {
+    if (row.channel === 'whatsapp' && whatsappWindowClosed(row.last_inbound_at, this.clock.now())) {
       // Free-form messages outside the 24 h window are refused by Meta; a template would be needed.
       return this.fail(row, 'window_closed', undefined);
     }
@@ -194,24 +208,24 @@ export class OutboxDispatcher implements BackgroundService {
 
   private async sent(row: Row, platformMessageId: string): Promise<void> {
     // One round trip records the send; status webhooks that raced ahead of it are applied after.
-    const { rows } = await this.o.database.query<{ early: boolean }>(
+    const { rows } = await this.o.database.query<{ conversation_id: number | null; early: boolean }>(
       `with o as (
          update outbox_messages set status = 'sent', platform_message_id = $2, sent_at = now(),
            lease_owner = null, lease_until = null, error_code = null, error_title = null, error_detail = null
          where id = $1 and status = 'sending' returning conversation_id
-       ), c as (
-         update conversations set messages_out = messages_out + 1 where id = (select conversation_id from o)
        )
-       select exists (select 1 from status_events
+       select (select conversation_id from o) as conversation_id, exists (select 1 from status_events
          where channel = $3 and platform_message_id = $2 and not applied) as early`,
       [row.id, platformMessageId, row.channel],
     );
+    const conversationId = rows[0]?.conversation_id;
+    if (conversationId !== null && conversationId !== undefined) await countMessageOut(this.o.database, conversationId);
     if (rows[0]?.early) await applyPendingStatuses(this.o.database, row.channel, platformMessageId);
     metrics.outboundMessages.inc({ channel: row.channel, outcome: 'sent' });
     if (row.part === 0 && row.inbox_received_at) {
       metrics.replyLatency.observe(
         { channel: row.channel },
-        Math.max(0, (this.now() - new Date(row.inbox_received_at).getTime()) / 1000),
+        Math.max(0, (this.clock.now() - new Date(row.inbox_received_at).getTime()) / 1000),
       );
     }
   }
@@ -219,26 +233,23 @@ export class OutboxDispatcher implements BackgroundService {
   private async retry(row: Row, err: unknown): Promise<void> {
     const e = err instanceof RetryableSendError ? err : undefined;
     if (row.attempts >= this.o.maxAttempts) return this.fail(row, 'retries_exhausted', e);
-    const backoff = Math.min(this.o.retryBaseMs * 2 ** (row.attempts - 1), 300_000) * (0.75 + Math.random() * 0.5);
-    const delay = Math.max(backoff, e?.retryAfterMs ?? 0);
+    const delay = backoffDelay(outboxRetryPolicy(this.o.retryBaseMs), row.attempts, { retryAfterMs: e?.retryAfterMs });
     await this.o.database.query(
       `update outbox_messages set status = 'pending', lease_owner = null, lease_until = null,
-         available_at = now() + make_interval(secs => $2::float8 / 1000),
+         available_at = coalesce($6::timestamptz, now()) + make_interval(secs => $2::float8 / 1000),
          error_code = $3, error_title = $4, error_detail = $5
        where id = $1 and status = 'sending'`,
       [
         row.id,
-        Math.round(delay),
+        delay,
         e?.code ?? null,
         e?.title ?? null,
         (e?.detail ?? (err as Error)?.message ?? '').slice(0, 1000),
+        decisionTime(this.o.clock),
       ],
     );
     metrics.outboundMessages.inc({ channel: row.channel, outcome: 'retried' });
-    this.o.logger.warn(
-      { outboxId: row.id, attempt: row.attempts, delayMs: Math.round(delay), code: e?.code },
-      'send retried',
-    );
+    this.o.logger.warn({ outboxId: row.id, attempt: row.attempts, delayMs: delay, code: e?.code }, 'send retried');
     setTimeout(() => this.wake(), delay + 5).unref();
   }
 
@@ -257,7 +268,7 @@ export class OutboxDispatcher implements BackgroundService {
       );
       if (reason === 'blocked' && row.conversation_id !== null) {
         // The user blocked the bot: stop writing, and fail what was still queued for them.
-        await tx.query('update conversations set blocked = true where id = $1', [row.conversation_id]);
+        await markBlocked(tx, row.conversation_id);
         await tx.query(
           `update outbox_messages set status = 'failed', failure_reason = 'blocked', failed_at = now()
            where conversation_id = $1 and status = 'pending'`,
@@ -273,11 +284,7 @@ export class OutboxDispatcher implements BackgroundService {
     await this.o.database.transaction(async (tx) => {
       if (row.conversation_id !== null) {
         // The chat moved (Telegram group → supergroup): follow it unless the new chat already has a conversation.
-        await tx.query(
-          `update conversations set chat_id = $2 where id = $1
-           and not exists (select 1 from conversations where channel = $3 and chat_id = $2)`,
-          [row.conversation_id, newChatId, row.channel],
-        );
+        await moveConversationChat(tx, row.conversation_id, row.channel, newChatId);
         await tx.query(`update outbox_messages set chat_id = $2 where conversation_id = $1 and status = 'pending'`, [
           row.conversation_id,
           newChatId,
@@ -285,8 +292,8 @@ export class OutboxDispatcher implements BackgroundService {
       }
       await tx.query(
         `update outbox_messages set status = 'pending', chat_id = $2, lease_owner = null, lease_until = null,
-           available_at = now() where id = $1`,
-        [row.id, newChatId],
+           available_at = coalesce($3::timestamptz, now()) where id = $1`,
+        [row.id, newChatId, decisionTime(this.o.clock)],
       );
     });
     this.o.logger.info({ outboxId: row.id }, 'chat migrated; resending to the new chat id');

@@ -3,7 +3,7 @@ import { GrammyError } from 'grammy';
 import pino from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SANDBOX_CREDENTIALS } from '../../config/config.ts';
-import { metrics } from '../../ops/metrics/metrics.ts';
+import { metrics } from '../../observability/metrics/metrics.ts';
 import { sandboxPlugin } from '../../sandbox/module.ts';
 import { SandboxState } from '../../sandbox/state.ts';
 import { PermanentSendError, RetryableSendError } from '../errors.ts';

@@ -7,7 +7,7 @@
  * counted in `wadi_telegram_plain_fallbacks_total`.
  */
 import type { Logger } from 'pino';
-import { metrics } from '../../ops/metrics/metrics.ts';
+import { metrics } from '../../observability/metrics/metrics.ts';
 import { PermanentSendError, RetryableSendError } from '../errors.ts';
 import type { ChannelSender, OutboundMessage, SendResult } from '../types.ts';
 import type { TelegramClient } from './client.ts';
