@@ -7,6 +7,7 @@
  */
 import type { ChannelSender } from '../channels/types.ts';
 import type { Queryable } from '../db/client.ts';
+import { markDeadLetterNotified } from '../db/conversations.ts';
 import { enqueueReplies } from '../outbox/enqueue.ts';
 import { formatReply } from './reply-format.ts';
 import { type Locale, resolveLocale, texts } from './texts.ts';
@@ -34,15 +35,7 @@ export async function queueDeadLetterNotice(
   deadInboxId: number,
   opts: DeadLetterNoticeOptions,
 ): Promise<boolean> {
-  const { rows } = await tx.query(
-    `update conversations set dead_letter_notified_at = now()
-     where id = $1 and not blocked and not paused
-       and ($2::int = 0 or dead_letter_notified_at is null
-            or dead_letter_notified_at < now() - make_interval(mins => $2::int))
-     returning id`,
-    [conv.id, opts.intervalMinutes],
-  );
-  if (rows.length === 0) return false;
+  if (!(await markDeadLetterNotified(tx, conv.id, opts.intervalMinutes))) return false;
   const locale = resolveLocale(conv.locale, opts.defaultLocale);
   const { parts, options } = formatReply(conv.channel, opts.sender, texts(locale).deadLetter);
   const queued = await enqueueReplies(tx, [

@@ -4,7 +4,9 @@
  * with the history window. Everything the turn decides (replies in the outbox, history, /reset,
  * messages done) commits in ONE transaction, so a crash before it changes nothing and the turn is
  * simply claimed again. When the LLM is unavailable the messages stay pending and the user gets
- * one short notice per outage (conversations.fallback_notified_at).
+ * one short notice per outage (conversations.fallback_notified_at). Every text is rendered for the
+ * channel (reply-format.ts). A prompt too long for the model is retried once with a trimmed
+ * history (context-retry.ts); if it still does not fit, the user gets an apology and the turn ends.
  */
 import type { Logger } from 'pino';
 import {
@@ -13,14 +15,15 @@ import {
   AssistantUnavailableError,
   type ChatMessage,
 } from '../assistant/assistant.ts';
-import { splitText } from '../channels/split.ts';
 import type { ChannelName, ChannelSender } from '../channels/types.ts';
 import type { Database } from '../db/client.ts';
 import { markFallbackNotified, resetContext } from '../db/conversations.ts';
 import { type ClaimedTurn, LeaseLostError, type TurnLease } from '../inbox/claim.ts';
 import { enqueueReplies, type QueuedReply } from '../outbox/enqueue.ts';
+import { replyWithinContext } from './context-retry.ts';
 import { appendHistory, loadHistory } from './history.ts';
 import { messageText, planTurn } from './plan.ts';
+import { formatReply } from './reply-format.ts';
 import { kindName, type Locale, resolveLocale, texts } from './texts.ts';
 import type { TypingKeeper } from './typing.ts';
 
@@ -39,8 +42,6 @@ export interface TurnDeps {
 
 /** History effects, applied in order inside the final transaction. */
 type Effect = { type: 'reset' } | { type: 'history'; rows: { role: 'user' | 'assistant'; content: string }[] };
-
-const FALLBACK_SPLIT_LIMIT = 4096;
 
 /**
  * Runs one claimed turn to completion or hands it back, through `lease` (the worker's: it owns the
@@ -64,22 +65,24 @@ export async function runTurn(deps: TurnDeps, turn: ClaimedTurn, signal: AbortSi
   const sender = deps.sender(channel);
   const locale = resolveLocale(conv.locale, deps.defaultLocale);
   const t = texts(locale);
-  const split = (s: string) => (sender ? sender.split(s) : splitText(s, { limit: FALLBACK_SPLIT_LIMIT }));
   if (sender) deps.typing.start(conv.id, sender, conv.chat_id, last.event.platformMessageId);
 
   const replies: QueuedReply[] = [];
   const effects: Effect[] = [];
   const answeredBy = new Map<number, number>();
-  const reply = (inboxId: number, body: string, kind: 'text' | 'notice' = 'text') =>
+  const reply = (inboxId: number, markdown: string, kind: 'text' | 'notice' = 'text') => {
+    const { parts, options } = formatReply(channel, sender, markdown);
     replies.push({
       channel,
       chatId: conv.chat_id,
       conversationId: conv.id,
       inboxId,
       kind,
-      parts: split(body),
+      parts,
+      options,
       traceContext: turn.messages.find((m) => m.id === inboxId)?.traceContext,
     });
+  };
   let history: ChatMessage[] | undefined;
   let llmStartedAt: Date | undefined;
   let llmEndedAt: Date | undefined;
@@ -103,10 +106,23 @@ export async function runTurn(deps: TurnDeps, turn: ClaimedTurn, signal: AbortSi
         history ??= await loadHistory(deps.database, conv.id, deps.historyTokens);
         const user = step.messages.map((m) => ({ role: 'user' as const, content: messageText(m) }));
         llmStartedAt ??= new Date();
-        const r = await deps.assistant.reply({ messages: [...history, ...user], locale, signal });
+        const outcome = await replyWithinContext(deps.assistant, { history, user, locale, signal }, (trim) =>
+          deps.logger.warn(
+            { conversationId: conv.id, ...trim },
+            'context window exceeded; retrying with a trimmed history',
+          ),
+        );
         llmEndedAt = new Date();
         const anchor = step.messages[step.messages.length - 1].id;
         for (const m of step.messages) answeredBy.set(m.id, anchor);
+        if (!outcome.ok) {
+          // Even the trimmed prompt does not fit: say so and end the turn; keeping these words in
+          // the history would only make the next prompt fail the same way.
+          deps.logger.warn({ conversationId: conv.id }, 'context window exceeded after trimming; apology sent');
+          reply(anchor, t.tooLong, 'notice');
+          continue;
+        }
+        const r = outcome.reply;
         reply(anchor, r.text);
         const rows = [...user, { role: 'assistant' as const, content: r.text }];
         effects.push({ type: 'history', rows });
@@ -180,7 +196,11 @@ async function handBack(
       // One notice per outage: the flag is cleared by the next real answer.
       if (await markFallbackNotified(tx, conv.id)) {
         notified = true;
-        const parts = [texts(locale).unavailable];
+        const { parts, options } = formatReply(
+          conv.channel,
+          deps.sender(conv.channel as ChannelName),
+          texts(locale).unavailable,
+        );
         await enqueueReplies(tx, [
           {
             channel: conv.channel,
@@ -189,6 +209,7 @@ async function handBack(
             inboxId: first.id,
             kind: 'notice',
             parts,
+            options,
           },
         ]);
       }
