@@ -79,6 +79,8 @@ beforeAll(async () => {
       OPENAI_MAX_RETRIES: '0',
       // Short refresh so the fast typing test needs no long wait; the real-time test below uses the default.
       WHATSAPP_TYPING_REFRESH_MS: '300',
+      // Room for the long corpus answer (the fake, like a real server, stops at max_tokens).
+      ASSISTANT_MAX_OUTPUT_TOKENS: '2000',
       LOG_LEVEL: 'info',
     },
   });
@@ -108,7 +110,23 @@ describe('replies that read right on each channel', () => {
     const chat = tgUser();
     fault({ channel: 'llm', kind: 'chat_completion', text: corpus('long-code') });
     await fromTelegram(chat, 'the script please');
-    const sends = await until('both parts', () => tgSends(chat).length >= 2 && tgSends(chat));
+    const sends = await until('both parts', () => tgSends(chat).length >= 2 && tgSends(chat), 8000).catch((e) => {
+      console.log(
+        JSON.stringify(
+          sandbox()
+            .calls('telegram')
+            .slice(-3)
+            .map((c) => [c.kind, c.status, (c.body as { text?: string }).text?.length]),
+        ),
+        JSON.stringify(
+          sandbox()
+            .calls('llm')
+            .slice(-1)
+            .map((c) => c.status),
+        ),
+      );
+      throw e;
+    });
     expect(sends.map((c) => c.status)).toEqual([200, 200]);
     for (const c of sends) {
       expect(tgBody(c).parse_mode).toBe('HTML');
@@ -256,7 +274,7 @@ describe('no silent failures', () => {
     await fromWhatsapp(user, 'hola');
     await until('the answer', () => waSends(user).length > 0);
     const body = llmCalls()[before].body as { max_tokens?: number; messages: { role: string; content: string }[] };
-    expect(body.max_tokens).toBe(800);
+    expect(body.max_tokens).toBe(2000);
     expect(body.messages[0].role).toBe('system');
     expect(body.messages[0].content).toContain('responde con la extensión de un mensaje de chat');
   });
