@@ -43,7 +43,11 @@ describe('context-too-long recovery', () => {
   it('retries once with the trimmed window and answers', async () => {
     const { assistant, prompts } = scripted(1);
     const trims: { from: number; to: number }[] = [];
-    const r = await replyWithinContext(assistant, { history, user, locale: 'es' }, (x) => trims.push(x));
+    const r = await replyWithinContext(
+      (m: ChatMessage[]) => assistant.reply({ messages: m, locale: 'es' }),
+      { history, user },
+      (x) => trims.push(x),
+    );
     expect(r).toMatchObject({ ok: true, trimmed: true, reply: { text: 'ok' } });
     expect(prompts).toHaveLength(2);
     expect(prompts[1].length).toBeLessThan(prompts[0].length);
@@ -53,7 +57,10 @@ describe('context-too-long recovery', () => {
 
   it('gives up after the second refusal, without a third call', async () => {
     const { assistant, prompts } = scripted(5);
-    const r = await replyWithinContext(assistant, { history, user, locale: 'es' });
+    const r = await replyWithinContext((m: ChatMessage[]) => assistant.reply({ messages: m, locale: 'es' }), {
+      history,
+      user,
+    });
     expect(r.ok).toBe(false);
     expect(prompts).toHaveLength(2);
   });
@@ -61,7 +68,9 @@ describe('context-too-long recovery', () => {
   it('lets every other error through untouched', async () => {
     const down = new AssistantUnavailableError('down');
     const { assistant, prompts } = scripted(0, down);
-    await expect(replyWithinContext(assistant, { history, user, locale: 'es' })).rejects.toBe(down);
+    await expect(
+      replyWithinContext((m: ChatMessage[]) => assistant.reply({ messages: m, locale: 'es' }), { history, user }),
+    ).rejects.toBe(down);
     expect(prompts).toHaveLength(1);
   });
 });

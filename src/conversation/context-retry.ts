@@ -4,7 +4,6 @@
  * newest quarter; a second refusal means no answer is possible and the turn ends with an apology.
  */
 import {
-  type Assistant,
   AssistantContextTooLongError,
   type AssistantReply,
   type ChatMessage,
@@ -33,18 +32,14 @@ export function trimHistory(history: readonly ChatMessage[]): ChatMessage[] {
   return out;
 }
 
-/** Asks the assistant; on "context too long" retries once with `trimHistory(history)`. */
+/** Asks (`ask`: the assistant, with or without tools); on "context too long" retries once with `trimHistory(history)`. */
 export async function replyWithinContext(
-  assistant: Assistant,
-  req: { history: readonly ChatMessage[]; user: readonly ChatMessage[]; locale: 'es' | 'en'; signal?: AbortSignal },
+  ask: (messages: ChatMessage[]) => Promise<AssistantReply>,
+  req: { history: readonly ChatMessage[]; user: readonly ChatMessage[] },
   onTrim?: (info: { from: number; to: number }) => void,
 ): Promise<ContextOutcome> {
   try {
-    const reply = await assistant.reply({
-      messages: [...req.history, ...req.user],
-      locale: req.locale,
-      signal: req.signal,
-    });
+    const reply = await ask([...req.history, ...req.user]);
     return { ok: true, reply, trimmed: false };
   } catch (err) {
     if (!(err instanceof AssistantContextTooLongError)) throw err;
@@ -52,11 +47,7 @@ export async function replyWithinContext(
   const trimmed = trimHistory(req.history);
   onTrim?.({ from: req.history.length, to: trimmed.length });
   try {
-    const reply = await assistant.reply({
-      messages: [...trimmed, ...req.user],
-      locale: req.locale,
-      signal: req.signal,
-    });
+    const reply = await ask([...trimmed, ...req.user]);
     return { ok: true, reply, trimmed: true };
   } catch (err) {
     if (err instanceof AssistantContextTooLongError) return { ok: false, error: err };

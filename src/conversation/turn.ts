@@ -15,6 +15,7 @@ import {
   AssistantUnavailableError,
   type ChatMessage,
 } from '../assistant/assistant.ts';
+import { answerWithTools, type ToolAnswerDeps } from '../assistant-tools/answer.ts';
 import type { ChannelName, ChannelSender } from '../channels/types.ts';
 import type { Database } from '../db/client.ts';
 import { markFallbackNotified, resetContext } from '../db/conversations.ts';
@@ -36,6 +37,8 @@ export interface TurnDeps {
   readonly typing: TypingKeeper;
   readonly defaultLocale: Locale;
   readonly historyTokens: number;
+  /** Knowledge search and MCP tools (absent when neither is configured: one plain reply per run). */
+  readonly tools?: ToolAnswerDeps;
   /** Called after a turn queued replies (wakes the local dispatcher). */
   readonly onQueued?: () => void;
 }
@@ -106,7 +109,13 @@ export async function runTurn(deps: TurnDeps, turn: ClaimedTurn, signal: AbortSi
         history ??= await loadHistory(deps.database, conv.id, deps.historyTokens);
         const user = step.messages.map((m) => ({ role: 'user' as const, content: messageText(m) }));
         llmStartedAt ??= new Date();
-        const outcome = await replyWithinContext(deps.assistant, { history, user, locale, signal }, (trim) =>
+        // Tool calls are journaled under the run's first message: stable when a retry claims more.
+        const journal = { inboxId: step.messages[0].id, conversationId: conv.id, leaseToken: turn.token };
+        const ask = (messages: ChatMessage[]) =>
+          deps.tools
+            ? answerWithTools(deps.tools, deps.assistant, { messages, locale, signal, turn: journal })
+            : deps.assistant.reply({ messages, locale, signal });
+        const outcome = await replyWithinContext(ask, { history, user }, (trim) =>
           deps.logger.warn(
             { conversationId: conv.id, ...trim },
             'context window exceeded; retrying with a trimmed history',
