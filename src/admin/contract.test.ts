@@ -94,6 +94,7 @@ describe('admin contract in a Fastify route', () => {
           at: '2026-11-30T10:00:00.000Z',
           kind: 'text',
           text: 'Hola',
+          format: 'plain',
           status: 'done',
           attempts: 1,
           timeline: [{ stage: 'received', at: '2026-11-30T10:00:00.000Z', leaseOwner: 'w1' }],

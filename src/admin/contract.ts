@@ -73,7 +73,11 @@ export const message = z.object({
   id: z.int(),
   at: instant,
   kind: z.string(),
+  /** Outbound: the text as it went out (the plain resend when the platform refused its formatting). */
   text: z.string().nullable(),
+  format: z
+    .enum(['plain', 'whatsapp', 'telegram_html'])
+    .describe('how `text` is written: plain, WhatsApp markup, or Telegram HTML (parse_mode HTML)'),
   status: z.string(),
   attempts: z.int(),
   timeline: z.array(stage),
@@ -140,6 +144,9 @@ export const deadLetter = z.object({
   attempts: z.int(),
   lastError: z.string().nullable(),
   receivedAt: instant,
+  userNotified: z
+    .boolean()
+    .describe('the user was told this message could not be answered (rate-limited per conversation)'),
 });
 
 /** GET /admin/dead-letters query. */

@@ -175,6 +175,16 @@ function mediaOf(v: unknown): Message['media'] {
   };
 }
 
+/**
+ * What an outbound part looked like to the user: its body in the channel's markup, or the plain
+ * text the sender resent when the platform refused the markup (`options.sent_as_plain`).
+ */
+function asSent(channel: string, body: string, options: Record<string, unknown>): Pick<Message, 'text' | 'format'> {
+  if (typeof options.sent_as_plain === 'string') return { text: options.sent_as_plain, format: 'plain' };
+  if (options.parse_mode === 'HTML') return { text: body, format: 'telegram_html' };
+  return { text: body, format: channel === 'whatsapp' ? 'whatsapp' : 'plain' };
+}
+
 /** The newest `limit` messages of a conversation, both directions, oldest first, with their timelines. */
 export async function conversationMessages(db: Queryable, conversationId: number, limit: number): Promise<Message[]> {
   const inbound = await db.query<Row>(
@@ -184,8 +194,8 @@ export async function conversationMessages(db: Queryable, conversationId: number
     [conversationId, limit],
   );
   const outbound = await db.query<Row>(
-    `select id, kind, body, status, attempts, inbox_id, part, failure_reason, error_code, error_title, created_at,
-       sent_at, delivered_at, read_at, failed_at
+    `select id, channel, kind, body, options, status, attempts, inbox_id, part, failure_reason, error_code, error_title,
+       created_at, sent_at, delivered_at, read_at, failed_at
      from outbox_messages where conversation_id = $1 order by id desc limit $2`,
     [conversationId, limit],
   );
@@ -197,6 +207,7 @@ export async function conversationMessages(db: Queryable, conversationId: number
         at: iso(r.received_at),
         kind: String(r.kind),
         text: (r.text as string | null) ?? null,
+        format: 'plain',
         status: String(r.status),
         attempts: Number(r.attempts),
         timeline: stages(r, [
@@ -218,7 +229,7 @@ export async function conversationMessages(db: Queryable, conversationId: number
         id: Number(r.id),
         at: iso(r.created_at),
         kind: String(r.kind),
-        text: String(r.body),
+        ...asSent(String(r.channel), String(r.body), (r.options ?? {}) as Record<string, unknown>),
         status: String(r.status),
         attempts: Number(r.attempts),
         timeline: stages(r, [

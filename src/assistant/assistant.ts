@@ -91,13 +91,21 @@ export class AssistantUnavailableError extends Error {
   }
 }
 
-/** The LLM refused this request (bad request, context too long, auth): retrying may not help. */
+/** The LLM refused this request (bad request, auth): retrying may not help. */
 export class AssistantRejectedError extends Error {
-  readonly code = 'ASSISTANT_REJECTED';
+  readonly code: string = 'ASSISTANT_REJECTED';
   constructor(message: string, opts: { cause?: unknown } = {}) {
     super(message, { cause: opts.cause });
-    this.name = 'AssistantRejectedError';
+    this.name = new.target.name;
   }
+}
+
+/**
+ * The prompt does not fit the model's context window (OpenAI `context_length_exceeded` and its
+ * equivalents): the same request will fail again, a shorter history may not.
+ */
+export class AssistantContextTooLongError extends AssistantRejectedError {
+  override readonly code = 'ASSISTANT_CONTEXT_TOO_LONG';
 }
 
 /** Rough token estimate (~4 characters per token) used for the history budget. */

@@ -9,7 +9,7 @@ import type { Assistant } from './assistant.ts';
 import { CircuitBreakerAssistant } from './breaker.ts';
 import { OfflineAssistant } from './offline.ts';
 import { OpenAiAssistant } from './openai.ts';
-import { defaultPersona } from './persona.ts';
+import { chatLengthLine, defaultPersona } from './persona.ts';
 
 /** Builds the process's assistant; `localBaseUrl` is where the sandbox fake answers. */
 export function createAssistant(
@@ -18,7 +18,12 @@ export function createAssistant(
   opts: { now?: () => number } = {},
 ): CircuitBreakerAssistant {
   const env = config.env;
-  const systemPrompt = (locale: 'es' | 'en') => config.systemPrompt ?? defaultPersona(locale);
+  // The persona, then one line asking for chat-sized answers (ASSISTANT_MAX_OUTPUT_TOKENS is the hard cap).
+  const systemPrompt = (locale: 'es' | 'en') =>
+    `${config.systemPrompt ?? defaultPersona(locale)}
+
+${chatLengthLine(locale)}`;
+  const maxOutputTokens = env.ASSISTANT_MAX_OUTPUT_TOKENS;
   let inner: Assistant;
   if (config.llm.kind === 'openai') {
     const baseUrl = config.llm.baseUrl;
@@ -29,6 +34,7 @@ export function createAssistant(
       timeoutMs: env.OPENAI_TIMEOUT_MS,
       maxRetries: env.OPENAI_MAX_RETRIES,
       systemPrompt,
+      maxOutputTokens,
     });
   } else if (config.sandbox && env.WADI_SANDBOX_LLM) {
     inner = new OpenAiAssistant({
@@ -38,6 +44,7 @@ export function createAssistant(
       timeoutMs: env.OPENAI_TIMEOUT_MS,
       maxRetries: env.OPENAI_MAX_RETRIES,
       systemPrompt,
+      maxOutputTokens,
     });
   } else {
     inner = new OfflineAssistant();

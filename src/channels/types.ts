@@ -103,6 +103,11 @@ export interface OutboundMessage {
 /** What the platform said when it accepted a send. */
 export interface SendResult {
   readonly platformMessageId: string;
+  /**
+   * Set when what went out differs from the message given: the platform refused its formatting
+   * and the sender resent it as plain text (Telegram "can't parse entities").
+   */
+  readonly sentAsPlain?: { readonly text: string };
 }
 
 /**
@@ -113,8 +118,11 @@ export interface ChannelSender {
   readonly channel: ChannelName;
   /** Longest text one message may carry, in the platform's own units. */
   readonly maxTextLength: number;
-  /** Splits a long reply into sendable parts (platform-aware). */
-  split(text: string): string[];
+  /**
+   * Splits a long reply into sendable parts, keeping the channel's markup valid in each one.
+   * `options` are the send options the parts will go out with (Telegram reads `parse_mode`).
+   */
+  split(text: string, options?: Readonly<Record<string, unknown>>): string[];
   send(message: OutboundMessage): Promise<SendResult>;
   /** Shows "typing…" (WhatsApp: also marks `replyTo` read). Best effort: never throws. */
   typing(chatId: string, replyTo?: string): Promise<void>;

@@ -186,6 +186,16 @@ export const envSchema = z.object({
   ASSISTANT_TOOL_TIMEOUT_MS: int(15_000, 100, 600_000),
   /** Most tool calls in one turn; then the model must answer with what it has. */
   ASSISTANT_TOOL_MAX_STEPS: int(6, 1, 50),
+
+  // Replies and silent failures (issue 18: src/render, src/conversation)
+  /** Cap on one reply's tokens (`max_tokens`), so a runaway answer is not ten messages; 0 = no cap. */
+  ASSISTANT_MAX_OUTPUT_TOKENS: int(800, 0, 100_000),
+  /** WhatsApp's typing indicator fades after ~25 s: re-send it this often while a turn runs. */
+  WHATSAPP_TYPING_REFRESH_MS: int(20_000, 100, 24_000),
+  /** Longest a turn keeps a typing indicator up (both channels). */
+  TYPING_MAX_MS: int(120_000, 1000, 3_600_000),
+  /** At most one "your message could not be answered" notice per conversation in this many minutes. */
+  DEAD_LETTER_NOTICE_MINUTES: int(60, 0, 10_080),
 });
 
 function validCron(pattern: string): boolean {

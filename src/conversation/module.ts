@@ -12,6 +12,7 @@ import type { WadiModule } from '../kernel/module.ts';
 import type { MediaService } from '../media/service.ts';
 import { OutboxDispatcher } from '../outbox/dispatcher.ts';
 import type { ModuleContext } from '../platform/context.ts';
+import { queueDeadLetterNotice } from './dead-letter-notice.ts';
 import { runTurn } from './turn.ts';
 import { TypingKeeper } from './typing.ts';
 
@@ -35,7 +36,7 @@ export function conversationModule(ctx: ModuleContext, deps: ConversationDeps): 
   if (ctx.role === 'web') return { name: 'conversation' };
 
   const outboxEvents = new EventEmitter();
-  const typing = new TypingKeeper();
+  const typing = new TypingKeeper({ whatsappRefreshMs: env.WHATSAPP_TYPING_REFRESH_MS, maxMs: env.TYPING_MAX_MS });
   const worker = new InboxWorker({
     database: ctx.database,
     logger: ctx.logger.child({ component: 'inbox-worker' }),
@@ -47,6 +48,17 @@ export function conversationModule(ctx: ModuleContext, deps: ConversationDeps): 
     retryBaseMs: env.INBOX_RETRY_BASE_MS,
     graceMs: Math.max(env.SHUTDOWN_GRACE_MS - 2000, 500),
     events: deps.inboxEvents,
+    // No silent dead letters: the user hears once (per DEAD_LETTER_NOTICE_MINUTES) that it failed.
+    onDead: async (tx, turn) => {
+      const conv = turn.conversation;
+      const last = turn.messages[turn.messages.length - 1];
+      const queued = await queueDeadLetterNotice(tx, conv, last.id, {
+        defaultLocale: env.ASSISTANT_LOCALE,
+        intervalMinutes: env.DEAD_LETTER_NOTICE_MINUTES,
+        sender: senders.get(conv.channel as ChannelName),
+      });
+      if (queued) setImmediate(() => outboxEvents.emit('queued'));
+    },
     handle: (turn, signal, lease) =>
       runTurn(
         {

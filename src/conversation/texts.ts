@@ -10,6 +10,10 @@ export interface Texts {
   readonly reset: string;
   readonly unsupported: (kind: string) => string;
   readonly unavailable: string;
+  /** The conversation no longer fits the model, even trimmed. */
+  readonly tooLong: string;
+  /** A message went to the dead letter: it will not be answered. */
+  readonly deadLetter: string;
   readonly kindNames: Record<string, string>;
 }
 
@@ -21,6 +25,10 @@ const es: Texts = {
   unsupported: (kind) =>
     `Por ahora solo entiendo mensajes de texto; no puedo procesar ${kind}. ¿Me lo escribes, por favor?`,
   unavailable: 'Estoy teniendo problemas técnicos. Te responderé en cuanto pueda.',
+  tooLong:
+    'Lo siento, la conversación se ha hecho demasiado larga para responderte. Prueba con un mensaje más corto o envía /reset para empezar de cero.',
+  deadLetter:
+    'Lo siento, no he podido responder a tu último mensaje por un problema técnico. ¿Puedes enviarlo de nuevo en unos minutos?',
   kindNames: {
     audio: 'audios',
     image: 'imágenes',
@@ -41,6 +49,10 @@ const en: Texts = {
   unsupported: (kind) =>
     `For now I only understand text messages; I can't process ${kind}. Could you write it, please?`,
   unavailable: "I'm having some technical trouble. I'll answer as soon as I can.",
+  tooLong:
+    'Sorry, our conversation has grown too long for me to answer. Try a shorter message, or send /reset to start over.',
+  deadLetter:
+    "Sorry, I couldn't answer your last message because of a technical problem. Could you send it again in a few minutes?",
   kindNames: {
     audio: 'voice or audio messages',
     image: 'images',

@@ -4,7 +4,9 @@
  * with the history window. Everything the turn decides (replies in the outbox, history, /reset,
  * messages done) commits in ONE transaction, so a crash before it changes nothing and the turn is
  * simply claimed again. When the LLM is unavailable the messages stay pending and the user gets
- * one short notice per outage (conversations.fallback_notified_at).
+ * one short notice per outage (conversations.fallback_notified_at). Every text is rendered for the
+ * channel (reply-format.ts). A prompt too long for the model is retried once with a trimmed
+ * history (context-retry.ts); if it still does not fit, the user gets an apology and the turn ends.
  */
 import type { Logger } from 'pino';
 import {
@@ -16,7 +18,6 @@ import {
   hasImages,
 } from '../assistant/assistant.ts';
 import { answerWithTools, type ToolAnswerDeps } from '../assistant-tools/answer.ts';
-import { splitText } from '../channels/split.ts';
 import type { ChannelName, ChannelSender } from '../channels/types.ts';
 import type { Database } from '../db/client.ts';
 import { markFallbackNotified, resetContext } from '../db/conversations.ts';
@@ -27,8 +28,10 @@ import type { MediaService, Understood } from '../media/service.ts';
 import { understandTurnMedia } from '../media/turn-media.ts';
 import { metrics } from '../observability/metrics/metrics.ts';
 import { enqueueReplies, type QueuedReply } from '../outbox/enqueue.ts';
+import { replyWithinContext } from './context-retry.ts';
 import { appendHistory, loadHistory } from './history.ts';
 import { messageText, planTurn } from './plan.ts';
+import { formatReply } from './reply-format.ts';
 import { kindName, type Locale, resolveLocale, texts } from './texts.ts';
 import type { TypingKeeper } from './typing.ts';
 
@@ -52,8 +55,6 @@ export interface TurnDeps {
 /** History effects, applied in order inside the final transaction. */
 type Effect = { type: 'reset' } | { type: 'history'; rows: { role: 'user' | 'assistant'; content: string }[] };
 
-const FALLBACK_SPLIT_LIMIT = 4096;
-
 /**
  * Runs one claimed turn to completion or hands it back, through `lease` (the worker's: it owns the
  * inbox rows and the retry policy).
@@ -76,22 +77,24 @@ export async function runTurn(deps: TurnDeps, turn: ClaimedTurn, signal: AbortSi
   const sender = deps.sender(channel);
   const locale = resolveLocale(conv.locale, deps.defaultLocale);
   const t = texts(locale);
-  const split = (s: string) => (sender ? sender.split(s) : splitText(s, { limit: FALLBACK_SPLIT_LIMIT }));
   if (sender) deps.typing.start(conv.id, sender, conv.chat_id, last.event.platformMessageId);
 
   const replies: QueuedReply[] = [];
   const effects: Effect[] = [];
   const answeredBy = new Map<number, number>();
-  const reply = (inboxId: number, body: string, kind: 'text' | 'notice' = 'text') =>
+  const reply = (inboxId: number, markdown: string, kind: 'text' | 'notice' = 'text') => {
+    const { parts, options } = formatReply(channel, sender, markdown);
     replies.push({
       channel,
       chatId: conv.chat_id,
       conversationId: conv.id,
       inboxId,
       kind,
-      parts: split(body),
+      parts,
+      options,
       traceContext: turn.messages.find((m) => m.id === inboxId)?.traceContext,
     });
+  };
   let history: ChatMessage[] | undefined;
   let llmStartedAt: Date | undefined;
   let llmEndedAt: Date | undefined;
@@ -140,9 +143,17 @@ export async function runTurn(deps: TurnDeps, turn: ClaimedTurn, signal: AbortSi
           deps.tools
             ? answerWithTools(deps.tools, deps.assistant, { messages, locale, signal, turn: journal })
             : deps.assistant.reply({ messages, locale, signal });
-        let r: Awaited<ReturnType<typeof ask>>;
+        const h = history;
+        const askWithin = (u: ChatMessage[]) =>
+          replyWithinContext(ask, { history: h, user: u }, (trim) =>
+            deps.logger.warn(
+              { conversationId: conv.id, ...trim },
+              'context window exceeded; retrying with a trimmed history',
+            ),
+          );
+        let outcome: Awaited<ReturnType<typeof askWithin>>;
         try {
-          r = await ask([...history, ...user]);
+          outcome = await askWithin(user);
         } catch (err) {
           if (!(err instanceof AssistantRejectedError) || !hasImages(user)) throw err;
           // The model refuses images: answer the captions; an image without one gets a notice.
@@ -169,11 +180,19 @@ export async function runTurn(deps: TurnDeps, turn: ClaimedTurn, signal: AbortSi
             return { role: 'user', content: u?.imageUrl ? (u.caption ?? '') : userContent(m, understood) };
           });
           if (run.length === 0) continue;
-          r = await ask([...history, ...user]);
+          outcome = await askWithin(user);
         }
         llmEndedAt = new Date();
         const anchor = run[run.length - 1].id;
         for (const m of step.messages) if (!answeredBy.has(m.id)) answeredBy.set(m.id, anchor);
+        if (!outcome.ok) {
+          // Even the trimmed prompt does not fit: say so and end the turn; keeping these words in
+          // the history would only make the next prompt fail the same way.
+          deps.logger.warn({ conversationId: conv.id }, 'context window exceeded after trimming; apology sent');
+          reply(anchor, t.tooLong, 'notice');
+          continue;
+        }
+        const r = outcome.reply;
         reply(anchor, r.text);
         const kept = said.filter((_, i) => run.includes(step.messages[i]));
         const rows = [...kept, { role: 'assistant' as const, content: r.text }];
@@ -264,7 +283,11 @@ async function handBack(
       // One notice per outage: the flag is cleared by the next real answer.
       if (await markFallbackNotified(tx, conv.id)) {
         notified = true;
-        const parts = [texts(locale).unavailable];
+        const { parts, options } = formatReply(
+          conv.channel,
+          deps.sender(conv.channel as ChannelName),
+          texts(locale).unavailable,
+        );
         await enqueueReplies(tx, [
           {
             channel: conv.channel,
@@ -273,6 +296,7 @@ async function handBack(
             inboxId: first.id,
             kind: 'notice',
             parts,
+            options,
           },
         ]);
       }

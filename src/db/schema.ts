@@ -51,6 +51,8 @@ export const conversations = pgTable(
     contextResetAt: ts('context_reset_at'),
     /** The assistant-unavailable notice was sent and not yet followed by a real answer. */
     fallbackNotifiedAt: ts('fallback_notified_at'),
+    /** Last "your message could not be answered" notice (dead letter), for its per-conversation rate limit. */
+    deadLetterNotifiedAt: ts('dead_letter_notified_at'),
     /** The worker turn holding this conversation (src/inbox/claim.ts): one turn at a time. */
     leaseOwner: text('lease_owner'),
     leaseUntil: ts('lease_until'),

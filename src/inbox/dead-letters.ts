@@ -16,6 +16,8 @@ export interface DeadLetter {
   readonly attempts: number;
   readonly lastError: string | null;
   readonly receivedAt: string;
+  /** The user was told this message could not be answered (the conversation's rate-limited notice). */
+  readonly userNotified: boolean;
 }
 
 /** A page of dead letters, newest first; pass `nextCursor` back as `cursor` for the next page. */
@@ -44,10 +46,13 @@ interface DeadRow {
   attempts: number;
   last_error: string | null;
   received_at: Date;
+  notified: boolean;
 }
 
-const SELECT = `select id, channel, chat_id, conversation_id, kind, event->>'text' as text, attempts, last_error, received_at
-  from inbox_messages`;
+// The notice is a reply of kind dead_letter_notice queued for the dead message (conversation/dead-letter-notice.ts).
+const SELECT = `select id, channel, chat_id, conversation_id, kind, event->>'text' as text, attempts, last_error, received_at,
+    exists (select 1 from outbox_messages o where o.inbox_id = m.id and o.kind = 'dead_letter_notice') as notified
+  from inbox_messages m`;
 
 function toDeadLetter(r: DeadRow): DeadLetter {
   return {
@@ -60,6 +65,7 @@ function toDeadLetter(r: DeadRow): DeadLetter {
     attempts: r.attempts,
     lastError: r.last_error,
     receivedAt: new Date(r.received_at).toISOString(),
+    userNotified: r.notified === true,
   };
 }
 

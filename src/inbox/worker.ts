@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import type { Database } from '../db/client.ts';
+import type { Database, Queryable } from '../db/client.ts';
 import { type BackoffPolicy, backoffDelay, QUERY_FAILURE_BACKOFF } from '../kernel/backoff.ts';
 import type { Clock } from '../kernel/clock.ts';
 import type { BackgroundService } from '../kernel/service.ts';
@@ -40,6 +40,11 @@ export interface InboxWorkerOptions {
   readonly gaugeMs?: number;
   /** Time of lease and retry decisions; default: the database's clock (see claim.ts). */
   readonly clock?: Clock;
+  /**
+   * Called inside the transaction that dead-letters messages of `turn` (whichever path failed it),
+   * so the user can be told in the same commit (conversation/dead-letter-notice.ts).
+   */
+  readonly onDead?: (tx: Queryable, turn: ClaimedTurn) => Promise<void>;
 }
 
 /** Retry policy of failed turns: INBOX_RETRY_BASE_MS doubling, ±20 % jitter, capped at 5 minutes. */
@@ -146,11 +151,21 @@ export class InboxWorker implements BackgroundService {
   }
 
   private leaseFor(turn: ClaimedTurn): TurnLease {
-    return leaseFor(turn, {
+    const lease = leaseFor(turn, {
       maxAttempts: this.o.maxAttempts,
       retryDelay: (attempt) => retryDelay(this.o.retryBaseMs, attempt),
       clock: this.o.clock,
     });
+    const onDead = this.o.onDead;
+    if (!onDead) return lease;
+    return {
+      ...lease,
+      fail: async (tx, error) => {
+        const dead = await lease.fail(tx, error);
+        if (dead > 0) await onDead(tx, turn);
+        return dead;
+      },
+    };
   }
 
   private async run(turn: ClaimedTurn): Promise<void> {

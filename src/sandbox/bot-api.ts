@@ -2,7 +2,8 @@
  * Fake Telegram Bot API over real HTTP: `/sandbox/telegram/bot<token>/<method>`. It keeps the
  * semantics WADI depends on: the token check, webhook vs getUpdates exclusivity (409), offsets
  * that confirm updates, a newer getUpdates ending an older one (409), sendMessage's 1–4096
- * visible-character rule and HTML entity check, and faults from the shared queue.
+ * visible-character rule and Telegram's own HTML parse (telegram-html.ts: 400 "Bad Request: can't
+ * parse entities: …" on markup Telegram refuses), and faults from the shared queue.
  * `POST /sandbox/telegram/updates` queues an update for getUpdates; `POST /sandbox/telegram/webhook-info`
  * sets what getWebhookInfo reports (last error, pending count) for tests.
  */
@@ -10,6 +11,7 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { SANDBOX_CREDENTIALS } from '../config/config.ts';
 import { mediaStore, sendMedia } from './media.ts';
 import type { SandboxState } from './state.ts';
+import { parseTelegramHtml } from './telegram-html.ts';
 
 interface Webhook {
   url: string;
@@ -67,22 +69,19 @@ function fail(reply: FastifyReply, code: number, description: string, parameters
   return reply.status(code).send({ ok: false, error_code: code, description, ...(parameters ? { parameters } : {}) });
 }
 
-/** Length Telegram checks: the text after HTML entity parsing. */
-function visibleLength(text: string, parseMode: unknown): number {
-  if (parseMode !== 'HTML') return text.length;
-  return text.replace(/<[^>]*>/g, '').replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, 'x').length;
-}
-
-/** True when every HTML tag is closed in order, as Telegram's parser demands. */
-function balancedHtml(text: string): boolean {
-  const stack: string[] = [];
-  for (const m of text.matchAll(/<(\/?)([a-zA-Z][a-zA-Z0-9-]*)[^>]*>/g)) {
-    const name = m[2].toLowerCase();
-    if (name === 'br') continue;
-    if (!m[1]) stack.push(name);
-    else if (stack.pop() !== name) return false;
+/** What Telegram checks a sendMessage text against: its parse, then the visible length. */
+function checkText(text: string, parseMode: unknown): { ok: true } | { ok: false; description: string } {
+  let visible = text.trim();
+  if (parseMode === 'HTML') {
+    const parsed = parseTelegramHtml(text);
+    if (!parsed.ok) return { ok: false, description: `can't parse entities: ${parsed.error}` };
+    visible = parsed.text;
+  } else if (parseMode !== undefined && parseMode !== 'MarkdownV2' && parseMode !== 'Markdown') {
+    return { ok: false, description: 'unsupported parse_mode' };
   }
-  return stack.length === 0 && !/<[^>]*$/.test(text);
+  if (visible.length === 0) return { ok: false, description: 'message text is empty' };
+  if (visible.length > 4096) return { ok: false, description: 'message is too long' };
+  return { ok: true };
 }
 
 /** The fake as a Fastify plugin. */
@@ -176,7 +175,7 @@ export function botApiFake(sandbox: SandboxState): FastifyPluginAsync {
             reply.header('retry-after', String(after));
             return fail(reply, 429, `Too Many Requests: retry after ${after}`, { retry_after: after });
           }
-          return fail(reply, fault.status ?? code, DESCRIPTIONS[code] ?? `Error ${code}`);
+          return fail(reply, fault.status ?? code, fault.description ?? DESCRIPTIONS[code] ?? `Error ${code}`);
         }
         const ok = (result: unknown, platformMessageId?: string) => {
           record(200, platformMessageId);
@@ -227,12 +226,8 @@ export function botApiFake(sandbox: SandboxState): FastifyPluginAsync {
             };
             if (!/^-?\d+$/.test(String(body.chat_id ?? '')) || String(body.chat_id) === '0')
               return bad('chat not found');
-            const n = visibleLength(text, body.parse_mode);
-            if (n === 0) return bad('message text is empty');
-            if (n > 4096) return bad('message is too long');
-            if (body.parse_mode === 'HTML' && !balancedHtml(text)) {
-              return bad("can't parse entities: unclosed tag");
-            }
+            const checked = checkText(text, body.parse_mode);
+            if (!checked.ok) return bad(checked.description);
             const id = s.nextMessageId++;
             const chatId = Number(body.chat_id);
             return ok(

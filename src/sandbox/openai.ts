@@ -2,9 +2,10 @@
  * The sandbox's OpenAI-compatible fake: `POST /sandbox/openai/v1/chat/completions` answers with a
  * deterministic completion and usage; `GET /sandbox/openai/v1/models` lists one model. Faults
  * (`POST /sandbox/faults` with channel `llm`, kind `chat_completion`) make it slow (`delay_ms`),
- * fail (`status`) or answer a chosen `text`; kind `image_input` makes it refuse requests that carry
- * an image (a model without vision). Every call is recorded under channel `llm`, content parts
- * included.
+ * fail (`status`), refuse the prompt as too long in a given server's words (`context_length`:
+ * openai, azure, vllm, llamacpp, ollama, lmstudio) or answer a chosen `text`; kind `image_input`
+ * makes it refuse requests that carry an image (a model without vision). Every call is recorded
+ * under channel `llm`, content parts included.
  *
  * `POST /sandbox/openai/v1/audio/transcriptions` (multipart, like OpenAI's) answers a deterministic
  * transcript: the file's text when the "audio" is UTF-8 text (tests), else a fixed sentence naming
@@ -15,7 +16,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
-import type { SandboxState } from './state.ts';
+import type { ContextLengthFlavor, SandboxState } from './state.ts';
 
 /** Largest audio file the fake transcribes (OpenAI's limit). */
 const MAX_AUDIO = 25 * 1024 * 1024;
@@ -47,6 +48,7 @@ export function fakeTranscript(bytes: Buffer): string {
 
 interface ChatBody {
   model?: string;
+  max_tokens?: number;
   messages?: ChatMessage[];
   tools?: { type?: string; function?: { name?: string } }[];
   tool_choice?: unknown;
@@ -128,6 +130,55 @@ function scripted(
 
 const tokens = (s: string) => Math.ceil(s.length / 4);
 
+/** "Context too long" as each server words it (HTTP 400 in all of them). */
+export function contextLengthBody(flavor: ContextLengthFlavor, promptTokens: number): unknown {
+  const asked = Math.max(promptTokens, 4097);
+  switch (flavor) {
+    case 'openai':
+    case 'azure':
+      return {
+        error: {
+          message: `This model's maximum context length is 4096 tokens. However, your messages resulted in ${asked} tokens. Please reduce the length of the messages.`,
+          type: 'invalid_request_error',
+          param: 'messages',
+          code: 'context_length_exceeded',
+          ...(flavor === 'azure' ? { status: 400 } : {}),
+        },
+      };
+    case 'vllm':
+      return {
+        object: 'error',
+        message: `This model's maximum context length is 4096 tokens. However, you requested ${asked + 1024} tokens (${asked} in the messages, 1024 in the completion). Please reduce the length of the messages or completion.`,
+        type: 'BadRequestError',
+        param: null,
+        code: 400,
+      };
+    case 'llamacpp':
+      return {
+        error: {
+          code: 400,
+          message: 'the request exceeds the available context size, try increasing it',
+          type: 'exceed_context_size_error',
+          n_prompt_tokens: asked,
+          n_ctx: 4096,
+        },
+      };
+    case 'ollama':
+      return {
+        error: {
+          message: 'the input length exceeds the context length',
+          type: 'invalid_request_error',
+          param: null,
+          code: null,
+        },
+      };
+    case 'lmstudio':
+      return {
+        error: `Trying to keep the first ${asked} tokens when context the overflows. However, the model is loaded with context length of only 4096 tokens, which is not enough. Try to load the model with a larger context length, or provide a shorter input`,
+      };
+  }
+}
+
 /** The fake's plugin. */
 export function openaiFake(state: SandboxState): FastifyPluginAsync {
   return async (app) => {
@@ -200,6 +251,11 @@ export function openaiFake(state: SandboxState): FastifyPluginAsync {
         state.record({ channel: 'llm', kind: 'chat_completion', method: 'POST', path, body, status: 400 });
         return reply.code(400).send({ error: { message: 'messages is required', type: 'invalid_request_error' } });
       }
+      if (fault?.context_length) {
+        state.record({ channel: 'llm', kind: 'chat_completion', method: 'POST', path, body, status: 400 });
+        const prompt = body.messages.reduce((n, m) => n + tokens(typeof m.content === 'string' ? m.content : ''), 0);
+        return reply.code(400).send(contextLengthBody(fault.context_length, prompt));
+      }
       const status = fault?.status ?? (fault?.code ? 500 : undefined);
       if (status && status >= 400) {
         state.record({ channel: 'llm', kind: 'chat_completion', method: 'POST', path, body, status });
@@ -254,13 +310,24 @@ export function openaiFake(state: SandboxState): FastifyPluginAsync {
           usage: { prompt_tokens: promptTokens, completion_tokens: 10, total_tokens: promptTokens + 10 },
         };
       }
-      const text = fault?.text ?? script.text ?? `[sandbox] ${lastUser}`;
+      let text = fault?.text ?? script.text ?? `[sandbox] ${lastUser}`;
+      // Like a real server, stop at max_tokens and say so in finish_reason.
+      const cap = typeof body.max_tokens === 'number' && body.max_tokens > 0 ? body.max_tokens : undefined;
+      const truncated = cap !== undefined && tokens(text) > cap;
+      if (truncated) text = text.slice(0, cap * 4);
       return {
         id: `chatcmpl-sandbox-${n}`,
         object: 'chat.completion',
         created: Math.floor(Date.now() / 1000),
         model: body.model ?? 'sandbox-model',
-        choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop', logprobs: null }],
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant', content: text },
+            finish_reason: truncated ? 'length' : 'stop',
+            logprobs: null,
+          },
+        ],
         usage: {
           prompt_tokens: promptTokens,
           completion_tokens: tokens(text),

@@ -5,7 +5,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { errors } from '../http/errors.ts';
-import type { SandboxState } from './state.ts';
+import { CONTEXT_LENGTH_FLAVORS, type SandboxState } from './state.ts';
 
 const channel = z.enum(['whatsapp', 'telegram', 'llm']);
 const faultSchema = z.object({
@@ -17,6 +17,8 @@ const faultSchema = z.object({
   delay_ms: z.number().int().min(0).max(600_000).optional(),
   kind: z.string().max(64).optional(),
   text: z.string().max(10_000).optional(),
+  description: z.string().min(1).max(500).optional(),
+  context_length: z.enum(CONTEXT_LENGTH_FLAVORS).optional(),
 });
 
 /** Routes for inspecting and steering the fakes. */

@@ -23,6 +23,11 @@ export interface SandboxCall {
   readonly platformMessageId?: string;
 }
 
+/** OpenAI-compatible servers whose "context too long" answer the fake can reproduce. */
+export const CONTEXT_LENGTH_FLAVORS = ['openai', 'azure', 'vllm', 'llamacpp', 'ollama', 'lmstudio'] as const;
+/** One of CONTEXT_LENGTH_FLAVORS. */
+export type ContextLengthFlavor = (typeof CONTEXT_LENGTH_FLAVORS)[number];
+
 /** A fault to inject into the next calls of a fake. */
 export interface SandboxFault {
   readonly channel: SandboxChannel;
@@ -40,6 +45,13 @@ export interface SandboxFault {
   readonly kind?: string;
   /** LLM only: text of the answer instead of an error. */
   readonly text?: string;
+  /** Telegram only: the error description to answer with (e.g. "Bad Request: can't parse entities: …"). */
+  readonly description?: string;
+  /**
+   * LLM only: answer 400 "context too long" in the words of this server (OpenAI's
+   * `context_length_exceeded`, Azure, vLLM, llama.cpp, Ollama, LM Studio).
+   */
+  readonly context_length?: ContextLengthFlavor;
 }
 
 /** Calls and faults of all fakes in one process. */

@@ -7,6 +7,7 @@ export type {
   Alert,
   Alerts,
   ChannelName,
+  DeadLetterPage,
   Dependency,
   HealthView,
   Info,

@@ -65,6 +65,11 @@ export const metrics = {
     labelNames: ['kind'] as const,
     registers: [registry],
   }),
+  telegramPlainFallbacks: new client.Counter({
+    name: 'wadi_telegram_plain_fallbacks_total',
+    help: 'Telegram reply parts resent as plain text after the Bot API refused their HTML ("can\'t parse entities")',
+    registers: [registry],
+  }),
   alertsFiring: new client.Gauge({
     name: 'wadi_alerts_firing',
     help: '1 while the alert is firing, else 0',

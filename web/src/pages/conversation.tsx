@@ -1,6 +1,10 @@
-/** One conversation: messages in both directions with delivery status and stage timelines; reset, pause, resume. */
+/**
+ * One conversation: messages in both directions with delivery status and stage timelines; reset, pause, resume.
+ * Outbound texts are shown as the user saw them (WhatsApp markup or Telegram HTML rendered, or the plain resend).
+ */
 import { Fragment, useState } from 'react';
 import { api, explain } from '../api.ts';
+import { ChatText } from '../chat-text.tsx';
 import { Badge, Empty, ErrorNote } from '../components.tsx';
 import { ago, between, time } from '../format.ts';
 import { usePolled } from '../hooks.ts';
@@ -154,7 +158,13 @@ export function Conversation({ id }: { id: number }) {
         {res.data?.messages.map((m) => (
           <Fragment key={`${m.direction}-${m.id}`}>
             <div className={`msg msg-${m.direction}`} data-testid={`msg-${m.direction}`}>
-              <div className="msg-text">{m.text ?? <span className="muted">({m.kind})</span>}</div>
+              <div className="msg-text" data-format={m.format}>
+                {m.text !== null ? (
+                  <ChatText text={m.text} format={m.format} />
+                ) : (
+                  <span className="muted">({m.kind})</span>
+                )}
+              </div>
               {m.media && (
                 <div className="msg-media" data-testid="msg-media">
                   <span className="muted">
