@@ -13,6 +13,7 @@ import {
   type AssistantRequest,
   AssistantUnavailableError,
 } from './assistant.ts';
+import { type LlmGate, retryAfterMs } from './llm-gate.ts';
 
 /** Adapter settings. */
 export interface OpenAiAssistantOptions {
@@ -24,6 +25,8 @@ export interface OpenAiAssistantOptions {
   readonly maxRetries: number;
   /** The system prompt (persona) for the locale. */
   readonly systemPrompt: (locale: 'es' | 'en') => string;
+  /** LLM_MAX_CONCURRENCY and the provider backoff shared by every turn (see llm-gate.ts). */
+  readonly gate?: LlmGate;
 }
 
 /** Chat completions against any OpenAI-compatible server. */
@@ -42,12 +45,21 @@ export class OpenAiAssistant implements Assistant {
       baseURL: this.opts.baseUrl(),
       timeout: this.opts.timeoutMs,
       maxRetries: this.opts.maxRetries,
+      ...(this.opts.gate ? { fetch: this.opts.gate.fetch() } : {}),
     });
     return this.client;
   }
 
   /** One chat completion; records duration and token usage. */
   async reply(req: AssistantRequest): Promise<AssistantReply> {
+    const gate = this.opts.gate;
+    if (!gate) return this.call(req);
+    // Fail fast (turn postponed) when the provider asked everyone to wait longer than we would.
+    await gate.beforeAttempt(req.signal);
+    return gate.run(() => this.call(req), req.signal);
+  }
+
+  private async call(req: AssistantRequest): Promise<AssistantReply> {
     const started = performance.now();
     const observe = (outcome: string) => metrics.llmDuration.observe({ outcome }, (performance.now() - started) / 1000);
     try {
@@ -74,6 +86,11 @@ export class OpenAiAssistant implements Assistant {
       return { text, usage };
     } catch (err) {
       if (err instanceof AssistantUnavailableError) throw err;
+      // The shared backoff refused an SDK retry (see llm-gate.ts): the SDK wraps it.
+      if (err instanceof Error && err.cause instanceof AssistantUnavailableError) {
+        observe('unavailable');
+        throw err.cause;
+      }
       if (err instanceof APIUserAbortError) {
         observe('aborted');
         throw new AssistantUnavailableError('LLM request aborted', { cause: err });
@@ -86,7 +103,11 @@ export class OpenAiAssistant implements Assistant {
         const status = err.status ?? 0;
         if (status === 429 || status >= 500 || status === 408) {
           observe('unavailable');
-          throw new AssistantUnavailableError(`LLM answered ${status}`, { cause: err });
+          const headers = err.headers instanceof Headers ? err.headers : undefined;
+          throw new AssistantUnavailableError(`LLM answered ${status}`, {
+            cause: err,
+            retryAfterMs: headers ? retryAfterMs(headers) : undefined,
+          });
         }
         observe('rejected');
         throw new AssistantRejectedError(`LLM rejected the request (${status})`, { cause: err });

@@ -148,6 +148,13 @@ export const envSchema = z.object({
   OUTBOX_CONCURRENCY: int(16, 0, 256),
   OUTBOX_MAX_ATTEMPTS: int(8, 1, 100),
   OUTBOX_RETRY_BASE_MS: int(1000, 10, 600_000),
+
+  // Turn scheduling (src/inbox/worker.ts, src/assistant/llm-gate.ts)
+  /**
+   * Chat completions in flight per process. Turns run concurrently up to this plus
+   * WORKER_CONCURRENCY (which now counts the claim loops and the turns' share of the DB pool).
+   */
+  LLM_MAX_CONCURRENCY: int(256, 1, 4096),
 });
 
 function validCron(pattern: string): boolean {
