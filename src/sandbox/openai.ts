@@ -2,9 +2,12 @@
  * The sandbox's OpenAI-compatible fake: `POST /sandbox/openai/v1/chat/completions` answers with a
  * deterministic completion and usage; `GET /sandbox/openai/v1/models` lists one model. Faults
  * (`POST /sandbox/faults` with channel `llm`, kind `chat_completion`) make it slow (`delay_ms`),
- * fail (`status`) or answer a chosen `text`. Every call is recorded under channel `llm`.
+ * fail (`status`) or answer a chosen `text`. Every call is recorded under channel `llm`. Successful
+ * completions take the time of the state's latency model (instant by default; log-normal for the
+ * load scenarios and benches, see latency.ts).
  */
 import type { FastifyPluginAsync } from 'fastify';
+import { drawLatencyMs } from './latency.ts';
 import type { SandboxState } from './state.ts';
 
 interface ChatBody {
@@ -43,8 +46,18 @@ export function openaiFake(state: SandboxState): FastifyPluginAsync {
       let lastUser = '';
       for (const m of body.messages) if (m.role === 'user' && typeof m.content === 'string') lastUser = m.content;
       const text = fault?.text ?? `[sandbox] ${lastUser}`;
-      const n = state.record({ channel: 'llm', kind: 'chat_completion', method: 'POST', path, body, status: 200 }).seq;
+      const wait = Math.round(drawLatencyMs(state.llmLatency, tokens(text)));
+      const n = state.record({
+        channel: 'llm',
+        kind: 'chat_completion',
+        method: 'POST',
+        path,
+        body,
+        status: 200,
+        ...(wait > 0 ? { latencyMs: wait } : {}),
+      }).seq;
       const promptTokens = contents.reduce((s, c) => s + tokens(c), 0);
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       return {
         id: `chatcmpl-sandbox-${n}`,
         object: 'chat.completion',

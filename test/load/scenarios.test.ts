@@ -49,8 +49,12 @@ describe('k6 scripts stay in sync with load/scenarios.json', () => {
     expect(peak('smoke')).toBe(5);
     expect(peak('load')).toBe(50);
     expect(peak('stress')).toBeGreaterThanOrEqual(400);
-    expect(loadScenario('stress').thresholds).toEqual({ p95Ms: 500, errorRate: 0.01 });
-    expect(loadScenario('load').thresholds).toEqual({ p95Ms: 200, errorRate: 0.01 });
+    // Time-to-reply: debounce 0.8 s + the fake LLM's p95 6 s + 1 s.
+    expect(loadScenario('stress').thresholds).toEqual({ p95Ms: 500, errorRate: 0.01, timeToReplyP95Ms: 7800 });
+    expect(loadScenario('load').thresholds).toEqual({ p95Ms: 200, errorRate: 0.01, timeToReplyP95Ms: 7800 });
+    // Dashboards are a few operator clients, not a share of the chat traffic.
+    expect(loadScenario('stress').mix.admin).toBe(0);
+    expect(loadScenario('load').operators.clients).toBeGreaterThan(0);
   });
 });
 
