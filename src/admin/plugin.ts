@@ -12,6 +12,7 @@ import { type AdminDeps, adminContext, setActor } from './context.ts';
 import { dashboardPlugin } from './dashboard.ts';
 import { adminErrors } from './errors.ts';
 import { deadLetterRoutes } from './routes-dead-letters.ts';
+import { knowledgeRoutes } from './routes-knowledge.ts';
 import { opsRoutes } from './routes-ops.ts';
 import { sandboxRoutes } from './routes-sandbox.ts';
 import { sessionRoutes } from './routes-sessions.ts';
@@ -85,6 +86,7 @@ export function adminPlugin(ctx: ModuleContext, deps: AdminDeps, opts: AdminOpti
       await api.register(opsRoutes(a));
       await api.register(sessionRoutes(a));
       await api.register(deadLetterRoutes(a));
+      await api.register(knowledgeRoutes(a));
       if (ctx.config.sandbox) await api.register(sandboxRoutes(a));
       api.get('/admin/openapi.json', { schema: { hide: true }, logLevel: 'warn' }, async () => api.swagger());
     });

@@ -3,15 +3,6 @@
  * same on PGlite and PostgreSQL; timestamps leave as ISO strings, counts as numbers.
  */
 import type { Queryable } from '../db/client.ts';
-import type {
-  DeadLetterPage,
-  Message,
-  OutcomeCounts,
-  Queues,
-  Session,
-  SessionPage,
-  Stage,
-} from './contract.ts';
 import { setConversationFlags } from '../db/conversations.ts';
 import { inboxBacklog, oldestPendingSeconds } from '../inbox/backlog.ts';
 import {
@@ -19,6 +10,7 @@ import {
   NotADeadLetterError,
   replayDeadLetter as replayInboxDeadLetter,
 } from '../inbox/dead-letters.ts';
+import type { DeadLetterPage, Message, OutcomeCounts, Queues, Session, SessionPage, Stage } from './contract.ts';
 
 /** A conversation counts as active when its last message is this recent. */
 export const ACTIVE_WINDOW_MINUTES = 30;

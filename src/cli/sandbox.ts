@@ -1,9 +1,5 @@
 /** `wadi sandbox [--port N]`: the fake Graph API, Bot API and OpenAI-compatible API, standalone. */
 import type { Command } from 'commander';
-import Fastify from 'fastify';
-import { latencyFromBody, latencySchema } from '../sandbox/latency.ts';
-import { sandboxPlugin } from '../sandbox/module.ts';
-import { SandboxState } from '../sandbox/state.ts';
 import { CliError, configOrExit, parsePort } from './common.ts';
 
 /** Registers the command. */
@@ -27,6 +23,13 @@ export function registerSandbox(program: Command): void {
         const config = configOrExit();
         if (config.production) throw new Error('the sandbox cannot run in production');
         const port = parsePort(opts.port);
+        const [{ default: Fastify }, { sandboxPlugin }, { SandboxState }, { latencyFromBody, latencySchema }] =
+          await Promise.all([
+            import('fastify'),
+            import('../sandbox/module.ts'),
+            import('../sandbox/state.ts'),
+            import('../sandbox/latency.ts'),
+          ]);
         const state = new SandboxState();
         if (opts.llmMedianMs !== undefined) {
           const median = Number(opts.llmMedianMs);

@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Assistant } from '../assistant/assistant.ts';
+import type { ToolAnswerDeps } from '../assistant-tools/answer.ts';
 import type { ChannelName, ChannelSender } from '../channels/types.ts';
 import { sharedDatabase } from '../db/share.ts';
 import { InboxWorker } from '../inbox/worker.ts';
@@ -22,6 +23,8 @@ export interface ConversationDeps {
   readonly senders: ReadonlyMap<ChannelName, ChannelSender>;
   /** The inbox's 'committed' events, to wake the workers. */
   readonly inboxEvents: EventEmitter;
+  /** Knowledge search and MCP tools, when configured. */
+  readonly tools?: ToolAnswerDeps;
 }
 
 /** Builds the engine. */
@@ -62,6 +65,7 @@ export function conversationModule(ctx: ModuleContext, deps: ConversationDeps): 
           typing,
           defaultLocale: env.ASSISTANT_LOCALE,
           historyTokens: env.ASSISTANT_HISTORY_TOKENS,
+          tools: deps.tools,
           onQueued: () => outboxEvents.emit('queued'),
         },
         turn,

@@ -140,7 +140,11 @@ describe('outbox dispatcher', () => {
       () => new RetryableSendError('boom'),
     );
     const { conversationId } = await queue('telegram', ['x']);
-    await until(async () => (await rows(conversationId))[0].status === 'pending');
+    // Wait for the first failed attempt (the row is 'pending' before it too), then move past its retry time.
+    await until(async () => {
+      const [r] = await rows(conversationId);
+      return r.attempts === 1 && r.status === 'pending';
+    });
     clock.t += 3_600_000;
     d.wake();
     await until(async () => (await rows(conversationId))[0].status === 'failed');
