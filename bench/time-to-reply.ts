@@ -45,7 +45,13 @@ function env(extra: Record<string, string>): NodeJS.ProcessEnv {
 async function untilReady(url: string, timeoutMs = 120_000): Promise<void> {
   const start = performance.now();
   while (performance.now() - start < timeoutMs) {
-    if (await fetch(`${url}/health/ready`).then((r) => r.status === 200, () => false)) return;
+    if (
+      await fetch(`${url}/health/ready`).then(
+        (r) => r.status === 200,
+        () => false,
+      )
+    )
+      return;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`${url} not ready in time`);
@@ -162,7 +168,9 @@ const pct = (v: number[], p: number) => {
 
 /** 200 distinct users each send one message at the same moment; every reply timed. */
 async function burst(url: string, users: number) {
-  const seqRes = (await (await fetch(`${url}/sandbox/outbox?summary=1`)).json()) as { summary: { last: { seq: number } } };
+  const seqRes = (await (await fetch(`${url}/sandbox/outbox?summary=1`)).json()) as {
+    summary: { last: { seq: number } };
+  };
   const after = seqRes.summary.last.seq;
   const run = Date.now().toString(36);
   const accepted = new Map<string, number>();

@@ -5,10 +5,10 @@
  * admin reads. Configure with WADI_URL, WHATSAPP_APP_SECRET, TELEGRAM_WEBHOOK_SECRET, ADMIN_API_KEY.
  */
 import { check, sleep } from 'k6';
-import { Trend } from 'k6/metrics';
 import crypto from 'k6/crypto';
 import exec from 'k6/execution';
 import http from 'k6/http';
+import { Trend } from 'k6/metrics';
 import { pickKind, replyTimes, resolveScenario } from './options.js';
 
 const BASE = (__ENV.WADI_URL || 'http://127.0.0.1:3000').replace(/\/$/, '');

@@ -43,8 +43,11 @@ describe('fake LLM latency model', () => {
     const state = new SandboxState();
     const app = Fastify();
     await app.register(sandboxPlugin(state));
-    const put = (payload: unknown) => app.inject({ method: 'PUT', url: '/sandbox/llm/latency', payload: payload as object });
-    expect((await app.inject({ method: 'GET', url: '/sandbox/llm/latency' })).json()).toMatchObject({ mode: 'instant' });
+    const put = (payload: unknown) =>
+      app.inject({ method: 'PUT', url: '/sandbox/llm/latency', payload: payload as object });
+    expect((await app.inject({ method: 'GET', url: '/sandbox/llm/latency' })).json()).toMatchObject({
+      mode: 'instant',
+    });
     const ok = await put({ mode: 'lognormal', median_ms: 40, p95_ms: 60 });
     expect(ok.statusCode).toBe(200);
     expect(state.llmLatency).toMatchObject({ mode: 'lognormal', medianMs: 40, p95Ms: 60 });

@@ -7,8 +7,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { InboundEvent } from '../../src/channels/types.ts';
-import { GatedLlm } from '../helpers/gated-llm.ts';
 import { postgresUrl, type TestDb, testDatabase } from '../helpers/db.ts';
+import { GatedLlm } from '../helpers/gated-llm.ts';
 import { TestSender } from '../helpers/test-channel.ts';
 import { startTestWadi, type TestWadi } from '../helpers/wadi.ts';
 
