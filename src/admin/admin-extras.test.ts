@@ -85,6 +85,7 @@ describe('GET /admin/openapi.json', () => {
       ['get', '/admin/info'],
       ['post', '/admin/sandbox/send'],
       ['get', '/admin/sandbox/replies'],
+      ['get', '/admin/knowledge'],
     ];
     for (const [method, p] of expected) expect(doc.paths[p]?.[method], `${method} ${p}`).toBeDefined();
     // Only the API: not the dashboard's files, not the document itself, nothing outside /admin.

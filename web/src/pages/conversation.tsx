@@ -1,11 +1,11 @@
 /** One conversation: messages in both directions with delivery status and stage timelines; reset, pause, resume. */
-import { useState } from 'react';
+import { Fragment, useState } from 'react';
 import { api, explain } from '../api.ts';
 import { Badge, Empty, ErrorNote } from '../components.tsx';
 import { ago, between, time } from '../format.ts';
 import { usePolled } from '../hooks.ts';
 import { navigate } from '../router.ts';
-import type { Message, Session } from '../types.ts';
+import type { Message, Session, ToolCall } from '../types.ts';
 
 const STATUS_CLASS: Record<string, string> = {
   done: 'pass',
@@ -34,9 +34,37 @@ function Timeline({ m }: { m: Message }) {
   );
 }
 
+const TOOL_CLASS: Record<string, string> = { ok: 'pass', started: 'warn', refused: 'warn' };
+
+/** One tool call of the assistant (arguments and result come redacted from the server). */
+function ToolCallItem({ c }: { c: ToolCall }) {
+  return (
+    <div className="msg msg-tool" data-testid="msg-tool">
+      <div className="msg-text">
+        <span className="muted">tool</span> <code>{c.tool}</code>
+      </div>
+      <div className="msg-meta">
+        {time(c.startedAt)} · step {c.step} · <Badge status={TOOL_CLASS[c.outcome] ?? 'fail'}>{c.outcome}</Badge>
+        {c.finishedAt && <> · {between(c.startedAt, c.finishedAt)}</>}
+      </div>
+      <details>
+        <summary>arguments and result</summary>
+        <pre className="tool-json">{c.arguments}</pre>
+        <pre className="tool-json">{c.result ?? '(no result recorded yet)'}</pre>
+      </details>
+    </div>
+  );
+}
+
 /** The conversation view. */
 export function Conversation({ id }: { id: number }) {
-  const res = usePolled<{ session: Session; messages: Message[] }>(`/sessions/${id}/messages?limit=200`, 5000);
+  const res = usePolled<{ session: Session; messages: Message[]; toolCalls?: ToolCall[] }>(
+    `/sessions/${id}/messages?limit=200`,
+    5000,
+  );
+  // Tool calls are shown right after the inbound message whose turn made them.
+  const toolsByInbox = new Map<number, ToolCall[]>();
+  for (const c of res.data?.toolCalls ?? []) toolsByInbox.set(c.inboxId, [...(toolsByInbox.get(c.inboxId) ?? []), c]);
   const [busy, setBusy] = useState(false);
   const [actionError, setActionError] = useState<string>();
   const [notice, setNotice] = useState<string>();
@@ -124,18 +152,21 @@ export function Conversation({ id }: { id: number }) {
       {res.data && res.data.messages.length === 0 && <Empty>No messages stored for this conversation.</Empty>}
       <div className="messages" data-testid="messages">
         {res.data?.messages.map((m) => (
-          <div key={`${m.direction}-${m.id}`} className={`msg msg-${m.direction}`} data-testid={`msg-${m.direction}`}>
-            <div className="msg-text">{m.text ?? <span className="muted">({m.kind})</span>}</div>
-            <div className="msg-meta">
-              {time(m.at)} · <Badge status={STATUS_CLASS[m.status] ?? 'muted'}>{m.status}</Badge>
-              {m.attempts > 1 && <> · {m.attempts} attempts</>}
+          <Fragment key={`${m.direction}-${m.id}`}>
+            <div className={`msg msg-${m.direction}`} data-testid={`msg-${m.direction}`}>
+              <div className="msg-text">{m.text ?? <span className="muted">({m.kind})</span>}</div>
+              <div className="msg-meta">
+                {time(m.at)} · <Badge status={STATUS_CLASS[m.status] ?? 'muted'}>{m.status}</Badge>
+                {m.attempts > 1 && <> · {m.attempts} attempts</>}
+              </div>
+              {m.failureReason && <div className="msg-fail">Why: {m.failureReason}</div>}
+              <details>
+                <summary>timeline</summary>
+                <Timeline m={m} />
+              </details>
             </div>
-            {m.failureReason && <div className="msg-fail">Why: {m.failureReason}</div>}
-            <details>
-              <summary>timeline</summary>
-              <Timeline m={m} />
-            </details>
-          </div>
+            {m.direction === 'in' && toolsByInbox.get(m.id)?.map((c) => <ToolCallItem key={`tool-${c.id}`} c={c} />)}
+          </Fragment>
         ))}
       </div>
     </div>
