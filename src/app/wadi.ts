@@ -217,7 +217,7 @@ export async function createWadi(config: Config, opts: WadiOptions = {}): Promis
   const telegram = telegramModule(context, { writer: inbox.writer });
   const senders = new Map<ChannelName, ChannelSender>();
   for (const s of opts.senders ?? [whatsapp.sender, telegram.sender]) if (s) senders.set(s.channel, s);
-  const assistant = createAssistant(config, () => context.localBaseUrl());
+  const assistant = createAssistant(config, () => context.localBaseUrl(), { redis, logger });
   const observability = observabilityModule({ metricsToken: config.env.METRICS_TOKEN });
   const alerts = alertsModule(context, {
     stats: observability.stats,

@@ -18,6 +18,7 @@ import {
   AssistantUnavailableError,
   type PromptMessage,
 } from './assistant.ts';
+import { type LlmGate, retryAfterMs } from './llm-gate.ts';
 
 /** Adapter settings. */
 export interface OpenAiAssistantOptions {
@@ -31,6 +32,8 @@ export interface OpenAiAssistantOptions {
   readonly systemPrompt: (locale: 'es' | 'en') => string;
   /** Cap on one reply's tokens, sent as `max_tokens` (ASSISTANT_MAX_OUTPUT_TOKENS; 0 = no cap). */
   readonly maxOutputTokens?: number;
+  /** LLM_MAX_CONCURRENCY and the provider backoff shared by every turn (see llm-gate.ts). */
+  readonly gate?: LlmGate;
 }
 
 // What OpenAI-compatible servers say when the prompt does not fit: OpenAI and Azure send the code
@@ -99,13 +102,21 @@ export class OpenAiAssistant implements Assistant {
       baseURL: this.opts.baseUrl(),
       timeout: this.opts.timeoutMs,
       maxRetries: this.opts.maxRetries,
-      fetch: wrapErrorBodies,
+      fetch: this.opts.gate ? this.opts.gate.fetch(wrapErrorBodies) : wrapErrorBodies,
     });
     return this.client;
   }
 
   /** One chat completion; records duration and token usage. */
   async reply(req: AssistantRequest): Promise<AssistantReply> {
+    const gate = this.opts.gate;
+    if (!gate) return this.call(req);
+    // Fail fast (turn postponed) when the provider asked everyone to wait longer than we would.
+    await gate.beforeAttempt(req.signal);
+    return gate.run(() => this.call(req), req.signal);
+  }
+
+  private async call(req: AssistantRequest): Promise<AssistantReply> {
     const started = performance.now();
     const observe = (outcome: string) => metrics.llmDuration.observe({ outcome }, (performance.now() - started) / 1000);
     try {
@@ -153,6 +164,11 @@ export class OpenAiAssistant implements Assistant {
       return { text, usage };
     } catch (err) {
       if (err instanceof AssistantUnavailableError) throw err;
+      // The shared backoff refused an SDK retry (see llm-gate.ts): the SDK wraps it.
+      if (err instanceof Error && err.cause instanceof AssistantUnavailableError) {
+        observe('unavailable');
+        throw err.cause;
+      }
       if (err instanceof APIUserAbortError) {
         observe('aborted');
         throw new AssistantUnavailableError('LLM request aborted', { cause: err });
@@ -165,7 +181,11 @@ export class OpenAiAssistant implements Assistant {
         const status = err.status ?? 0;
         if (status === 429 || status >= 500 || status === 408) {
           observe('unavailable');
-          throw new AssistantUnavailableError(`LLM answered ${status}`, { cause: err });
+          const headers = err.headers instanceof Headers ? err.headers : undefined;
+          throw new AssistantUnavailableError(`LLM answered ${status}`, {
+            cause: err,
+            retryAfterMs: headers ? retryAfterMs(headers) : undefined,
+          });
         }
         if (isContextLengthError(err)) {
           observe('context_length');

@@ -166,6 +166,14 @@ export const envSchema = z.object({
   /** Media downloads in flight per process, and the time one may take. */
   MEDIA_DOWNLOAD_CONCURRENCY: int(4, 1, 64),
   MEDIA_DOWNLOAD_TIMEOUT_MS: int(60_000, 1000, 600_000),
+
+  // Turn scheduling (src/inbox/worker.ts, src/assistant/llm-gate.ts)
+  /**
+   * Chat completions in flight per process. Turns run concurrently up to this plus
+   * WORKER_CONCURRENCY (which now counts the claim loops and the turns' share of the DB pool).
+   */
+  LLM_MAX_CONCURRENCY: int(256, 1, 4096),
+
   // Knowledge and tools (src/knowledge, src/assistant-tools): the operator's documents, searched
   // with PostgreSQL full-text search, and MCP servers the model may call.
   /** Folder of Markdown, text, PDF and DOCX files the assistant can search; unset = no knowledge. */

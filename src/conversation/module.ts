@@ -7,8 +7,10 @@ import { EventEmitter } from 'node:events';
 import type { Assistant } from '../assistant/assistant.ts';
 import type { ToolAnswerDeps } from '../assistant-tools/answer.ts';
 import type { ChannelName, ChannelSender } from '../channels/types.ts';
+import { sharedDatabase } from '../db/share.ts';
 import { InboxWorker } from '../inbox/worker.ts';
 import type { WadiModule } from '../kernel/module.ts';
+import { Semaphore } from '../kernel/semaphore.ts';
 import type { MediaService } from '../media/service.ts';
 import { OutboxDispatcher } from '../outbox/dispatcher.ts';
 import type { ModuleContext } from '../platform/context.ts';
@@ -37,10 +39,19 @@ export function conversationModule(ctx: ModuleContext, deps: ConversationDeps): 
 
   const outboxEvents = new EventEmitter();
   const typing = new TypingKeeper({ whatsappRefreshMs: env.WHATSAPP_TYPING_REFRESH_MS, maxMs: env.TYPING_MAX_MS });
+  // Claims, history loads and commits of all turns share half the pool (at most WORKER_CONCURRENCY
+  // connections): the webhook ingest, the dispatcher and the heartbeat keep the rest.
+  const turnDb = sharedDatabase(
+    ctx.database,
+    new Semaphore(Math.max(1, Math.min(env.WORKER_CONCURRENCY, Math.floor(env.DATABASE_POOL_SIZE / 2)))),
+  );
   const worker = new InboxWorker({
-    database: ctx.database,
+    database: turnDb,
+    heartbeatDatabase: ctx.database,
     logger: ctx.logger.child({ component: 'inbox-worker' }),
     concurrency: env.WORKER_CONCURRENCY,
+    // Turns mostly wait on the LLM (holding no connection): as many run as the LLM gate admits.
+    maxTurns: env.LLM_MAX_CONCURRENCY + env.WORKER_CONCURRENCY,
     leaseMs: env.INBOX_LEASE_MS,
     debounceMs: env.COALESCE_DEBOUNCE_MS,
     pollMs: env.WORKER_POLL_MS,
@@ -62,7 +73,7 @@ export function conversationModule(ctx: ModuleContext, deps: ConversationDeps): 
     handle: (turn, signal, lease) =>
       runTurn(
         {
-          database: ctx.database,
+          database: turnDb,
           logger: ctx.logger.child({ component: 'turn' }),
           assistant,
           sender: (channel) => senders.get(channel),

@@ -12,10 +12,13 @@
  * its size and digest. Faults: kind `transcription`. Recorded as kind `transcription` with the
  * model, language, file name, type and size.
  *
- * A user text with `tool:NAME {json}` directives scripts tool calls (src/sandbox/README.md).
+ * A user text with `tool:NAME {json}` directives scripts tool calls (src/sandbox/README.md). Successful
+ * completions take the time of the state's latency model (instant by default; log-normal for the
+ * load scenarios and benches, see latency.ts).
  */
 import { createHash } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
+import { drawLatencyMs } from './latency.ts';
 import type { ContextLengthFlavor, SandboxState } from './state.ts';
 
 /** Largest audio file the fake transcribes (OpenAI's limit). */
@@ -280,8 +283,19 @@ export function openaiFake(state: SandboxState): FastifyPluginAsync {
       let lastUser = '';
       for (const m of body.messages) if (m.role === 'user') lastUser = textOf(m.content);
       if (images > 0) lastUser = `${lastUser} [${images} image${images > 1 ? 's' : ''}]`.trim();
-      const n = state.record({ channel: 'llm', kind: 'chat_completion', method: 'POST', path, body, status: 200 }).seq;
+      // Drawn before the answer is known: the tokens/s part counts the echo answer's tokens.
+      const wait = Math.round(drawLatencyMs(state.llmLatency, tokens(fault?.text ?? `[sandbox] ${lastUser}`)));
+      const n = state.record({
+        channel: 'llm',
+        kind: 'chat_completion',
+        method: 'POST',
+        path,
+        body,
+        status: 200,
+        ...(wait > 0 ? { latencyMs: wait } : {}),
+      }).seq;
       const promptTokens = contents.reduce((s, c) => s + tokens(c), 0) + images * 85;
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       const script = scripted(body, n);
       if (script.call) {
         return {

@@ -5,6 +5,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { errors } from '../http/errors.ts';
+import { latencyFromBody, latencySchema, latencyToBody } from './latency.ts';
 import { CONTEXT_LENGTH_FLAVORS, type SandboxState } from './state.ts';
 
 const channel = z.enum(['whatsapp', 'telegram', 'llm']);
@@ -40,6 +41,15 @@ export function sandboxRoutes(state: SandboxState): FastifyPluginAsync {
       state.addFault(parsed.data);
       reply.status(201);
       return { queued: parsed.data, pending: state.pendingFaults().length };
+    });
+    // The fake LLM's latency model: instant, or log-normal by median and p95 (see latency.ts).
+    app.get('/sandbox/llm/latency', async () => latencyToBody(state.llmLatency));
+    app.put('/sandbox/llm/latency', async (req) => {
+      const parsed = latencySchema.safeParse(req.body);
+      if (!parsed.success)
+        throw errors.badRequest(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+      state.llmLatency = latencyFromBody(parsed.data);
+      return latencyToBody(state.llmLatency);
     });
     app.delete('/sandbox/faults', async () => {
       state.reset();

@@ -4,6 +4,8 @@
  * records its calls here and asks for a fault before answering.
  */
 
+import { INSTANT, type LatencyModel } from './latency.ts';
+
 /** The fakes: WhatsApp Graph API, Telegram Bot API, OpenAI-compatible API. */
 export type SandboxChannel = 'whatsapp' | 'telegram' | 'llm';
 
@@ -21,6 +23,8 @@ export interface SandboxCall {
   readonly status: number;
   /** Platform id the fake returned (wamid, message_id), if any. */
   readonly platformMessageId?: string;
+  /** LLM only: how long the latency model made this completion take (ms). */
+  readonly latencyMs?: number;
 }
 
 /** OpenAI-compatible servers whose "context too long" answer the fake can reproduce. */
@@ -56,6 +60,8 @@ export interface SandboxFault {
 
 /** Calls and faults of all fakes in one process. */
 export class SandboxState {
+  /** How slow the fake LLM answers (PUT /sandbox/llm/latency; `wadi sandbox --llm-*`). */
+  llmLatency: LatencyModel = INSTANT;
   private readonly log: SandboxCall[] = [];
   private readonly faults: SandboxFault[] = [];
   private seq = 0;

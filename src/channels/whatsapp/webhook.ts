@@ -59,7 +59,8 @@ export function whatsappWebhook(deps: WhatsAppWebhookDeps): FastifyPluginAsync {
         if ((err as { code?: string }).code?.startsWith('FST_ERR_CTP')) count('malformed');
       });
 
-      scope.post('/webhooks/whatsapp', { bodyLimit: WEBHOOK_BODY_LIMIT }, async (req, reply) => {
+      // No helmet headers: Meta reads only the status, never a browser (CPU per request, issue 20).
+      scope.post('/webhooks/whatsapp', { bodyLimit: WEBHOOK_BODY_LIMIT, helmet: false }, async (req, reply) => {
         const raw = req.body;
         if (!Buffer.isBuffer(raw)) throw errors.unsupportedMediaType();
         if (!verifySignature(raw, req.headers['x-hub-signature-256'], deps.appSecret)) {
