@@ -12,6 +12,9 @@ export function registerSandbox(program: Command): void {
     .option('--llm-median-ms <ms>', 'fake LLM: log-normal latency with this median (default: instant)')
     .option('--llm-p95-ms <ms>', 'fake LLM: 95th percentile of the latency (default: 4 × median)')
     .option('--llm-tokens-per-second <n>', 'fake LLM: add the completion tokens at this rate')
+    .option('--whatsapp-access-token <token>', 'the Graph API token the fake accepts (default: the built-in one)')
+    .option('--whatsapp-phone-number-id <id>', 'the phone number id the fake serves (default: the built-in one)')
+    .option('--telegram-bot-token <token>', 'the bot token the fake Bot API accepts (default: the built-in one)')
     .action(
       async (opts: {
         port: string;
@@ -19,6 +22,9 @@ export function registerSandbox(program: Command): void {
         llmMedianMs?: string;
         llmP95Ms?: string;
         llmTokensPerSecond?: string;
+        whatsappAccessToken?: string;
+        whatsappPhoneNumberId?: string;
+        telegramBotToken?: string;
       }) => {
         const config = configOrExit();
         if (config.production) throw new Error('the sandbox cannot run in production');
@@ -31,6 +37,10 @@ export function registerSandbox(program: Command): void {
             import('../sandbox/latency.ts'),
           ]);
         const state = new SandboxState();
+        // Standing in for Meta and Telegram in front of a WADI with its own credentials: accept those.
+        if (opts.whatsappAccessToken) state.credentials.whatsappAccessToken = opts.whatsappAccessToken;
+        if (opts.whatsappPhoneNumberId) state.credentials.whatsappPhoneNumberId = opts.whatsappPhoneNumberId;
+        if (opts.telegramBotToken) state.credentials.telegramBotToken = opts.telegramBotToken;
         if (opts.llmMedianMs !== undefined) {
           const median = Number(opts.llmMedianMs);
           const parsed = latencySchema.safeParse({

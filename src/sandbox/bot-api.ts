@@ -8,7 +8,6 @@
  * sets what getWebhookInfo reports (last error, pending count) for tests.
  */
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-import { SANDBOX_CREDENTIALS } from '../config/config.ts';
 import { mediaStore, sendMedia } from './media.ts';
 import type { SandboxState } from './state.ts';
 import { parseTelegramHtml } from './telegram-html.ts';
@@ -102,7 +101,7 @@ export function botApiFake(sandbox: SandboxState): FastifyPluginAsync {
           body: { filePath, bytesSent },
           status,
         });
-      if (token !== SANDBOX_CREDENTIALS.telegramBotToken) {
+      if (token !== sandbox.credentials.telegramBotToken) {
         record(401);
         return fail(reply, 401, 'Unauthorized');
       }
@@ -151,7 +150,7 @@ export function botApiFake(sandbox: SandboxState): FastifyPluginAsync {
       url: '/sandbox/telegram/bot:token/:method',
       handler: async (req, reply) => {
         const { token, method } = req.params as { token: string; method: string };
-        if (token !== SANDBOX_CREDENTIALS.telegramBotToken) return fail(reply, 401, 'Unauthorized');
+        if (token !== sandbox.credentials.telegramBotToken) return fail(reply, 401, 'Unauthorized');
         const body = { ...((req.query ?? {}) as object), ...((req.body ?? {}) as object) } as Record<string, unknown>;
         const record = (status: number, platformMessageId?: string) => {
           if (method === 'getUpdates') return; // long polling would flood the outbox

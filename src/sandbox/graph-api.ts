@@ -6,7 +6,6 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-import { SANDBOX_CREDENTIALS } from '../config/config.ts';
 import { mediaStore, sendMedia } from './media.ts';
 import type { SandboxState } from './state.ts';
 
@@ -109,7 +108,7 @@ export function graphApiFake(state: SandboxState): FastifyPluginAsync {
           body: { id, bytesSent },
           status,
         });
-      if (req.headers.authorization !== `Bearer ${SANDBOX_CREDENTIALS.whatsappAccessToken}`) {
+      if (req.headers.authorization !== `Bearer ${state.credentials.whatsappAccessToken}`) {
         record(401);
         return metaError(reply, 190, 'Invalid OAuth access token');
       }
@@ -142,9 +141,9 @@ export function graphApiFake(state: SandboxState): FastifyPluginAsync {
         const { phoneNumberId } = req.params as { phoneNumberId: string };
         const path = req.url.split('?')[0];
         const query = req.query as { fields?: string };
-        if (query.fields === undefined && phoneNumberId !== SANDBOX_CREDENTIALS.whatsappPhoneNumberId) {
+        if (query.fields === undefined && phoneNumberId !== state.credentials.whatsappPhoneNumberId) {
           // GET /{version}/{media-id}: step one of a media download.
-          const authorized = req.headers.authorization === `Bearer ${SANDBOX_CREDENTIALS.whatsappAccessToken}`;
+          const authorized = req.headers.authorization === `Bearer ${state.credentials.whatsappAccessToken}`;
           const record = (status: number) =>
             state.record({ channel: 'whatsapp', kind: 'media_info', method: 'GET', path, body: null, status });
           if (!authorized) {
@@ -183,7 +182,7 @@ export function graphApiFake(state: SandboxState): FastifyPluginAsync {
         }
         const fault = state.takeFault('whatsapp', 'phone_number');
         if (fault?.delay_ms) await new Promise((r) => setTimeout(r, fault.delay_ms));
-        const authorized = req.headers.authorization === `Bearer ${SANDBOX_CREDENTIALS.whatsappAccessToken}`;
+        const authorized = req.headers.authorization === `Bearer ${state.credentials.whatsappAccessToken}`;
         const code = !authorized
           ? 190
           : fault && (fault.code !== undefined || fault.status !== undefined)
@@ -213,7 +212,7 @@ export function graphApiFake(state: SandboxState): FastifyPluginAsync {
           state.record({ channel: 'whatsapp', kind, method: 'POST', path, body, status, platformMessageId });
 
         const auth = req.headers.authorization;
-        if (auth !== `Bearer ${SANDBOX_CREDENTIALS.whatsappAccessToken}`) {
+        if (auth !== `Bearer ${state.credentials.whatsappAccessToken}`) {
           answer('unauthorized', 401);
           return metaError(reply, 190, 'Invalid OAuth access token');
         }

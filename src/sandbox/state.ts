@@ -4,6 +4,7 @@
  * records its calls here and asks for a fault before answering.
  */
 
+import { SANDBOX_CREDENTIALS } from '../config/config.ts';
 import { INSTANT, type LatencyModel } from './latency.ts';
 
 /** The fakes: WhatsApp Graph API, Telegram Bot API, OpenAI-compatible API. */
@@ -58,8 +59,25 @@ export interface SandboxFault {
   readonly context_length?: ContextLengthFlavor;
 }
 
+/** The tokens a fake checks, like the real platform would. */
+export interface SandboxCredentials {
+  whatsappAccessToken: string;
+  whatsappPhoneNumberId: string;
+  telegramBotToken: string;
+}
+
 /** Calls and faults of all fakes in one process. */
 export class SandboxState {
+  /**
+   * The upstream credentials the fakes accept: the built-in sandbox values, or (for `wadi sandbox`
+   * standing in for Meta and Telegram in front of a production-mode WADI, which refuses the public
+   * built-in values) the ones given in its environment.
+   */
+  credentials: SandboxCredentials = {
+    whatsappAccessToken: SANDBOX_CREDENTIALS.whatsappAccessToken,
+    whatsappPhoneNumberId: SANDBOX_CREDENTIALS.whatsappPhoneNumberId,
+    telegramBotToken: SANDBOX_CREDENTIALS.telegramBotToken,
+  };
   /** How slow the fake LLM answers (PUT /sandbox/llm/latency; `wadi sandbox --llm-*`). */
   llmLatency: LatencyModel = INSTANT;
   private readonly log: SandboxCall[] = [];

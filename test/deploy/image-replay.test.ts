@@ -30,7 +30,6 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { SANDBOX_CREDENTIALS } from '../../src/config/config.ts';
 import { metaJson, signWhatsapp, telegramTextUpdate, whatsappTextWebhook } from '../../src/sandbox/payloads.ts';
 import { freePort, spawnWadi, type WadiProcess, waitFor } from '../helpers/cli.ts';
 import { createPostgresDatabase } from '../helpers/db.ts';
@@ -58,7 +57,17 @@ type Doc = any;
 
 const strong = (bytes = 32) => randomBytes(bytes).toString('base64url');
 
-/** Values the operator provides: strong random secrets, the sandbox's upstream credentials. */
+/**
+ * The platform credentials the operator got from Meta and Telegram: random here, and the upstream
+ * sandbox process is started with them (`wadi sandbox --whatsapp-access-token …`) (production refuses the public built-in sandbox values).
+ */
+const UPSTREAM_CREDENTIALS = {
+  WHATSAPP_ACCESS_TOKEN: `EAA${strong()}`,
+  WHATSAPP_PHONE_NUMBER_ID: String(100_000_000_000_000 + randomBytes(4).readUInt32BE(0)),
+  TELEGRAM_BOT_TOKEN: `${700_000_000 + randomBytes(2).readUInt16BE(0)}:${strong()}`,
+};
+
+/** Values the operator provides: strong random secrets, the platform credentials above. */
 function operatorValues(sandboxUrl: string, databaseUrl: string) {
   return {
     secrets: {
@@ -69,10 +78,7 @@ function operatorValues(sandboxUrl: string, databaseUrl: string) {
       WHATSAPP_VERIFY_TOKEN: strong(),
       TELEGRAM_WEBHOOK_SECRET: strong(),
       OPENAI_API_KEY: `sk-${strong()}`,
-      // The upstream is the sandbox, which knows only its own access and bot tokens.
-      WHATSAPP_ACCESS_TOKEN: SANDBOX_CREDENTIALS.whatsappAccessToken,
-      WHATSAPP_PHONE_NUMBER_ID: SANDBOX_CREDENTIALS.whatsappPhoneNumberId,
-      TELEGRAM_BOT_TOKEN: SANDBOX_CREDENTIALS.telegramBotToken,
+      ...UPSTREAM_CREDENTIALS,
     } as Record<string, string>,
     // Where the real platforms would be: the separate sandbox process.
     upstream: {
@@ -207,7 +213,20 @@ describe.skipIf(!ENABLED)(
       image = { stages, runtime, app, rootfs, node, home, env, entrypoint, log };
 
       const port = await freePort();
-      sandbox = spawnWadi(['sandbox', '--port', String(port)], { env: { NODE_ENV: 'development' } });
+      sandbox = spawnWadi(
+        [
+          'sandbox',
+          '--port',
+          String(port),
+          '--whatsapp-access-token',
+          UPSTREAM_CREDENTIALS.WHATSAPP_ACCESS_TOKEN,
+          '--whatsapp-phone-number-id',
+          UPSTREAM_CREDENTIALS.WHATSAPP_PHONE_NUMBER_ID,
+          '--telegram-bot-token',
+          UPSTREAM_CREDENTIALS.TELEGRAM_BOT_TOKEN,
+        ],
+        { env: { NODE_ENV: 'development' } },
+      );
       sandboxUrl = `http://127.0.0.1:${port}`;
       await waitFor(`${sandboxUrl}/sandbox/outbox?summary=1`, { timeoutMs: 60_000 });
     }, 900_000);

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PermanentSendError, RetryableSendError } from '../../src/channels/errors.ts';
 import type { InboundEvent } from '../../src/channels/types.ts';
+import { texts } from '../../src/conversation/texts.ts';
 import { listDeadLetters, replayDeadLetter } from '../../src/inbox/dead-letters.ts';
 import { metrics } from '../../src/observability/metrics/metrics.ts';
 import type { SandboxState } from '../../src/sandbox/state.ts';
@@ -319,10 +320,12 @@ describe('conversation engine', () => {
     const d = page.items.find((x) => x.id === id);
     expect(d).toMatchObject({ attempts: 2, text: 'mensaje envenenado' });
     expect(d?.lastError).toMatch(/AssistantRejectedError/);
-    expect(wa.textsTo(c)).toEqual([]);
+    // The user is told once that the message could not be answered (never silence).
+    await until('told', () => wa.textsTo(c).length === 1);
+    expect(wa.textsTo(c)).toEqual([texts('es').deadLetter]);
     await replayDeadLetter(t.database, id);
-    await until('answered after replay', () => wa.textsTo(c).length === 1);
-    expect(wa.textsTo(c)).toEqual(['[sandbox] mensaje envenenado']);
+    await until('answered after replay', () => wa.textsTo(c).length === 2);
+    expect(wa.textsTo(c)).toEqual([texts('es').deadLetter, '[sandbox] mensaje envenenado']);
     await expect(replayDeadLetter(t.database, id)).rejects.toMatchObject({ code: 'NOT_DEAD' });
     await expect(replayDeadLetter(t.database, 99_999_999)).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
