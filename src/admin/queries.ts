@@ -3,50 +3,19 @@
  * same on PGlite and PostgreSQL; timestamps leave as ISO strings, counts as numbers.
  */
 import type { Queryable } from '../db/client.ts';
+import type {
+  DeadLetter,
+  DeadLetterPage,
+  Message,
+  OutcomeCounts,
+  Queues,
+  Session,
+  SessionPage,
+  Stage,
+} from './contract.ts';
 
 /** A conversation counts as active when its last message is this recent. */
 export const ACTIVE_WINDOW_MINUTES = 30;
-
-/** A conversation as listed by /admin/sessions. */
-export interface SessionView {
-  id: number;
-  channel: string;
-  chatId: string;
-  userId: string | null;
-  displayName: string | null;
-  chatType: string;
-  firstSeenAt: string;
-  lastSeenAt: string;
-  lastInboundAt: string | null;
-  messagesIn: number;
-  messagesOut: number;
-  blocked: boolean;
-  paused: boolean;
-  contextResetAt: string | null;
-  active: boolean;
-}
-
-/** One stage of a message's life. */
-export interface Stage {
-  stage: string;
-  at: string;
-}
-
-/** An inbound or outbound message in a conversation view. */
-export interface MessageView {
-  direction: 'in' | 'out';
-  id: number;
-  at: string;
-  kind: string;
-  text: string | null;
-  status: string;
-  attempts: number;
-  timeline: Stage[];
-  failureReason: string | null;
-  /** Outbound: which inbound message it answers; inbound: the row whose turn answered it. */
-  relatedId: number | null;
-  part: number | null;
-}
 
 /** Converts a database timestamp (Date or text, by driver) to ISO 8601. */
 export function iso(v: unknown): string;
@@ -64,10 +33,10 @@ const SESSION_COLUMNS = `c.id, c.channel, c.chat_id, c.user_id, c.display_name, 
 
 type Row = Record<string, unknown>;
 
-function toSession(r: Row): SessionView {
+function toSession(r: Row): Session {
   return {
     id: Number(r.id),
-    channel: String(r.channel),
+    channel: String(r.channel) as Session['channel'],
     chatId: String(r.chat_id),
     userId: (r.user_id as string | null) ?? null,
     displayName: (r.display_name as string | null) ?? null,
@@ -122,10 +91,7 @@ export interface SessionFilter {
 }
 
 /** Conversations, most recently active first, one page at a time. */
-export async function listSessions(
-  db: Queryable,
-  f: SessionFilter,
-): Promise<{ items: SessionView[]; nextCursor: string | null }> {
+export async function listSessions(db: Queryable, f: SessionFilter): Promise<SessionPage> {
   const where: string[] = [];
   const params: unknown[] = [];
   const p = (v: unknown) => {
@@ -154,7 +120,7 @@ export async function listSessions(
 }
 
 /** One conversation, or undefined. */
-export async function getSession(db: Queryable, id: number): Promise<SessionView | undefined> {
+export async function getSession(db: Queryable, id: number): Promise<Session | undefined> {
   const { rows } = await db.query<Row>(`select ${SESSION_COLUMNS} from conversations c where c.id = $1`, [id]);
   return rows[0] ? toSession(rows[0]) : undefined;
 }
@@ -164,7 +130,7 @@ export async function updateSession(
   db: Queryable,
   id: number,
   change: { paused?: boolean; resetContext?: boolean },
-): Promise<SessionView | undefined> {
+): Promise<Session | undefined> {
   const sets: string[] = [];
   if (change.paused !== undefined) sets.push(`paused = ${change.paused ? 'true' : 'false'}`);
   if (change.resetContext) sets.push('context_reset_at = now()');
@@ -180,11 +146,7 @@ function stages(r: Row, cols: [string, string][]): Stage[] {
 }
 
 /** The newest `limit` messages of a conversation, both directions, oldest first, with their timelines. */
-export async function conversationMessages(
-  db: Queryable,
-  conversationId: number,
-  limit: number,
-): Promise<MessageView[]> {
+export async function conversationMessages(db: Queryable, conversationId: number, limit: number): Promise<Message[]> {
   const inbound = await db.query<Row>(
     `select id, kind, event->>'text' as text, status, attempts, last_error, received_at, claimed_at, llm_started_at,
        llm_ended_at, done_at, answered_by
@@ -197,9 +159,9 @@ export async function conversationMessages(
      from outbox_messages where conversation_id = $1 order by id desc limit $2`,
     [conversationId, limit],
   );
-  const items: MessageView[] = [
+  const items: Message[] = [
     ...inbound.rows.map(
-      (r): MessageView => ({
+      (r): Message => ({
         direction: 'in',
         id: Number(r.id),
         at: iso(r.received_at),
@@ -220,7 +182,7 @@ export async function conversationMessages(
       }),
     ),
     ...outbound.rows.map(
-      (r): MessageView => ({
+      (r): Message => ({
         direction: 'out',
         id: Number(r.id),
         at: iso(r.created_at),
@@ -250,25 +212,12 @@ export async function conversationMessages(
   return items.slice(-limit);
 }
 
-/** A dead letter as listed by /admin/dead-letters. */
-export interface DeadLetterView {
-  id: number;
-  channel: string;
-  chatId: string;
-  conversationId: number | null;
-  kind: string;
-  text: string | null;
-  attempts: number;
-  lastError: string | null;
-  receivedAt: string;
-}
-
 /** Dead inbox messages, newest first, keyset-paginated on id. */
 export async function listDeadLetters(
   db: Queryable,
   beforeId: number | undefined,
   limit: number,
-): Promise<{ items: DeadLetterView[]; nextCursor: string | null }> {
+): Promise<DeadLetterPage> {
   const { rows } = await db.query<Row>(
     `select id, channel, chat_id, conversation_id, kind, event->>'text' as text, attempts, last_error, received_at
      from inbox_messages where status = 'dead' and ($1::bigint is null or id < $1::bigint)
@@ -276,7 +225,7 @@ export async function listDeadLetters(
     [beforeId ?? null, limit + 1],
   );
   const page = rows.slice(0, limit).map(
-    (r): DeadLetterView => ({
+    (r): DeadLetter => ({
       id: Number(r.id),
       channel: String(r.channel),
       chatId: String(r.chat_id),
@@ -308,14 +257,8 @@ export async function replayDeadLetter(db: Queryable, id: number): Promise<Repla
   return exists.rows.length > 0 ? 'not_dead' : 'not_found';
 }
 
-/** Inbox backlog and outbound outcomes, computed from the database. */
-export interface QueueStats {
-  inbox: { pending: number; processing: number; dead: number; oldestPendingSeconds: number | null };
-  outbound: { lastHour: Record<string, number>; last24h: Record<string, number> };
-}
-
 /** Current backlog and recent outbound outcomes. */
-export async function queueStats(db: Queryable): Promise<QueueStats> {
+export async function queueStats(db: Queryable): Promise<Queues> {
   const inbox = await db.query<Row>(
     `select
        count(*) filter (where status = 'pending')::int as pending,
@@ -328,7 +271,7 @@ export async function queueStats(db: Queryable): Promise<QueueStats> {
     `select status, count(*) filter (where created_at > now() - interval '1 hour')::int as h1, count(*)::int as h24
      from outbox_messages where created_at > now() - interval '24 hours' group by status`,
   );
-  const base = () => ({ pending: 0, sending: 0, sent: 0, delivered: 0, read: 0, failed: 0 }) as Record<string, number>;
+  const base = (): OutcomeCounts => ({ pending: 0, sending: 0, sent: 0, delivered: 0, read: 0, failed: 0 });
   const lastHour = base();
   const last24h = base();
   for (const r of out.rows) {

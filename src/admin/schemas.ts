@@ -1,170 +1,52 @@
 /**
- * JSON schemas shared by the admin routes. They validate input, shape output (fast-json-stringify
- * drops undeclared fields) and become the OpenAPI document Retool and Appsmith read.
+ * The admin contract (contract.ts) as the JSON schemas Fastify wants: they validate input (ajv),
+ * shape output (fast-json-stringify drops undeclared fields) and become the OpenAPI 3.0 document
+ * Retool and Appsmith read. Converted once, when a route module loads.
  */
+import { z } from 'zod';
+import { errorBody } from './contract.ts';
 
-type Schema = Record<string, unknown>;
+/** A JSON schema object. */
+export type Schema = Record<string, unknown>;
 
-/** A string that may be null. */
-export const nullableString: Schema = { type: 'string', nullable: true };
-/** An ISO 8601 instant. */
-export const instant: Schema = { type: 'string', format: 'date-time' };
-/** An ISO 8601 instant that may be null. */
-export const nullableInstant: Schema = { type: 'string', format: 'date-time', nullable: true };
+/** Removes what zod adds on its own but the admin API never promised (see `toSchema`). */
+function tidy(node: unknown): void {
+  if (Array.isArray(node)) {
+    for (const n of node) tidy(n);
+    return;
+  }
+  if (node === null || typeof node !== 'object') return;
+  const s = node as Schema;
+  // z.int() carries the safe-integer range; bounds the contract states itself stay.
+  if (s.minimum === Number.MIN_SAFE_INTEGER) delete s.minimum;
+  if (s.maximum === Number.MAX_SAFE_INTEGER) delete s.maximum;
+  // A loose object's "anything else": written `true`, as fast-json-stringify and OpenAPI read best.
+  const extra = s.additionalProperties;
+  if (extra !== null && typeof extra === 'object' && Object.keys(extra).length === 0) s.additionalProperties = true;
+  for (const v of Object.values(s)) tidy(v);
+}
 
-/** `{error: {code, message}}`. */
-export const errorSchema: Schema = {
-  type: 'object',
-  required: ['error'],
-  properties: {
-    error: {
-      type: 'object',
-      required: ['code', 'message'],
-      properties: { code: { type: 'string' }, message: { type: 'string' } },
-    },
-  },
-};
+/**
+ * The JSON schema of a contract shape. `input` for what clients send (fields with a default are
+ * optional, objects accept what they do not declare unless strict), `output` for what the API
+ * answers (every declared field that is not optional is required; nothing undeclared leaves).
+ */
+export function toSchema(shape: z.ZodType, io: 'input' | 'output'): Schema {
+  const json = z.toJSONSchema(shape, { target: 'openapi-3.0', io, unrepresentable: 'throw' }) as Schema;
+  delete json.$schema;
+  tidy(json);
+  return json;
+}
 
-/** Adds the errors every admin route can answer to a route's responses. */
-export function responses(ok: Record<number, Schema>, extra: number[] = []): Record<number, Schema> {
-  const r: Record<number, Schema> = { ...ok };
+/** Input schema (querystring, params, body). */
+export const input = (shape: z.ZodType): Schema => toSchema(shape, 'input');
+
+const errorSchema = toSchema(errorBody, 'output');
+
+/** A route's responses: the given answers plus the errors every admin route can answer (400, 401, 429, extra). */
+export function responses(ok: Record<number, z.ZodType>, extra: number[] = []): Record<number, Schema> {
+  const r: Record<number, Schema> = {};
+  for (const [code, shape] of Object.entries(ok)) r[Number(code)] = toSchema(shape, 'output');
   for (const code of [400, 401, 429, ...extra]) r[code] = errorSchema;
   return r;
 }
-
-/** `:id` path parameter: a positive integer. */
-export const idParams: Schema = {
-  type: 'object',
-  required: ['id'],
-  properties: { id: { type: 'integer', minimum: 1 } },
-};
-
-/** A conversation (session). */
-export const sessionSchema: Schema = {
-  type: 'object',
-  properties: {
-    id: { type: 'integer' },
-    channel: { type: 'string', enum: ['whatsapp', 'telegram'] },
-    chatId: { type: 'string' },
-    userId: nullableString,
-    displayName: nullableString,
-    chatType: { type: 'string' },
-    firstSeenAt: instant,
-    lastSeenAt: instant,
-    lastInboundAt: nullableInstant,
-    messagesIn: { type: 'integer' },
-    messagesOut: { type: 'integer' },
-    blocked: { type: 'boolean' },
-    paused: { type: 'boolean' },
-    contextResetAt: nullableInstant,
-    active: { type: 'boolean', description: `last message within the last 30 minutes` },
-  },
-};
-
-/** One message with its stage timeline. */
-export const messageSchema: Schema = {
-  type: 'object',
-  properties: {
-    direction: { type: 'string', enum: ['in', 'out'] },
-    id: { type: 'integer' },
-    at: instant,
-    kind: { type: 'string' },
-    text: nullableString,
-    status: { type: 'string' },
-    attempts: { type: 'integer' },
-    timeline: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: {
-          stage: {
-            type: 'string',
-            description: 'in: received, claimed, llm_start, llm_end, done; out: created, sent, delivered, read, failed',
-          },
-          at: instant,
-        },
-      },
-    },
-    failureReason: nullableString,
-    relatedId: { type: 'integer', nullable: true },
-    part: { type: 'integer', nullable: true },
-  },
-};
-
-/** Counts of outbound messages by status. */
-export const outcomeCounts: Schema = {
-  type: 'object',
-  additionalProperties: { type: 'integer' },
-  properties: {
-    pending: { type: 'integer' },
-    sending: { type: 'integer' },
-    sent: { type: 'integer' },
-    delivered: { type: 'integer' },
-    read: { type: 'integer' },
-    failed: { type: 'integer' },
-  },
-};
-
-/** Inbox backlog and outbound outcomes. */
-export const queuesSchema: Schema = {
-  type: 'object',
-  properties: {
-    inbox: {
-      type: 'object',
-      properties: {
-        pending: { type: 'integer' },
-        processing: { type: 'integer' },
-        dead: { type: 'integer' },
-        oldestPendingSeconds: { type: 'integer', nullable: true },
-      },
-    },
-    outbound: { type: 'object', properties: { lastHour: outcomeCounts, last24h: outcomeCounts } },
-  },
-};
-
-const windowStats: Schema = {
-  type: 'object',
-  properties: {
-    windowSeconds: { type: 'integer' },
-    requests: { type: 'integer' },
-    rps: { type: 'number' },
-    p95Ms: { type: 'number', nullable: true },
-    errorRate: { type: 'number' },
-  },
-};
-
-/** /admin/stats. */
-export const statsSchema: Schema = {
-  type: 'object',
-  properties: {
-    windows: { type: 'object', properties: { '1m': windowStats, '5m': windowStats, '15m': windowStats } },
-    series: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: {
-          t: { type: 'number', description: 'minute start, Unix ms' },
-          rps: { type: 'number' },
-          p95Ms: { type: 'number', nullable: true },
-          errorRate: { type: 'number' },
-        },
-      },
-    },
-    ...(queuesSchema.properties as Schema),
-  },
-};
-
-/** An alert. */
-export const alertSchema: Schema = {
-  type: 'object',
-  properties: {
-    alert: { type: 'string' },
-    state: { type: 'string', enum: ['pending', 'firing', 'resolved'] },
-    value: { type: 'string' },
-    threshold: { type: 'string' },
-    summary: { type: 'string' },
-    startedAt: { type: 'string' },
-    resolvedAt: { type: 'string' },
-    runbook: { type: 'string' },
-  },
-};

@@ -3,69 +3,47 @@ import type { FastifyPluginAsync } from 'fastify';
 import { lookup } from '../../app/shared.ts';
 import { errors } from '../../http/errors.ts';
 import type { AdminContext } from '../context.ts';
+import {
+  type DeadLetterPage,
+  type DeadLettersQuery,
+  deadLetterPage,
+  deadLettersQuery,
+  type IdParams,
+  idParams,
+  type Replayed,
+  replayed,
+} from '../contract.ts';
 import { adminErrors } from '../errors.ts';
 import { listDeadLetters, replayDeadLetter } from '../queries.ts';
-import { idParams, instant, nullableString, responses } from '../schemas.ts';
-
-const deadLetter = {
-  type: 'object',
-  properties: {
-    id: { type: 'integer' },
-    channel: { type: 'string' },
-    chatId: { type: 'string' },
-    conversationId: { type: 'integer', nullable: true },
-    kind: { type: 'string' },
-    text: nullableString,
-    attempts: { type: 'integer' },
-    lastError: nullableString,
-    receivedAt: instant,
-  },
-};
+import { input, responses } from '../schemas.ts';
 
 /** Routes: GET /admin/dead-letters, POST /admin/messages/:id/replay. */
 export function deadLetterRoutes(a: AdminContext): FastifyPluginAsync {
   const db = a.ctx.database;
   return async (app) => {
-    app.get<{ Querystring: { cursor?: string; limit: number } }>(
+    app.get<{ Querystring: DeadLettersQuery; Reply: DeadLetterPage }>(
       '/admin/dead-letters',
       {
         schema: {
           operationId: 'listDeadLetters',
           summary: 'Inbound messages that failed every attempt (status dead), newest first',
           tags: ['messages'],
-          querystring: {
-            type: 'object',
-            properties: {
-              cursor: { type: 'string', pattern: '^[0-9]{1,18}$', description: 'nextCursor of the previous page' },
-              limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 },
-            },
-          },
-          response: responses({
-            200: {
-              type: 'object',
-              properties: {
-                items: { type: 'array', items: deadLetter },
-                nextCursor: { type: 'string', nullable: true },
-              },
-            },
-          }),
+          querystring: input(deadLettersQuery),
+          response: responses({ 200: deadLetterPage }),
         },
       },
       (req) => listDeadLetters(db, req.query.cursor ? Number(req.query.cursor) : undefined, req.query.limit),
     );
 
-    app.post<{ Params: { id: number } }>(
+    app.post<{ Params: IdParams; Reply: Replayed }>(
       '/admin/messages/:id/replay',
       {
         schema: {
           operationId: 'replayMessage',
           summary: 'Put a dead letter back in the queue (pending, attempts 0, available now)',
           tags: ['messages'],
-          params: idParams,
-          response: responses(
-            { 200: { type: 'object', properties: { id: { type: 'integer' }, status: { type: 'string' } } } },
-            [404, 409],
-          ),
+          params: input(idParams),
+          response: responses({ 200: replayed }, [404, 409]),
         },
       },
       async (req) => {

@@ -4,36 +4,34 @@ import { lookup } from '../../app/shared.ts';
 import type { AppError } from '../../http/errors.ts';
 import type { CheckResult, HealthCheck } from '../../ops/health/health.ts';
 import type { AdminContext } from '../context.ts';
+import {
+  type Alerts,
+  type AlertsQuery,
+  alertsQuery,
+  alerts as alertsShape,
+  type Dependency,
+  type HealthView,
+  healthView,
+  type Info,
+  info,
+  type Logs,
+  type LogsQuery,
+  logs,
+  logsQuery,
+  type Queues,
+  queues,
+  type Stats,
+  type StatsQuery,
+  statsQuery,
+  stats as statsShape,
+} from '../contract.ts';
 import { adminErrors } from '../errors.ts';
 import { queueStats } from '../queries.ts';
-import { alertSchema, instant, queuesSchema, responses, statsSchema } from '../schemas.ts';
+import { input, responses } from '../schemas.ts';
 
 const EXTRA_CHECK_TIMEOUT_MS = 3000;
-const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
 
-const dependency = {
-  type: 'object',
-  properties: {
-    name: { type: 'string' },
-    componentType: { type: 'string', nullable: true },
-    status: { type: 'string', enum: ['pass', 'warn', 'fail'] },
-    latencyMs: { type: 'number', nullable: true },
-    detail: { type: 'string', nullable: true },
-    observedValue: { type: 'string', nullable: true },
-  },
-};
-
-/** A dependency as /admin/health shows it. */
-interface DependencyView {
-  name: string;
-  componentType: string | null;
-  status: CheckResult['status'];
-  latencyMs: number | null;
-  detail: string | null;
-  observedValue: string | null;
-}
-
-async function timedCheck(check: HealthCheck): Promise<DependencyView> {
+async function timedCheck(check: HealthCheck): Promise<Dependency> {
   const started = performance.now();
   let timer: NodeJS.Timeout | undefined;
   let result: CheckResult;
@@ -77,7 +75,7 @@ function answerError(reply: FastifyReply, e: AppError) {
 export function opsRoutes(a: AdminContext): FastifyPluginAsync {
   const { ctx } = a;
   return async (app) => {
-    app.get(
+    app.get<{ Reply: HealthView }>(
       '/admin/health',
       {
         logLevel: 'warn',
@@ -85,17 +83,7 @@ export function opsRoutes(a: AdminContext): FastifyPluginAsync {
           operationId: 'getHealth',
           summary: 'Every dependency with status, latency and detail',
           tags: ['operations'],
-          response: responses({
-            200: {
-              type: 'object',
-              properties: {
-                status: { type: 'string', enum: ['pass', 'warn', 'fail'] },
-                checkedAt: instant,
-                shuttingDown: { type: 'boolean' },
-                dependencies: { type: 'array', items: dependency },
-              },
-            },
-          }),
+          response: responses({ 200: healthView }),
         },
       },
       async () => {
@@ -105,7 +93,7 @@ export function opsRoutes(a: AdminContext): FastifyPluginAsync {
           Promise.all((lookup(ctx, 'admin.dependencyChecks') ?? []).map(timedCheck)),
         ]);
         const readyMs = Math.round((performance.now() - started) * 10) / 10;
-        const deps: DependencyView[] = Object.entries(report.checks).map(([name, [c]]) => ({
+        const deps: Dependency[] = Object.entries(report.checks).map(([name, [c]]) => ({
           name,
           componentType: c.componentType ?? null,
           status: c.status,
@@ -127,7 +115,7 @@ export function opsRoutes(a: AdminContext): FastifyPluginAsync {
       },
     );
 
-    app.get<{ Querystring: { limit: number; level?: string; since?: string } }>(
+    app.get<{ Querystring: LogsQuery; Reply: Logs }>(
       '/admin/logs',
       {
         logLevel: 'warn',
@@ -135,30 +123,8 @@ export function opsRoutes(a: AdminContext): FastifyPluginAsync {
           operationId: 'getLogs',
           summary: 'The most recent log records of this instance (secrets redacted), oldest first',
           tags: ['operations'],
-          querystring: {
-            type: 'object',
-            properties: {
-              limit: { type: 'integer', minimum: 1, maximum: 5000, default: 200 },
-              level: { type: 'string', enum: LEVELS, description: 'minimum level' },
-              since: { type: 'string', format: 'date-time', description: 'only records after this instant' },
-            },
-          },
-          response: responses({
-            200: {
-              type: 'object',
-              properties: {
-                capacity: { type: 'integer' },
-                records: {
-                  type: 'array',
-                  items: {
-                    type: 'object',
-                    additionalProperties: true,
-                    properties: { level: { type: 'string' }, time: { type: 'string' }, msg: { type: 'string' } },
-                  },
-                },
-              },
-            },
-          }),
+          querystring: input(logsQuery),
+          response: responses({ 200: logs }),
         },
       },
       async (req) => {
@@ -168,7 +134,7 @@ export function opsRoutes(a: AdminContext): FastifyPluginAsync {
       },
     );
 
-    app.get(
+    app.get<{ Reply: Queues }>(
       '/admin/queues',
       {
         logLevel: 'warn',
@@ -176,13 +142,13 @@ export function opsRoutes(a: AdminContext): FastifyPluginAsync {
           operationId: 'getQueues',
           summary: 'Inbox backlog and outbound outcomes, from the database',
           tags: ['operations'],
-          response: responses({ 200: queuesSchema }),
+          response: responses({ 200: queues }),
         },
       },
       () => queueStats(ctx.database),
     );
 
-    app.get<{ Querystring: { minutes: number } }>(
+    app.get<{ Querystring: StatsQuery; Reply: Stats }>(
       '/admin/stats',
       {
         logLevel: 'warn',
@@ -190,11 +156,8 @@ export function opsRoutes(a: AdminContext): FastifyPluginAsync {
           operationId: 'getStats',
           summary: 'RPS, p95 latency and error rate (1, 5, 15 min windows and per-minute series), backlog, outcomes',
           tags: ['operations'],
-          querystring: {
-            type: 'object',
-            properties: { minutes: { type: 'integer', minimum: 1, maximum: 1440, default: 60 } },
-          },
-          response: responses({ 200: statsSchema }, [503]),
+          querystring: input(statsQuery),
+          response: responses({ 200: statsShape }, [503]),
         },
       },
       async (req, reply) => {
@@ -208,7 +171,7 @@ export function opsRoutes(a: AdminContext): FastifyPluginAsync {
       },
     );
 
-    app.get<{ Querystring: { limit: number } }>(
+    app.get<{ Querystring: AlertsQuery; Reply: Alerts }>(
       '/admin/alerts',
       {
         logLevel: 'warn',
@@ -216,22 +179,8 @@ export function opsRoutes(a: AdminContext): FastifyPluginAsync {
           operationId: 'getAlerts',
           summary: 'Alerts firing now and recent alert history',
           tags: ['operations'],
-          querystring: {
-            type: 'object',
-            properties: { limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 } },
-          },
-          response: responses(
-            {
-              200: {
-                type: 'object',
-                properties: {
-                  firing: { type: 'array', items: alertSchema },
-                  recent: { type: 'array', items: alertSchema },
-                },
-              },
-            },
-            [503],
-          ),
+          querystring: input(alertsQuery),
+          response: responses({ 200: alertsShape }, [503]),
         },
       },
       async (req, reply) => {
@@ -242,7 +191,7 @@ export function opsRoutes(a: AdminContext): FastifyPluginAsync {
       },
     );
 
-    app.get(
+    app.get<{ Reply: Info }>(
       '/admin/info',
       {
         logLevel: 'warn',
@@ -250,30 +199,16 @@ export function opsRoutes(a: AdminContext): FastifyPluginAsync {
           operationId: 'getInfo',
           summary: 'This instance: role, sandbox mode, which optional features are running',
           tags: ['operations'],
-          response: responses({
-            200: {
-              type: 'object',
-              properties: {
-                role: { type: 'string' },
-                sandbox: { type: 'boolean' },
-                production: { type: 'boolean' },
-                channels: { type: 'array', items: { type: 'string' } },
-                features: {
-                  type: 'object',
-                  properties: { stats: { type: 'boolean' }, alerts: { type: 'boolean' } },
-                },
-                pid: { type: 'integer' },
-                uptimeSeconds: { type: 'integer' },
-              },
-            },
-          }),
+          response: responses({ 200: info }),
         },
       },
       async () => ({
         role: ctx.role,
         sandbox: ctx.config.sandbox,
         production: ctx.config.production,
-        channels: [ctx.config.whatsapp ? 'whatsapp' : null, ctx.config.telegram ? 'telegram' : null].filter(Boolean),
+        channels: [ctx.config.whatsapp ? 'whatsapp' : null, ctx.config.telegram ? 'telegram' : null].filter(
+          (c): c is string => c !== null,
+        ),
         features: { stats: lookup(ctx, 'ops.stats') !== undefined, alerts: lookup(ctx, 'ops.alerts') !== undefined },
         pid: process.pid,
         uptimeSeconds: Math.round(process.uptime()),

@@ -7,13 +7,25 @@ import { errors } from '../../http/errors.ts';
 import { SANDBOX_STATE_KEY } from '../../sandbox/module.ts';
 import type { SandboxState } from '../../sandbox/state.ts';
 import type { AdminContext } from '../context.ts';
+import {
+  type ChannelName,
+  type SandboxReplies,
+  type SandboxRepliesQuery,
+  type SandboxReply,
+  type SandboxSendBody,
+  type SandboxSent,
+  sandboxReplies,
+  sandboxRepliesQuery,
+  sandboxSendBody,
+  sandboxSent,
+} from '../contract.ts';
 import { adminErrors } from '../errors.ts';
 import { telegramTextWebhook, type WebhookRequest, whatsappTextWebhook } from '../sandbox-payloads.ts';
-import { responses } from '../schemas.ts';
+import { input, responses } from '../schemas.ts';
 
 const WEBHOOK_TIMEOUT_MS = 10_000;
 
-type Channel = 'whatsapp' | 'telegram';
+type Channel = ChannelName;
 
 /** The text of a recorded send call to `chat`, or undefined when the call is not one. */
 function replyText(channel: Channel, kind: string, body: unknown, chat: string): string | undefined {
@@ -32,43 +44,15 @@ export function sandboxRoutes(a: AdminContext): FastifyPluginAsync {
   const { ctx } = a;
   const state = () => ctx.registry.get(SANDBOX_STATE_KEY) as SandboxState | undefined;
   return async (app) => {
-    app.post<{ Body: { channel: Channel; from: string; name: string; text: string } }>(
+    app.post<{ Body: SandboxSendBody; Reply: SandboxSent }>(
       '/admin/sandbox/send',
       {
         schema: {
           operationId: 'sandboxSend',
           summary: 'Sandbox: send a text as a WhatsApp or Telegram user through the real webhook',
           tags: ['sandbox'],
-          body: {
-            type: 'object',
-            required: ['channel', 'from', 'text'],
-            additionalProperties: false,
-            properties: {
-              channel: { type: 'string', enum: ['whatsapp', 'telegram'] },
-              from: {
-                type: 'string',
-                pattern: '^[1-9][0-9]{4,14}$',
-                description: 'WhatsApp wa_id (phone digits) or Telegram user id',
-              },
-              name: { type: 'string', minLength: 1, maxLength: 64, default: 'Sandbox user' },
-              text: { type: 'string', minLength: 1, maxLength: 4096 },
-            },
-          },
-          response: responses(
-            {
-              200: {
-                type: 'object',
-                properties: {
-                  channel: { type: 'string' },
-                  chat: { type: 'string' },
-                  externalId: { type: 'string' },
-                  webhookStatus: { type: 'integer' },
-                  afterSeq: { type: 'integer', description: 'pass as `after` to /admin/sandbox/replies' },
-                },
-              },
-            },
-            [502],
-          ),
+          body: input(sandboxSendBody),
+          response: responses({ 200: sandboxSent }, [502]),
         },
       },
       async (req) => {
@@ -106,7 +90,7 @@ export function sandboxRoutes(a: AdminContext): FastifyPluginAsync {
       },
     );
 
-    app.get<{ Querystring: { channel: Channel; chat: string; after: number } }>(
+    app.get<{ Querystring: SandboxRepliesQuery; Reply: SandboxReplies }>(
       '/admin/sandbox/replies',
       {
         logLevel: 'warn',
@@ -114,42 +98,14 @@ export function sandboxRoutes(a: AdminContext): FastifyPluginAsync {
           operationId: 'sandboxReplies',
           summary: 'Sandbox: texts WADI sent to a chat (as received by the fake platform API), oldest first',
           tags: ['sandbox'],
-          querystring: {
-            type: 'object',
-            required: ['channel', 'chat'],
-            properties: {
-              channel: { type: 'string', enum: ['whatsapp', 'telegram'] },
-              chat: { type: 'string', maxLength: 64 },
-              after: { type: 'integer', minimum: 0, default: 0, description: 'only calls after this sequence number' },
-            },
-          },
-          response: responses({
-            200: {
-              type: 'object',
-              properties: {
-                replies: {
-                  type: 'array',
-                  items: {
-                    type: 'object',
-                    properties: {
-                      seq: { type: 'integer' },
-                      at: { type: 'string' },
-                      text: { type: 'string' },
-                      status: { type: 'integer', description: 'HTTP status the fake answered' },
-                      platformMessageId: { type: 'string', nullable: true },
-                    },
-                  },
-                },
-                lastSeq: { type: 'integer', description: 'newest call seen on this channel; poll with after=lastSeq' },
-              },
-            },
-          }),
+          querystring: input(sandboxRepliesQuery),
+          response: responses({ 200: sandboxReplies }),
         },
       },
       async (req) => {
         const { channel, chat, after } = req.query;
         const calls = state()?.calls(channel, after) ?? [];
-        const replies = [];
+        const replies: SandboxReply[] = [];
         for (const c of calls) {
           const text = replyText(channel, c.kind, c.body, chat);
           if (text === undefined) continue;

@@ -2,41 +2,36 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { errors } from '../../http/errors.ts';
 import type { AdminContext } from '../context.ts';
+import {
+  type IdParams,
+  idParams,
+  type SessionMessages,
+  type SessionMessagesQuery,
+  type SessionPage,
+  type SessionResponse,
+  type SessionsQuery,
+  sessionMessages,
+  sessionMessagesQuery,
+  sessionPage,
+  sessionResponse,
+  sessionsQuery,
+} from '../contract.ts';
 import { conversationMessages, decodeCursor, getSession, listSessions, updateSession } from '../queries.ts';
-import { idParams, messageSchema, responses, sessionSchema } from '../schemas.ts';
-
-const sessionResponse = { type: 'object', properties: { session: sessionSchema } };
+import { input, responses } from '../schemas.ts';
 
 /** Routes under /admin/sessions. */
 export function sessionRoutes(a: AdminContext): FastifyPluginAsync {
   const db = a.ctx.database;
   return async (app) => {
-    app.get<{ Querystring: { active?: boolean; channel?: string; q?: string; cursor?: string; limit: number } }>(
+    app.get<{ Querystring: SessionsQuery; Reply: SessionPage }>(
       '/admin/sessions',
       {
         schema: {
           operationId: 'listSessions',
           summary: 'Conversations, most recently active first (cursor pagination)',
           tags: ['sessions'],
-          querystring: {
-            type: 'object',
-            properties: {
-              active: { type: 'boolean', description: 'true: last message within 30 minutes; false: older' },
-              channel: { type: 'string', enum: ['whatsapp', 'telegram'] },
-              q: { type: 'string', maxLength: 200, description: 'search in display name, chat id and user id' },
-              cursor: { type: 'string', maxLength: 500, description: 'nextCursor of the previous page' },
-              limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 },
-            },
-          },
-          response: responses({
-            200: {
-              type: 'object',
-              properties: {
-                items: { type: 'array', items: sessionSchema },
-                nextCursor: { type: 'string', nullable: true, description: 'null on the last page' },
-              },
-            },
-          }),
+          querystring: input(sessionsQuery),
+          response: responses({ 200: sessionPage }),
         },
       },
       async (req) => {
@@ -47,27 +42,16 @@ export function sessionRoutes(a: AdminContext): FastifyPluginAsync {
       },
     );
 
-    app.get<{ Params: { id: number }; Querystring: { limit: number } }>(
+    app.get<{ Params: IdParams; Querystring: SessionMessagesQuery; Reply: SessionMessages }>(
       '/admin/sessions/:id/messages',
       {
         schema: {
           operationId: 'getSessionMessages',
           summary: "A conversation's messages, both directions, oldest first, each with its stage timeline",
           tags: ['sessions'],
-          params: idParams,
-          querystring: {
-            type: 'object',
-            properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 200 } },
-          },
-          response: responses(
-            {
-              200: {
-                type: 'object',
-                properties: { session: sessionSchema, messages: { type: 'array', items: messageSchema } },
-              },
-            },
-            [404],
-          ),
+          params: input(idParams),
+          querystring: input(sessionMessagesQuery),
+          response: responses({ 200: sessionMessages }, [404]),
         },
       },
       async (req) => {
@@ -87,18 +71,18 @@ export function sessionRoutes(a: AdminContext): FastifyPluginAsync {
       summary: string,
       change: { paused?: boolean; resetContext?: boolean },
     ) =>
-      app.post<{ Params: { id: number } }>(
+      app.post<{ Params: IdParams; Reply: SessionResponse }>(
         path,
         {
           schema: {
             operationId,
             summary,
             tags: ['sessions'],
-            params: idParams,
+            params: input(idParams),
             response: responses({ 200: sessionResponse }, [404]),
           },
         },
-        async (req: FastifyRequest<{ Params: { id: number } }>) => {
+        async (req: FastifyRequest<{ Params: IdParams }>) => {
           const session = await updateSession(db, req.params.id, change);
           if (!session) throw errors.notFound(`conversation ${req.params.id} does not exist`);
           await a.audit(req, action, `conversation:${session.id}`);

@@ -4,12 +4,7 @@ import { api } from '../api.ts';
 import { Badge, Empty, ErrorNote } from '../components.tsx';
 import { ago } from '../format.ts';
 import { navigate } from '../router.ts';
-import type { Session } from '../types.ts';
-
-interface Page {
-  items: Session[];
-  nextCursor: string | null;
-}
+import type { Session, SessionPage } from '../types.ts';
 
 /** The Conversations page. */
 export function Conversations() {
@@ -36,7 +31,7 @@ export function Conversations() {
     const t = setTimeout(async () => {
       setLoading(true);
       try {
-        const page = await api<Page>(query());
+        const page = await api<SessionPage>(query());
         if (stopped) return;
         setItems(page.items);
         setCursor(page.nextCursor);
@@ -56,7 +51,7 @@ export function Conversations() {
   const more = async () => {
     if (!cursor) return;
     try {
-      const page = await api<Page>(query(cursor));
+      const page = await api<SessionPage>(query(cursor));
       setItems((xs) => [...xs, ...page.items]);
       setCursor(page.nextCursor);
     } catch (e) {

@@ -8,9 +8,9 @@ import { api, explain } from '../api.ts';
 import { Empty } from '../components.tsx';
 import { time } from '../format.ts';
 import { navigate } from '../router.ts';
-import type { Session } from '../types.ts';
+import type { ChannelName, SandboxReplies, SandboxSent, SessionPage } from '../types.ts';
 
-type Channel = 'whatsapp' | 'telegram';
+type Channel = ChannelName;
 interface Bubble {
   key: string;
   who: 'me' | 'wadi';
@@ -46,7 +46,7 @@ export function TryIt() {
     let timer: ReturnType<typeof setTimeout>;
     const poll = async () => {
       try {
-        const r = await api<{ replies: { seq: number; at: string; text: string }[]; lastSeq: number }>(
+        const r = await api<SandboxReplies>(
           `/sandbox/replies?channel=${channel}&chat=${encodeURIComponent(from)}&after=${after.current}`,
         );
         if (stopped) return;
@@ -74,7 +74,7 @@ export function TryIt() {
     setSending(true);
     setError(undefined);
     try {
-      const r = await api<{ afterSeq: number; externalId: string }>('/sandbox/send', {
+      const r = await api<SandboxSent>('/sandbox/send', {
         method: 'POST',
         body: { channel, from, name, text },
       });
@@ -97,7 +97,7 @@ export function TryIt() {
 
   const openConversation = async () => {
     try {
-      const r = await api<{ items: Session[] }>(`/sessions?channel=${channel}&q=${encodeURIComponent(from)}&limit=5`);
+      const r = await api<SessionPage>(`/sessions?channel=${channel}&q=${encodeURIComponent(from)}&limit=5`);
       const s = r.items.find((x) => x.chatId === from);
       if (s) navigate(`/ui/conversations/${s.id}`);
       else setError('That conversation is not stored yet: send a message first.');

@@ -1,0 +1,327 @@
+/**
+ * The admin API's contract, written once: every request and response shape of /admin/*, as zod
+ * schemas. `schemas.ts` turns them into the JSON schemas Fastify validates input with, serialises
+ * output with (undeclared fields are dropped) and publishes in /admin/openapi.json; the types below
+ * are what the query functions return and what the dashboard (web/) imports, type-only.
+ *
+ * Imports nothing but zod, so `import type` from web/ pulls no server code into the bundle.
+ * Formats are declared with `.meta({ format })` rather than zod's own string formats: Fastify's
+ * validator (ajv with ajv-formats) checks them, exactly as before this file existed.
+ */
+import { z } from 'zod';
+
+// ---------------------------------------------------------------------------------------------
+// Building blocks
+
+/** A WhatsApp or Telegram channel. */
+export const channelName = z.enum(['whatsapp', 'telegram']);
+/** An ISO 8601 instant. */
+export const instant = z.string().meta({ format: 'date-time' });
+/** An ISO 8601 instant that may be null. */
+export const nullableInstant = instant.nullable();
+
+/** `{error: {code, message}}`: every non-2xx answer of the admin API. */
+export const errorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+
+/** `:id` path parameter: a positive integer. */
+export const idParams = z.object({ id: z.int().min(1) });
+
+// ---------------------------------------------------------------------------------------------
+// Sessions (conversations)
+
+/** A conversation (session). */
+export const session = z.object({
+  id: z.int(),
+  channel: channelName,
+  chatId: z.string(),
+  userId: z.string().nullable(),
+  displayName: z.string().nullable(),
+  chatType: z.string(),
+  firstSeenAt: instant,
+  lastSeenAt: instant,
+  lastInboundAt: nullableInstant,
+  messagesIn: z.int(),
+  messagesOut: z.int(),
+  blocked: z.boolean(),
+  paused: z.boolean(),
+  contextResetAt: nullableInstant,
+  active: z.boolean().describe('last message within the last 30 minutes'),
+});
+
+/** One stage of a message's life. */
+export const stage = z.object({
+  stage: z
+    .string()
+    .describe('in: received, claimed, llm_start, llm_end, done; out: created, sent, delivered, read, failed'),
+  at: instant,
+});
+
+/** One message with its stage timeline. */
+export const message = z.object({
+  direction: z.enum(['in', 'out']),
+  id: z.int(),
+  at: instant,
+  kind: z.string(),
+  text: z.string().nullable(),
+  status: z.string(),
+  attempts: z.int(),
+  timeline: z.array(stage),
+  failureReason: z.string().nullable(),
+  /** Outbound: which inbound message it answers; inbound: the row whose turn answered it. */
+  relatedId: z.int().nullable(),
+  part: z.int().nullable(),
+});
+
+/** GET /admin/sessions query. */
+export const sessionsQuery = z.object({
+  active: z.boolean().optional().describe('true: last message within 30 minutes; false: older'),
+  channel: channelName.optional(),
+  q: z.string().max(200).optional().describe('search in display name, chat id and user id'),
+  cursor: z.string().max(500).optional().describe('nextCursor of the previous page'),
+  limit: z.int().min(1).max(200).default(50),
+});
+
+/** GET /admin/sessions answer. */
+export const sessionPage = z.object({
+  items: z.array(session),
+  nextCursor: z.string().nullable().describe('null on the last page'),
+});
+
+/** GET /admin/sessions/:id/messages query. */
+export const sessionMessagesQuery = z.object({ limit: z.int().min(1).max(1000).default(200) });
+
+/** GET /admin/sessions/:id/messages answer. */
+export const sessionMessages = z.object({ session, messages: z.array(message) });
+
+/** POST /admin/sessions/:id/{reset,pause,resume} answer. */
+export const sessionResponse = z.object({ session });
+
+// ---------------------------------------------------------------------------------------------
+// Dead letters
+
+/** A dead letter: an inbound message that failed every attempt. */
+export const deadLetter = z.object({
+  id: z.int(),
+  channel: z.string(),
+  chatId: z.string(),
+  conversationId: z.int().nullable(),
+  kind: z.string(),
+  text: z.string().nullable(),
+  attempts: z.int(),
+  lastError: z.string().nullable(),
+  receivedAt: instant,
+});
+
+/** GET /admin/dead-letters query. */
+export const deadLettersQuery = z.object({
+  cursor: z
+    .string()
+    .regex(/^[0-9]{1,18}$/)
+    .optional()
+    .describe('nextCursor of the previous page'),
+  limit: z.int().min(1).max(200).default(50),
+});
+
+/** GET /admin/dead-letters answer. */
+export const deadLetterPage = z.object({ items: z.array(deadLetter), nextCursor: z.string().nullable() });
+
+/** POST /admin/messages/:id/replay answer. */
+export const replayed = z.object({ id: z.int(), status: z.string() });
+
+// ---------------------------------------------------------------------------------------------
+// Operations
+
+/** A dependency as /admin/health shows it. */
+export const dependency = z.object({
+  name: z.string(),
+  componentType: z.string().nullable(),
+  status: z.enum(['pass', 'warn', 'fail']),
+  latencyMs: z.number().nullable(),
+  detail: z.string().nullable(),
+  observedValue: z.string().nullable(),
+});
+
+/** GET /admin/health answer. */
+export const healthView = z.object({
+  status: z.enum(['pass', 'warn', 'fail']),
+  checkedAt: instant,
+  shuttingDown: z.boolean(),
+  dependencies: z.array(dependency),
+});
+
+/** Log levels, lowest first. */
+export const logLevel = z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']);
+
+/** GET /admin/logs query. */
+export const logsQuery = z.object({
+  limit: z.int().min(1).max(5000).default(200),
+  level: logLevel.optional().describe('minimum level'),
+  since: instant.optional().describe('only records after this instant'),
+});
+
+/** One log record: pino's fields, all kept. */
+export const logRecord = z.looseObject({ level: z.string(), time: z.string(), msg: z.string().optional() });
+
+/** GET /admin/logs answer. */
+export const logs = z.object({ capacity: z.int(), records: z.array(logRecord) });
+
+/** Counts of outbound messages by status (every status WADI knows is present). */
+export const outcomeCounts = z
+  .object({
+    pending: z.int(),
+    sending: z.int(),
+    sent: z.int(),
+    delivered: z.int(),
+    read: z.int(),
+    failed: z.int(),
+  })
+  .catchall(z.int());
+
+/** GET /admin/queues answer: inbox backlog and outbound outcomes. */
+export const queues = z.object({
+  inbox: z.object({
+    pending: z.int(),
+    processing: z.int(),
+    dead: z.int(),
+    oldestPendingSeconds: z.int().nullable(),
+  }),
+  outbound: z.object({ lastHour: outcomeCounts, last24h: outcomeCounts }),
+});
+
+/** Request statistics over one window. */
+export const windowStats = z.object({
+  windowSeconds: z.int(),
+  requests: z.int(),
+  rps: z.number(),
+  p95Ms: z.number().nullable(),
+  errorRate: z.number(),
+});
+
+/** GET /admin/stats query. */
+export const statsQuery = z.object({ minutes: z.int().min(1).max(1440).default(60) });
+
+/** GET /admin/stats answer. */
+export const stats = z.object({
+  windows: z.object({ '1m': windowStats, '5m': windowStats, '15m': windowStats }),
+  series: z.array(
+    z.object({
+      t: z.number().describe('minute start, Unix ms'),
+      rps: z.number(),
+      p95Ms: z.number().nullable(),
+      errorRate: z.number(),
+    }),
+  ),
+  ...queues.shape,
+});
+
+/** An alert. */
+export const alert = z.object({
+  alert: z.string(),
+  state: z.enum(['pending', 'firing', 'resolved']),
+  value: z.string().optional(),
+  threshold: z.string().optional(),
+  summary: z.string().optional(),
+  startedAt: z.string(),
+  resolvedAt: z.string().optional(),
+  runbook: z.string().optional(),
+});
+
+/** GET /admin/alerts query. */
+export const alertsQuery = z.object({ limit: z.int().min(1).max(500).default(50) });
+
+/** GET /admin/alerts answer. */
+export const alerts = z.object({ firing: z.array(alert), recent: z.array(alert) });
+
+/** GET /admin/info answer. */
+export const info = z.object({
+  role: z.string(),
+  sandbox: z.boolean(),
+  production: z.boolean(),
+  channels: z.array(z.string()),
+  features: z.object({ stats: z.boolean(), alerts: z.boolean() }),
+  pid: z.int(),
+  uptimeSeconds: z.int(),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Sandbox ("Try it")
+
+/** POST /admin/sandbox/send body. */
+export const sandboxSendBody = z.strictObject({
+  channel: channelName,
+  from: z
+    .string()
+    .regex(/^[1-9][0-9]{4,14}$/)
+    .describe('WhatsApp wa_id (phone digits) or Telegram user id'),
+  name: z.string().min(1).max(64).default('Sandbox user'),
+  text: z.string().min(1).max(4096),
+});
+
+/** POST /admin/sandbox/send answer. */
+export const sandboxSent = z.object({
+  channel: z.string(),
+  chat: z.string(),
+  externalId: z.string(),
+  webhookStatus: z.int(),
+  afterSeq: z.int().describe('pass as `after` to /admin/sandbox/replies'),
+});
+
+/** GET /admin/sandbox/replies query. */
+export const sandboxRepliesQuery = z.object({
+  channel: channelName,
+  chat: z.string().max(64),
+  after: z.int().min(0).default(0).describe('only calls after this sequence number'),
+});
+
+/** A text WADI sent to a sandbox chat, as the fake platform API received it. */
+export const sandboxReply = z.object({
+  seq: z.int(),
+  at: z.string(),
+  text: z.string(),
+  status: z.int().describe('HTTP status the fake answered'),
+  platformMessageId: z.string().nullable(),
+});
+
+/** GET /admin/sandbox/replies answer. */
+export const sandboxReplies = z.object({
+  replies: z.array(sandboxReply),
+  lastSeq: z.int().describe('newest call seen on this channel; poll with after=lastSeq'),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Types: requests as the handlers see them (defaults applied), answers as they are sent.
+
+export type ChannelName = z.output<typeof channelName>;
+export type ErrorBody = z.output<typeof errorBody>;
+export type IdParams = z.output<typeof idParams>;
+export type Session = z.output<typeof session>;
+export type Stage = z.output<typeof stage>;
+export type Message = z.output<typeof message>;
+export type SessionsQuery = z.output<typeof sessionsQuery>;
+export type SessionPage = z.output<typeof sessionPage>;
+export type SessionMessagesQuery = z.output<typeof sessionMessagesQuery>;
+export type SessionMessages = z.output<typeof sessionMessages>;
+export type SessionResponse = z.output<typeof sessionResponse>;
+export type DeadLetter = z.output<typeof deadLetter>;
+export type DeadLettersQuery = z.output<typeof deadLettersQuery>;
+export type DeadLetterPage = z.output<typeof deadLetterPage>;
+export type Replayed = z.output<typeof replayed>;
+export type Dependency = z.output<typeof dependency>;
+export type HealthView = z.output<typeof healthView>;
+export type LogsQuery = z.output<typeof logsQuery>;
+export type LogRecord = z.output<typeof logRecord>;
+export type Logs = z.output<typeof logs>;
+export type OutcomeCounts = z.output<typeof outcomeCounts>;
+export type Queues = z.output<typeof queues>;
+export type WindowStats = z.output<typeof windowStats>;
+export type StatsQuery = z.output<typeof statsQuery>;
+export type Stats = z.output<typeof stats>;
+export type Alert = z.output<typeof alert>;
+export type AlertsQuery = z.output<typeof alertsQuery>;
+export type Alerts = z.output<typeof alerts>;
+export type Info = z.output<typeof info>;
+export type SandboxSendBody = z.output<typeof sandboxSendBody>;
+export type SandboxSent = z.output<typeof sandboxSent>;
+export type SandboxRepliesQuery = z.output<typeof sandboxRepliesQuery>;
+export type SandboxReply = z.output<typeof sandboxReply>;
+export type SandboxReplies = z.output<typeof sandboxReplies>;
