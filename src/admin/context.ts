@@ -11,6 +11,11 @@ export function setActor(req: FastifyRequest, keyFingerprint: string): void {
   fingerprints.set(req, keyFingerprint);
 }
 
+/** The fingerprint of the key that authenticated `req` ('unknown' outside the authenticated API). */
+export function actorOf(req: FastifyRequest): string {
+  return fingerprints.get(req) ?? 'unknown';
+}
+
 /** The admin API's view of WADI. */
 export interface AdminContext {
   readonly ctx: ModuleContext;
@@ -24,7 +29,7 @@ export function adminContext(ctx: ModuleContext): AdminContext {
     ctx,
     audit: (req, action, target, detail) =>
       writeAudit(ctx.database, {
-        keyFingerprint: fingerprints.get(req) ?? 'unknown',
+        keyFingerprint: actorOf(req),
         action,
         target,
         ip: req.ip,

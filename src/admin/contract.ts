@@ -29,6 +29,12 @@ export const idParams = z.object({ id: z.int().min(1) });
 // ---------------------------------------------------------------------------------------------
 // Sessions (conversations)
 
+/**
+ * Who has a conversation: `needs_human` (the user asked for a person, the bot is silent),
+ * `paused` (an operator took over), `opted_out` (no proactive messages), `blocked`, `active`.
+ */
+export const conversationState = z.enum(['needs_human', 'paused', 'opted_out', 'blocked', 'active']);
+
 /** A conversation (session). */
 export const session = z.object({
   id: z.int(),
@@ -46,6 +52,12 @@ export const session = z.object({
   paused: z.boolean(),
   contextResetAt: nullableInstant,
   active: z.boolean().describe('last message within the last 30 minutes'),
+  state: conversationState,
+  handoffRequestedAt: nullableInstant.describe('when the user asked for a person (state needs_human)'),
+  operatorActiveAt: nullableInstant.describe('last operator reply, template or pause'),
+  optedOutAt: nullableInstant.describe('when the user opted out of proactive messages'),
+  unanswered: z.int().describe('messages that arrived while a person had the conversation and nobody answered'),
+  failed: z.int().describe('outbound messages that could not be delivered'),
 });
 
 /** One stage of a message's life. */
@@ -70,6 +82,13 @@ export const message = z.object({
   /** Outbound: which inbound message it answers; inbound: the row whose turn answered it. */
   relatedId: z.int().nullable(),
   part: z.int().nullable(),
+  author: z
+    .enum(['user', 'assistant', 'operator', 'wadi'])
+    .describe('user: inbound; assistant: the bot; operator: a person via the admin API; wadi: notices'),
+  template: z
+    .object({ name: z.string(), language: z.string() })
+    .nullable()
+    .describe('sent (or to be sent) as this WhatsApp template'),
 });
 
 /** GET /admin/sessions query. */
@@ -79,6 +98,10 @@ export const sessionsQuery = z.object({
   q: z.string().max(200).optional().describe('search in display name, chat id and user id'),
   cursor: z.string().max(500).optional().describe('nextCursor of the previous page'),
   limit: z.int().min(1).max(200).default(50),
+  status: z
+    .enum(['needs_human', 'unanswered', 'failed', 'paused', 'opted_out'])
+    .optional()
+    .describe('needs_human: waiting for a person; unanswered: has unanswered messages; failed: has failed replies'),
 });
 
 /** GET /admin/sessions answer. */
@@ -95,6 +118,52 @@ export const sessionMessages = z.object({ session, messages: z.array(message) })
 
 /** POST /admin/sessions/:id/{reset,pause,resume} answer. */
 export const sessionResponse = z.object({ session });
+
+/** POST /admin/sessions/:id/messages body: an operator's reply. */
+export const operatorMessageBody = z.strictObject({
+  text: z.string().min(1).max(4096).describe('sent as is, split at the platform limit if needed'),
+});
+
+/** POST /admin/sessions/:id/messages answer: the queued parts. */
+export const operatorMessageSent = z.object({ session, messages: z.array(message) });
+
+/** POST /admin/sessions/:id/template body: a WhatsApp template to re-engage the user. */
+export const templateBody = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[a-z0-9_]{1,512}$/)
+    .describe('approved template name'),
+  language: z
+    .string()
+    .regex(/^[a-z]{2,3}(_[A-Z]{2,4})?$/)
+    .describe('template language code, e.g. es or en_US'),
+  parameters: z.array(z.string().min(1).max(1024)).max(20).default([]).describe('body parameters {{1}}, {{2}}…'),
+});
+
+/** POST /admin/sessions/:id/answer answer: how many unanswered messages went to the assistant. */
+export const answerQueued = z.object({ session, queued: z.int() });
+
+/** DELETE /admin/users/:channel/:id path. */
+export const userParams = z.object({
+  channel: channelName,
+  id: z
+    .string()
+    .regex(/^-?[0-9]{1,20}$/)
+    .describe('WhatsApp wa_id or Telegram user id'),
+});
+
+/** DELETE /admin/users/:channel/:id answer. */
+export const userErased = z.object({
+  channel: channelName,
+  userHash: z.string().describe('SHA-256 of channel:id, as kept in the audit log'),
+  erased: z.object({
+    conversations: z.int(),
+    inbound: z.int(),
+    outbound: z.int(),
+    history: z.int(),
+    statusEvents: z.int(),
+  }),
+});
 
 // ---------------------------------------------------------------------------------------------
 // Dead letters
@@ -302,6 +371,13 @@ export type SessionPage = z.output<typeof sessionPage>;
 export type SessionMessagesQuery = z.output<typeof sessionMessagesQuery>;
 export type SessionMessages = z.output<typeof sessionMessages>;
 export type SessionResponse = z.output<typeof sessionResponse>;
+export type ConversationState = z.output<typeof conversationState>;
+export type OperatorMessageBody = z.output<typeof operatorMessageBody>;
+export type OperatorMessageSent = z.output<typeof operatorMessageSent>;
+export type TemplateBody = z.output<typeof templateBody>;
+export type AnswerQueued = z.output<typeof answerQueued>;
+export type UserParams = z.output<typeof userParams>;
+export type UserErased = z.output<typeof userErased>;
 export type DeadLetter = z.output<typeof deadLetter>;
 export type DeadLettersQuery = z.output<typeof deadLettersQuery>;
 export type DeadLetterPage = z.output<typeof deadLetterPage>;

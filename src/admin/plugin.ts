@@ -6,12 +6,14 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ModuleContext } from '../app/module.ts';
+import { lookup } from '../app/shared.ts';
 import { errors } from '../http/errors.ts';
 import { KeyVerifier, keyFingerprint } from './auth.ts';
 import { adminContext, setActor } from './context.ts';
 import { dashboardPlugin } from './dashboard.ts';
 import { adminErrors } from './errors.ts';
 import { deadLetterRoutes } from './routes/dead-letters.ts';
+import { operatorRoutes } from './routes/operator.ts';
 import { opsRoutes } from './routes/ops.ts';
 import { sandboxRoutes } from './routes/sandbox.ts';
 import { sessionRoutes } from './routes/sessions.ts';
@@ -85,6 +87,12 @@ export function adminPlugin(ctx: ModuleContext, opts: AdminOptions = {}): Fastif
       await api.register(opsRoutes(a));
       await api.register(sessionRoutes(a));
       await api.register(deadLetterRoutes(a));
+      await api.register(
+        operatorRoutes(a, {
+          wakeInbox: (ids) => lookup(ctx, 'inbox.events')?.emit('committed', ids),
+          wakeOutbox: () => lookup(ctx, 'outbox.wake')?.(),
+        }),
+      );
       if (ctx.config.sandbox) await api.register(sandboxRoutes(a));
       api.get('/admin/openapi.json', { schema: { hide: true }, logLevel: 'warn' }, async () => api.swagger());
     });

@@ -77,6 +77,8 @@ export interface SharedObjects {
   'assistant.status': AssistantStatus;
   /** Fetches getWebhookInfo from the Bot API (src/channels/telegram). */
   'telegram.webhookInfo': () => Promise<TelegramWebhookInfo>;
+  /** Wakes this process's outbox dispatcher (admin sends go out now instead of at its next poll). */
+  'outbox.wake': () => void;
   /** Extra dependency checks shown by /admin/health (LLM, Graph API token, Telegram webhook). */
   'admin.dependencyChecks': HealthCheck[];
 }
