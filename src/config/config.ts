@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type Env, envSchema, SECRET_VARS } from './schema.ts';
+import { loadTemplatesFile, type TemplateBook } from './templates.ts';
 
 /** Fixed credentials used by the built-in fakes; only ever valid in sandbox mode. */
 export const SANDBOX_CREDENTIALS = {
@@ -46,6 +47,8 @@ export interface Config {
     | { readonly kind: 'openai'; readonly apiKey: string; readonly baseUrl?: string; readonly model: string }
     | { readonly kind: 'offline' };
   readonly systemPrompt?: string;
+  /** WHATSAPP_TEMPLATES_FILE, parsed (see config/templates.ts); undefined when not configured. */
+  readonly templates?: TemplateBook;
   /** Every secret value in force, for log scrubbing. */
   readonly secrets: readonly string[];
 }
@@ -155,6 +158,15 @@ export function loadConfig(source: Record<string, string | undefined>, opts: Loa
     }
   }
 
+  let templates: TemplateBook | undefined;
+  if (env.WHATSAPP_TEMPLATES_FILE) {
+    try {
+      templates = loadTemplatesFile(path.resolve(cwd, env.WHATSAPP_TEMPLATES_FILE));
+    } catch (err) {
+      throw new ConfigError([{ variable: 'WHATSAPP_TEMPLATES_FILE', message: (err as Error).message }]);
+    }
+  }
+
   const secrets = new Set<string>(keys);
   for (const name of SECRET_VARS) {
     const v = env[name];
@@ -181,6 +193,7 @@ export function loadConfig(source: Record<string, string | undefined>, opts: Loa
     telegram,
     llm,
     systemPrompt,
+    templates,
     // Longest first, so a secret that contains another is scrubbed whole.
     secrets: [...secrets].filter((s) => s.length >= 6).sort((a, b) => b.length - a.length),
   });

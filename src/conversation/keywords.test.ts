@@ -1,16 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  containsKeyword,
-  DEFAULT_HANDOFF_KEYWORDS,
-  DEFAULT_OPT_IN_KEYWORDS,
-  DEFAULT_OPT_OUT_KEYWORDS,
-  isKeyword,
-  keywordIntent,
-  keywordList,
-  keywordSets,
-  normalizeWords,
-} from './keywords.ts';
+import { DEFAULT_HANDOFF_KEYWORDS, DEFAULT_OPT_IN_KEYWORDS, DEFAULT_OPT_OUT_KEYWORDS } from '../config/schema.ts';
+import { containsKeyword, isKeyword, keywordIntent, keywordList, keywordSets, normalizeWords } from './keywords.ts';
 
 const sets = keywordSets({
   handoff: DEFAULT_HANDOFF_KEYWORDS,

@@ -70,22 +70,3 @@ export function keywordIntent(text: string, sets: KeywordSets): KeywordIntent | 
   if (containsKeyword(text, sets.handoff)) return 'handoff';
   return undefined;
 }
-
-/** Defaults: Spanish first (ASSISTANT_LOCALE=es), English too. */
-export const DEFAULT_HANDOFF_KEYWORDS = [
-  'agente',
-  'humano',
-  'asesor',
-  'asesora',
-  'operador',
-  'operadora',
-  'persona real',
-  'hablar con una persona',
-  'agent',
-  'human',
-  'real person',
-];
-/** Defaults of OPT_OUT_KEYWORDS. */
-export const DEFAULT_OPT_OUT_KEYWORDS = ['stop', 'baja', 'unsubscribe', 'darme de baja', 'stop all'];
-/** Defaults of OPT_IN_KEYWORDS. */
-export const DEFAULT_OPT_IN_KEYWORDS = ['start', 'alta', 'unstop', 'darme de alta'];
