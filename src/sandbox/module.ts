@@ -25,6 +25,7 @@ export function sandboxPlugin(state: SandboxState): FastifyPluginAsync {
 export const sandboxModule: ModuleFactory = (ctx) => {
   if (!ctx.config.sandbox || ctx.role === 'worker') return { name: 'sandbox' };
   const state = new SandboxState();
+  state.approvedTemplates = ctx.config.templates;
   ctx.registry.set(SANDBOX_STATE_KEY, state);
   return { name: 'sandbox', plugins: [sandboxPlugin(state)] };
 };

@@ -4,6 +4,9 @@
  * records its calls here and asks for a fault before answering.
  */
 
+import type { TemplateBook } from '../config/templates.ts';
+import { CustomerWindows } from './graph-templates.ts';
+
 /** The fakes: WhatsApp Graph API, Telegram Bot API, OpenAI-compatible API. */
 export type SandboxChannel = 'whatsapp' | 'telegram' | 'llm';
 
@@ -44,6 +47,10 @@ export interface SandboxFault {
 
 /** Calls and faults of all fakes in one process. */
 export class SandboxState {
+  /** When each WhatsApp user last wrote, as far as the fake knows (24 h window checks). */
+  readonly customerWindows = new CustomerWindows();
+  /** The templates the fake Graph API treats as approved (WHATSAPP_TEMPLATES_FILE); undefined: any well-formed one. */
+  approvedTemplates: TemplateBook | undefined;
   private readonly log: SandboxCall[] = [];
   private readonly faults: SandboxFault[] = [];
   private seq = 0;
@@ -97,9 +104,10 @@ export class SandboxState {
     return this.faults;
   }
 
-  /** Forgets every call and fault. */
+  /** Forgets every call, fault and customer window. */
   reset(): void {
     this.log.length = 0;
     this.faults.length = 0;
+    this.customerWindows.reset();
   }
 }

@@ -62,6 +62,8 @@ export function sandboxRoutes(a: AdminContext): FastifyPluginAsync {
           const wa = ctx.config.whatsapp;
           if (!wa) throw errors.badRequest('WhatsApp is not configured');
           request = whatsappTextWebhook({ from, name, text, phoneNumberId: wa.phoneNumberId, appSecret: wa.appSecret });
+          // The fake Graph API's 24 h window opens with the user's message, as Meta's does.
+          state()?.customerWindows.noteInbound(from);
         } else {
           const tg = ctx.config.telegram;
           if (!tg) throw errors.badRequest('Telegram is not configured');
