@@ -51,7 +51,11 @@ export function sandboxRoutes(state: SandboxState): FastifyPluginAsync {
         throw errors.badRequest(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
       const at = parsed.data.last_message_at ? Date.parse(parsed.data.last_message_at) : Date.now();
       state.customerWindows.noteInbound(parsed.data.wa_id, at);
-      return { wa_id: parsed.data.wa_id, last_message_at: new Date(at).toISOString(), open: !state.customerWindows.closed(parsed.data.wa_id) };
+      return {
+        wa_id: parsed.data.wa_id,
+        last_message_at: new Date(at).toISOString(),
+        open: !state.customerWindows.closed(parsed.data.wa_id),
+      };
     });
     app.delete('/sandbox/faults', async () => {
       state.reset();
