@@ -9,6 +9,15 @@ export const WHATSAPP_MAX_TEXT = 4096;
 
 const HAS_URL = /https?:\/\/\S/;
 
+/** The template of a send's options, when it carries a well-formed one. */
+function templateOption(v: unknown): { name: string; language: string; parameters: string[] } | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const t = v as { name?: unknown; language?: unknown; parameters?: unknown };
+  if (typeof t.name !== 'string' || typeof t.language !== 'string') return undefined;
+  const parameters = Array.isArray(t.parameters) ? t.parameters.filter((p): p is string => typeof p === 'string') : [];
+  return { name: t.name, language: t.language, parameters };
+}
+
 /** Sends replies to WhatsApp users. */
 export class WhatsAppSender implements ChannelSender {
   readonly channel = 'whatsapp' as const;
@@ -26,8 +35,13 @@ export class WhatsAppSender implements ChannelSender {
     return splitText(text, { limit: WHATSAPP_MAX_TEXT });
   }
 
-  /** Sends one part; throws RetryableSendError / PermanentSendError. */
+  /**
+   * Sends one part; throws RetryableSendError / PermanentSendError. With `options.template`
+   * ({name, language, parameters}) the approved template goes out instead of the text.
+   */
   async send(message: OutboundMessage): Promise<SendResult> {
+    const template = templateOption(message.options?.template);
+    if (template) return { platformMessageId: await this.client.sendTemplate(message.chatId, template) };
     const preview = message.options?.previewUrl;
     const id = await this.client.sendText(message.chatId, message.text, {
       replyTo: message.replyTo,
