@@ -1,15 +1,19 @@
 /**
  * Turns a claimed batch of messages (a coalesced burst, oldest first) into the steps of one turn:
  * consecutive text messages become one assistant request; commands and non-text messages each get
- * their own reply, in the order they arrived.
+ * their own reply, in the order they arrived. `/human` and HANDOFF_KEYWORDS ask for a person;
+ * OPT_OUT_KEYWORDS / OPT_IN_KEYWORDS (whole messages) opt out of and back into proactive messages.
  */
 import type { ClaimedMessage } from '../inbox/claim.ts';
+import { type KeywordSets, keywordIntent } from './keywords.ts';
 
 /** One step of a turn. */
 export type Step =
   | { readonly type: 'ask'; readonly messages: readonly ClaimedMessage[] }
   | { readonly type: 'command'; readonly name: 'start' | 'reset' | 'help'; readonly message: ClaimedMessage }
-  | { readonly type: 'unsupported'; readonly kind: string; readonly message: ClaimedMessage };
+  | { readonly type: 'unsupported'; readonly kind: string; readonly message: ClaimedMessage }
+  | { readonly type: 'handoff'; readonly trigger: 'command' | 'keyword'; readonly message: ClaimedMessage }
+  | { readonly type: 'opt_out' | 'opt_in'; readonly message: ClaimedMessage };
 
 const TEXT_KINDS = new Set(['text', 'interactive', 'callback']);
 
@@ -25,8 +29,11 @@ function commandOf(m: ClaimedMessage): { name: string } | undefined {
   return match ? { name: match[1].toLowerCase() } : undefined;
 }
 
-/** Plans the steps of a turn. */
-export function planTurn(messages: readonly ClaimedMessage[]): Step[] {
+/** Commands that ask for a person. */
+const HANDOFF_COMMANDS = new Set(['human', 'humano', 'agente', 'agent']);
+
+/** Plans the steps of a turn (`keywords`: the deployment's handoff and opt-out words; none by default). */
+export function planTurn(messages: readonly ClaimedMessage[], keywords?: KeywordSets): Step[] {
   const steps: Step[] = [];
   let run: ClaimedMessage[] = [];
   const flush = () => {
@@ -35,7 +42,17 @@ export function planTurn(messages: readonly ClaimedMessage[]): Step[] {
   };
   for (const m of messages) {
     const cmd = m.kind === 'command' || messageText(m).startsWith('/') ? commandOf(m) : undefined;
-    if (cmd && (cmd.name === 'start' || cmd.name === 'reset' || cmd.name === 'help')) {
+    const intent = !cmd && keywords && TEXT_KINDS.has(m.kind) ? keywordIntent(messageText(m), keywords) : undefined;
+    if (cmd && HANDOFF_COMMANDS.has(cmd.name)) {
+      flush();
+      steps.push({ type: 'handoff', trigger: 'command', message: m });
+    } else if (intent === 'handoff') {
+      flush();
+      steps.push({ type: 'handoff', trigger: 'keyword', message: m });
+    } else if (intent === 'opt_out' || intent === 'opt_in') {
+      flush();
+      steps.push({ type: intent, message: m });
+    } else if (cmd && (cmd.name === 'start' || cmd.name === 'reset' || cmd.name === 'help')) {
       flush();
       steps.push({ type: 'command', name: cmd.name, message: m });
     } else if (cmd) {
