@@ -301,6 +301,28 @@ export const alertsQuery = z.object({ limit: z.int().min(1).max(500).default(50)
 /** GET /admin/alerts answer. */
 export const alerts = z.object({ firing: z.array(alert), recent: z.array(alert) });
 
+/** GET /admin/status answer: are users being answered right now? */
+export const statusView = z.object({
+  checkedAt: instant,
+  lastInbound: z
+    .array(z.object({ channel: z.string(), at: instant }))
+    .describe('last message from a user, per channel'),
+  perMinute: z.object({ inbound: z.number(), outbound: z.number(), minutes: z.int() }),
+  timeToReply: z.object({
+    p50Ms: z.int().nullable(),
+    p95Ms: z.int().nullable(),
+    replies: z.int(),
+    minutes: z.int(),
+  }),
+  attention: z.object({
+    failed: z.int().describe('outbound messages failed in the last 24 h'),
+    retrying: z.int(),
+    needsHuman: z.int(),
+    unanswered: z.int(),
+    dead: z.int(),
+  }),
+});
+
 /** GET /admin/info answer. */
 export const info = z.object({
   role: z.string(),
@@ -396,6 +418,7 @@ export type Alert = z.output<typeof alert>;
 export type AlertsQuery = z.output<typeof alertsQuery>;
 export type Alerts = z.output<typeof alerts>;
 export type Info = z.output<typeof info>;
+export type StatusView = z.output<typeof statusView>;
 export type SandboxSendBody = z.output<typeof sandboxSendBody>;
 export type SandboxSent = z.output<typeof sandboxSent>;
 export type SandboxRepliesQuery = z.output<typeof sandboxRepliesQuery>;

@@ -1,6 +1,7 @@
 /** The dashboard shell: login gate, navigation, and the page for the current route. */
 import { useEffect, useState } from 'react';
-import { api, onUnauthorized, storedKey, storeKey } from './api.ts';
+import { api, onConnection, onUnauthorized, storedKey, storeKey } from './api.ts';
+import { time } from './format.ts';
 import { Login } from './login.tsx';
 import { Alerts } from './pages/alerts.tsx';
 import { Conversation } from './pages/conversation.tsx';
@@ -45,7 +46,10 @@ export function App() {
   const [loggedIn, setLoggedIn] = useState(() => storedKey() !== null);
   const [reason, setReason] = useState<string>();
   const [info, setInfo] = useState<Info>();
+  const [lostSince, setLostSince] = useState<Date | null>(null);
   const route = useRoute();
+
+  useEffect(() => onConnection(setLostSince), []);
 
   useEffect(
     () =>
@@ -74,6 +78,7 @@ export function App() {
 
   const current = route.startsWith('/ui/conversations') ? '/ui/conversations' : route.startsWith('/ui/') ? route : '/';
   const title = PAGES.find((p) => p.path === current)?.label ?? 'Overview';
+  document.title = `${title} · WADI`;
   return (
     <div className="shell">
       <header className="top">
@@ -106,7 +111,12 @@ export function App() {
           Log out
         </button>
       </header>
-      <main className="content">
+      {lostSince && (
+        <div className="banner-lost" role="alert" data-testid="connection-lost">
+          Connection to WADI lost since {time(lostSince.toISOString())}: what you see below may be out of date.
+        </div>
+      )}
+      <main className={lostSince ? 'content stale' : 'content'}>
         <h1>{title}</h1>
         <Page route={route} info={info} />
       </main>

@@ -18,5 +18,6 @@ export type {
   Session,
   SessionPage,
   Stats,
+  StatusView,
   WindowStats,
 } from '../../src/admin/contract.ts';

@@ -22,6 +22,8 @@ import {
   type OperatorMessageSent,
   operatorMessageBody,
   operatorMessageSent,
+  type StatusView,
+  statusView as statusViewSchema,
   type TemplateBody,
   templateBody,
   type UserErased,
@@ -31,6 +33,7 @@ import {
 } from '../contract.ts';
 import { conversationMessages, getSession } from '../queries.ts';
 import { input, responses } from '../schemas.ts';
+import { statusView } from '../status.ts';
 
 /** What the admin API needs beyond the module context. */
 export interface OperatorRoutesOptions {
@@ -182,6 +185,21 @@ export function operatorRoutes(a: AdminContext, opts: OperatorRoutesOptions = {}
         if (!session) throw errors.notFound(`conversation ${req.params.id} does not exist`);
         return { session, queued: outcome.queued.length };
       },
+    );
+
+    app.get<{ Reply: StatusView }>(
+      '/admin/status',
+      {
+        schema: {
+          operationId: 'getStatus',
+          summary:
+            'Are users being answered? Last inbound per channel, messages per minute, time to reply, what needs attention',
+          tags: ['ops'],
+          response: responses({ 200: statusViewSchema }),
+        },
+        logLevel: 'warn',
+      },
+      () => statusView(db),
     );
 
     app.delete<{ Params: UserParams; Reply: UserErased }>(
