@@ -323,6 +323,34 @@ export const statusView = z.object({
   }),
 });
 
+/** An outbound message that failed or is waiting for a retry. */
+export const outboundFailure = z.object({
+  id: z.int(),
+  channel: z.string(),
+  chatId: z.string(),
+  conversationId: z.int().nullable(),
+  kind: z.string(),
+  text: z.string(),
+  status: z.string().describe('failed, or pending/sending while retrying'),
+  attempts: z.int(),
+  failureReason: z.string().nullable(),
+  errorCode: z.string().nullable(),
+  errorTitle: z.string().nullable(),
+  createdAt: instant,
+  failedAt: nullableInstant,
+  nextAttemptAt: nullableInstant.describe('when a retrying message is tried again'),
+});
+
+/** GET /admin/failures query. */
+export const failuresQuery = z.object({ limit: z.int().min(1).max(500).default(100) });
+
+/** GET /admin/failures answer: failed and retrying outbound messages, and dead letters. */
+export const failures = z.object({
+  failed: z.array(outboundFailure),
+  retrying: z.array(outboundFailure),
+  dead: z.array(deadLetter),
+});
+
 /** GET /admin/info answer. */
 export const info = z.object({
   role: z.string(),
@@ -419,6 +447,8 @@ export type AlertsQuery = z.output<typeof alertsQuery>;
 export type Alerts = z.output<typeof alerts>;
 export type Info = z.output<typeof info>;
 export type StatusView = z.output<typeof statusView>;
+export type OutboundFailure = z.output<typeof outboundFailure>;
+export type Failures = z.output<typeof failures>;
 export type SandboxSendBody = z.output<typeof sandboxSendBody>;
 export type SandboxSent = z.output<typeof sandboxSent>;
 export type SandboxRepliesQuery = z.output<typeof sandboxRepliesQuery>;

@@ -7,8 +7,8 @@
  * calls never count as traffic.
  */
 import type { Queryable } from '../db/client.ts';
-import type { StatusView } from './contract.ts';
-import { iso } from './queries.ts';
+import type { Failures, OutboundFailure, StatusView } from './contract.ts';
+import { iso, listDeadLetters } from './queries.ts';
 
 /** Minutes the per-minute rates average over, and the time-to-reply window. */
 export const RATE_MINUTES = 5;
@@ -59,5 +59,44 @@ export async function statusView(db: Queryable): Promise<StatusView> {
       unanswered: Number(a.unanswered ?? 0),
       dead: Number(a.dead ?? 0),
     },
+  };
+}
+
+/** Failed (last 7 days) and retrying outbound messages, newest first, and the newest dead letters. */
+export async function failuresView(db: Queryable, limit: number): Promise<Failures> {
+  const { rows } = await db.query<Record<string, unknown>>(
+    `(select id, channel, chat_id, conversation_id, kind, body, status, attempts, failure_reason, error_code,
+        error_title, created_at, failed_at, null::timestamptz as next_at
+      from outbox_messages where status = 'failed' and failed_at > now() - interval '7 days'
+      order by failed_at desc limit $1)
+     union all
+     (select id, channel, chat_id, conversation_id, kind, body, status, attempts, failure_reason, error_code,
+        error_title, created_at, failed_at, available_at as next_at
+      from outbox_messages where status in ('pending', 'sending') and attempts > 0
+      order by id desc limit $1)`,
+    [limit],
+  );
+  const view = (r: Record<string, unknown>): OutboundFailure => ({
+    id: Number(r.id),
+    channel: String(r.channel),
+    chatId: String(r.chat_id),
+    conversationId: r.conversation_id == null ? null : Number(r.conversation_id),
+    kind: String(r.kind),
+    text: String(r.body),
+    status: String(r.status),
+    attempts: Number(r.attempts),
+    failureReason: (r.failure_reason as string | null) ?? null,
+    errorCode: (r.error_code as string | null) ?? null,
+    errorTitle: (r.error_title as string | null) ?? null,
+    createdAt: iso(r.created_at),
+    failedAt: iso(r.failed_at, true),
+    nextAttemptAt: iso(r.next_at, true),
+  });
+  const all = rows.map(view);
+  const dead = await listDeadLetters(db, undefined, limit);
+  return {
+    failed: all.filter((f) => f.status === 'failed'),
+    retrying: all.filter((f) => f.status !== 'failed'),
+    dead: dead.items,
   };
 }

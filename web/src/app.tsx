@@ -6,6 +6,7 @@ import { Login } from './login.tsx';
 import { Alerts } from './pages/alerts.tsx';
 import { Conversation } from './pages/conversation.tsx';
 import { Conversations } from './pages/conversations.tsx';
+import { Failures } from './pages/failures.tsx';
 import { Logs } from './pages/logs.tsx';
 import { Overview } from './pages/overview.tsx';
 import { TryIt } from './pages/try-it.tsx';
@@ -15,6 +16,7 @@ import type { Info } from './types.ts';
 const PAGES = [
   { path: '/', label: 'Overview' },
   { path: '/ui/conversations', label: 'Conversations' },
+  { path: '/ui/failures', label: 'Failures' },
   { path: '/ui/logs', label: 'Logs' },
   { path: '/ui/alerts', label: 'Alerts' },
   { path: '/ui/try', label: 'Try it', sandboxOnly: true },
@@ -26,6 +28,8 @@ function Page({ route, info }: { route: string; info?: Info }) {
   switch (route) {
     case '/ui/conversations':
       return <Conversations />;
+    case '/ui/failures':
+      return <Failures />;
     case '/ui/logs':
       return <Logs />;
     case '/ui/alerts':

@@ -16,6 +16,9 @@ import { type AdminContext, actorOf } from '../context.ts';
 import {
   type AnswerQueued,
   answerQueued,
+  type Failures,
+  failuresQuery,
+  failures as failuresSchema,
   type IdParams,
   idParams,
   type OperatorMessageBody,
@@ -33,7 +36,7 @@ import {
 } from '../contract.ts';
 import { conversationMessages, getSession } from '../queries.ts';
 import { input, responses } from '../schemas.ts';
-import { statusView } from '../status.ts';
+import { failuresView, statusView } from '../status.ts';
 
 /** What the admin API needs beyond the module context. */
 export interface OperatorRoutesOptions {
@@ -200,6 +203,20 @@ export function operatorRoutes(a: AdminContext, opts: OperatorRoutesOptions = {}
         logLevel: 'warn',
       },
       () => statusView(db),
+    );
+
+    app.get<{ Querystring: { limit: number }; Reply: Failures }>(
+      '/admin/failures',
+      {
+        schema: {
+          operationId: 'listFailures',
+          summary: 'Failed and retrying outbound messages (reason, next attempt) and dead letters (replayable)',
+          tags: ['messages'],
+          querystring: input(failuresQuery),
+          response: responses({ 200: failuresSchema }),
+        },
+      },
+      (req) => failuresView(db, req.query.limit),
     );
 
     app.delete<{ Params: UserParams; Reply: UserErased }>(
