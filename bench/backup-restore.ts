@@ -15,8 +15,8 @@ import path from 'node:path';
 import pg from 'pg';
 import { openDatabase } from '../src/db/client.ts';
 import { migrate } from '../src/db/migrate.ts';
-import { createBackup, verifyBackup } from '../src/ops/backup/backup.ts';
-import { formatBytes } from '../src/ops/backup/progress.ts';
+import { createBackup, verifyBackup } from '../src/features/backup/backup.ts';
+import { formatBytes } from '../src/features/backup/progress.ts';
 
 const base = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
 if (!base) {

@@ -88,7 +88,7 @@ async function main() {
     graceMs: 5000,
     events: inboxEvents,
     gaugeMs: 0,
-    handle: (turn, signal) =>
+    handle: (turn, signal, lease) =>
       runTurn(
         {
           database,
@@ -98,12 +98,11 @@ async function main() {
           typing,
           defaultLocale: 'es',
           historyTokens: 3000,
-          maxAttempts: 8,
-          retryBaseMs: 1000,
           onQueued: () => outboxEvents.emit('queued'),
         },
         turn,
         signal,
+        lease,
       ),
   });
   const dispatcher = new OutboxDispatcher({

@@ -3,8 +3,8 @@
  * one windowed-stats record; plus the cost of computing the three /admin/stats windows.
  * Run: `npx tsx bench/metrics-hook.ts` (results: bench/results/metrics-hook.txt).
  */
-import { metrics } from '../src/ops/metrics/metrics.ts';
-import { WindowedStats } from '../src/ops/metrics/window-stats.ts';
+import { metrics } from '../src/observability/metrics/metrics.ts';
+import { WindowedStats } from '../src/observability/metrics/window-stats.ts';
 
 const N = 1_000_000;
 const routes = ['/webhooks/whatsapp', '/webhooks/telegram', '/admin/stats', 'unmatched'];

@@ -6,6 +6,6 @@ if (!process.features.typescript) {
   register();
 }
 // Tracing patches fastify, pg and http as they load, so it starts before anything imports them
-// (see src/ops/tracing/bootstrap.ts for why it reads this one variable itself).
-if (process.env.OTEL_EXPORTER_OTLP_ENDPOINT) await import('../src/ops/tracing/bootstrap.ts');
+// (see src/observability/tracing/bootstrap.ts for why it reads this one variable itself).
+if (process.env.OTEL_EXPORTER_OTLP_ENDPOINT) await import('../src/observability/tracing/bootstrap.ts');
 await import('../src/main.ts');

@@ -8,14 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminClient } from '../../test/helpers/admin.ts';
 import { type TestDb, testDatabase } from '../../test/helpers/db.ts';
 import { startTestWadi, type TestWadi, testConfig } from '../../test/helpers/wadi.ts';
-import type { ModuleFactory } from '../app/module.ts';
-import { MODULES } from '../app/modules.ts';
-import { createWadi } from '../app/wadi.ts';
-import { telegramModule } from '../channels/telegram/module.ts';
-import { whatsappModule } from '../channels/whatsapp/module.ts';
-import { SANDBOX_STATE_KEY } from '../sandbox/module.ts';
+import { createWadi, FEATURES } from '../app/wadi.ts';
+import type { ModuleFactory } from '../platform/context.ts';
 import type { SandboxState } from '../sandbox/state.ts';
-import { adminModule, adminModuleWith } from './module.ts';
 
 /** Stand-in webhooks that check what the channel helpers' real ones check: the HMAC on the raw bytes, the secret. */
 interface Received {
@@ -56,7 +51,8 @@ beforeAll(async () => {
   t = await testDatabase();
   w = await startTestWadi(t.database, {
     env: { TRUST_PROXY: 'true' },
-    modules: [...MODULES.filter((m) => m !== whatsappModule && m !== telegramModule), fakeWebhooks],
+    features: FEATURES.filter((f) => f !== 'whatsapp' && f !== 'telegram'),
+    extraModules: [fakeWebhooks],
   });
 });
 afterAll(async () => {
@@ -186,7 +182,7 @@ describe('sandbox: Try it', () => {
   });
 
   it('lists the texts the fake platform APIs received for one chat, after a sequence number', async () => {
-    const state = w.wadi.context.registry.get(SANDBOX_STATE_KEY) as SandboxState;
+    const state = w.wadi.wiring.sandboxState as SandboxState;
     const base = { method: 'POST', path: '/sandbox/graph/v24.0/1/messages', status: 200 };
     const before = state.record({ ...base, channel: 'whatsapp', kind: 'mark_read', body: { to: '34611111111' } }).seq;
     state.record({
@@ -248,8 +244,11 @@ describe('dashboard files', () => {
 
   it('explains in words when the dashboard has not been built', async () => {
     const empty = mkdtempSync(path.join(tmpdir(), 'wadi-dist-'));
-    const modules = [...MODULES.filter((m) => m !== adminModule), adminModuleWith({ dashboardDist: `${empty}/` })];
-    const wadi = await createWadi(testConfig(), { database: t.database, migrate: false, modules });
+    const wadi = await createWadi(testConfig(), {
+      database: t.database,
+      migrate: false,
+      admin: { dashboardDist: `${empty}/` },
+    });
     await wadi.app.ready();
     const r = await wadi.app.inject({ method: 'GET', url: '/admin' });
     expect(r.statusCode).toBe(503);

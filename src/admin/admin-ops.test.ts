@@ -3,9 +3,6 @@ import { adminClient, newIp } from '../../test/helpers/admin.ts';
 import { seedConversation, seedInbound, seedOutbound } from '../../test/helpers/admin-seed.ts';
 import { type TestDb, testDatabase } from '../../test/helpers/db.ts';
 import { startTestWadi, TEST_ADMIN_KEY, type TestWadi } from '../../test/helpers/wadi.ts';
-import { MODULES } from '../app/modules.ts';
-import { contribute, provide } from '../app/shared.ts';
-import { adminModule, adminModuleWith } from './module.ts';
 
 const SECOND_KEY = 'second-admin-key-for-rotation-0123456789';
 
@@ -61,11 +58,14 @@ describe('admin authentication', () => {
 describe('admin reads', () => {
   // Providers a test registers are removed after it, whatever its outcome.
   afterEach(() => {
-    for (const k of ['admin.dependencyChecks', 'ops.stats', 'ops.alerts']) w.wadi.context.registry.delete(k);
+    const deps = w.wadi.wiring.admin;
+    deps.stats = undefined;
+    deps.alerts = undefined;
+    deps.dependencyChecks.length = 0;
   });
 
   it('GET /admin/health lists every dependency with status and latency, including contributed checks', async () => {
-    contribute(w.wadi.context, 'admin.dependencyChecks').push({
+    w.wadi.wiring.admin.dependencyChecks.push({
       name: 'llm:breaker',
       componentType: 'component',
       run: () => ({ status: 'warn', output: 'breaker half-open' }),
@@ -117,7 +117,7 @@ describe('admin reads', () => {
 
   it('GET /admin/stats merges the provider windows with backlog and outcomes from the database', async () => {
     const win = { windowSeconds: 60, requests: 120, rps: 2, p95Ms: 12.5, errorRate: 0.01 };
-    provide(w.wadi.context, 'ops.stats', {
+    w.wadi.wiring.admin.stats = {
       windows: () => ({ '1m': win, '5m': { ...win, windowSeconds: 300 }, '15m': { ...win, windowSeconds: 900 } }),
       series: (minutes) =>
         Array.from({ length: minutes }, (_, i) => ({
@@ -126,7 +126,7 @@ describe('admin reads', () => {
           p95Ms: null,
           errorRate: 0,
         })),
-    });
+    };
     const conv = await seedConversation(t.database, { chatId: '34999000111', name: 'Stats Person' });
     await seedInbound(t.database, {
       conversationId: conv,
@@ -166,13 +166,13 @@ describe('admin reads', () => {
       resolvedAt: '2026-01-01T00:05:00.000Z',
     };
     let asked = 0;
-    provide(w.wadi.context, 'ops.alerts', {
+    w.wadi.wiring.admin.alerts = {
       firing: async () => [firing],
       recent: async (limit) => {
         asked = limit;
         return [firing, resolved];
       },
-    });
+    };
     const r = await call('/admin/alerts?limit=7');
     expect(r.status).toBe(200);
     expect(r.body).toEqual({ firing: [firing], recent: [firing, resolved] });
@@ -200,12 +200,11 @@ describe.runIf(redisUrl)('admin rate limits shared through Redis', () => {
   let b: TestWadi;
   // Random addresses: Redis keeps counters between runs for the length of their window.
   const randomIp = () => `172.16.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`;
-  const modules = [...MODULES.filter((m) => m !== adminModule), adminModuleWith({ maxPerMinute: 5 })];
 
   beforeAll(async () => {
     const env = { REDIS_URL: redisUrl, TRUST_PROXY: 'true' };
-    a = await startTestWadi(t.database, { env, modules });
-    b = await startTestWadi(t.database, { env, modules });
+    a = await startTestWadi(t.database, { env, admin: { maxPerMinute: 5 } });
+    b = await startTestWadi(t.database, { env, admin: { maxPerMinute: 5 } });
     for (const x of [a, b]) {
       for (let i = 0; i < 100 && x.wadi.redis?.status !== 'ready'; i++) await new Promise((r) => setTimeout(r, 50));
       expect(x.wadi.redis?.status).toBe('ready');

@@ -242,9 +242,7 @@ describe('dead letters', () => {
     expect(page2.body.nextCursor).toBeNull();
 
     const woken: number[][] = [];
-    (w.wadi.context.registry.get('inbox.events') as import('node:events').EventEmitter).on('committed', (x: number[]) =>
-      woken.push(x),
-    );
+    w.wadi.wiring.inboxEvents.on('committed', (x: number[]) => woken.push(x));
     const r = await call(`/admin/messages/${dead1}/replay`, { method: 'POST' });
     expect(r.status).toBe(200);
     expect(r.body).toEqual({ id: dead1, status: 'pending' });

@@ -1,9 +1,10 @@
 /**
  * Admin key checks. Every configured key is compared (rotation: old and new keys work at once),
- * always all of them, in constant time: both sides are hashed with SHA-256 first so the buffers
- * have equal length whatever the caller sent, and no comparison short-circuits.
+ * always all of them, in constant time (kernel/secret.ts hashes both sides first), and no
+ * comparison short-circuits.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { secretEquals } from '../kernel/secret.ts';
 
 const sha256 = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
 
@@ -14,19 +15,18 @@ export function keyFingerprint(key: string): string {
 
 /** Checks presented keys against the configured ones. */
 export class KeyVerifier {
-  private readonly digests: readonly Buffer[];
+  private readonly keys: readonly string[];
 
   constructor(keys: readonly string[]) {
-    this.digests = keys.filter((k) => k.length > 0).map(sha256);
+    this.keys = keys.filter((k) => k.length > 0);
   }
 
   /** True when `presented` equals one of the configured keys. */
   verify(presented: string | undefined): boolean {
     if (presented === undefined || presented.length === 0 || presented.length > 1024) return false;
-    const digest = sha256(presented);
     let ok = false;
     // No early exit: the time taken does not reveal which key (if any) matched.
-    for (const d of this.digests) ok = timingSafeEqual(d, digest) || ok;
+    for (const k of this.keys) ok = secretEquals(presented, k) || ok;
     return ok;
   }
 }

@@ -5,18 +5,17 @@
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import type { FastifyPluginAsync } from 'fastify';
-import type { ModuleContext } from '../app/module.ts';
-import { lookup } from '../app/shared.ts';
 import { errors } from '../http/errors.ts';
+import type { ModuleContext } from '../platform/context.ts';
 import { KeyVerifier, keyFingerprint } from './auth.ts';
-import { adminContext, setActor } from './context.ts';
+import { type AdminDeps, adminContext, setActor } from './context.ts';
 import { dashboardPlugin } from './dashboard.ts';
 import { adminErrors } from './errors.ts';
-import { deadLetterRoutes } from './routes/dead-letters.ts';
-import { operatorRoutes } from './routes/operator.ts';
-import { opsRoutes } from './routes/ops.ts';
-import { sandboxRoutes } from './routes/sandbox.ts';
-import { sessionRoutes } from './routes/sessions.ts';
+import { deadLetterRoutes } from './routes-dead-letters.ts';
+import { operatorRoutes } from './routes-operator.ts';
+import { opsRoutes } from './routes-ops.ts';
+import { sandboxRoutes } from './routes-sandbox.ts';
+import { sessionRoutes } from './routes-sessions.ts';
 
 /** Limits of the admin API (defaults suit one operator with a dashboard open). */
 export interface AdminOptions {
@@ -31,9 +30,9 @@ export interface AdminOptions {
 }
 
 /** Builds the /admin plugin. */
-export function adminPlugin(ctx: ModuleContext, opts: AdminOptions = {}): FastifyPluginAsync {
+export function adminPlugin(ctx: ModuleContext, deps: AdminDeps, opts: AdminOptions = {}): FastifyPluginAsync {
   const verifier = new KeyVerifier(ctx.config.admin.keys);
-  const a = adminContext(ctx);
+  const a = adminContext(ctx, deps);
   return async (app) => {
     await app.register(dashboardPlugin(opts.dashboardDist));
     await app.register(async (api) => {
@@ -89,8 +88,8 @@ export function adminPlugin(ctx: ModuleContext, opts: AdminOptions = {}): Fastif
       await api.register(deadLetterRoutes(a));
       await api.register(
         operatorRoutes(a, {
-          wakeInbox: (ids) => lookup(ctx, 'inbox.events')?.emit('committed', ids),
-          wakeOutbox: () => lookup(ctx, 'outbox.wake')?.(),
+          wakeInbox: (ids) => deps.inboxEvents.emit('committed', ids),
+          wakeOutbox: () => deps.wakeOutbox?.(),
         }),
       );
       if (ctx.config.sandbox) await api.register(sandboxRoutes(a));

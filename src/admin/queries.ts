@@ -4,16 +4,14 @@
  */
 import type { Queryable } from '../db/client.ts';
 import { conversationState } from '../db/conversation-states.ts';
-import type {
-  DeadLetter,
-  DeadLetterPage,
-  Message,
-  OutcomeCounts,
-  Queues,
-  Session,
-  SessionPage,
-  Stage,
-} from './contract.ts';
+import { setConversationFlags } from '../db/conversations.ts';
+import { inboxBacklog, oldestPendingSeconds } from '../inbox/backlog.ts';
+import {
+  listDeadLetters as listInboxDeadLetters,
+  NotADeadLetterError,
+  replayDeadLetter as replayInboxDeadLetter,
+} from '../inbox/dead-letters.ts';
+import type { DeadLetterPage, Message, OutcomeCounts, Queues, Session, SessionPage, Stage } from './contract.ts';
 
 /** A conversation counts as active when its last message is this recent. */
 export const ACTIVE_WINDOW_MINUTES = 30;
@@ -158,12 +156,7 @@ export async function updateSession(
   id: number,
   change: { paused?: boolean; resetContext?: boolean },
 ): Promise<Session | undefined> {
-  const sets: string[] = [];
-  if (change.paused !== undefined) sets.push(`paused = ${change.paused ? 'true' : 'false'}`);
-  if (change.resetContext) sets.push('context_reset_at = now()');
-  if (sets.length === 0) return getSession(db, id);
-  const { rows } = await db.query<Row>(`update conversations set ${sets.join(', ')} where id = $1 returning id`, [id]);
-  return rows[0] ? getSession(db, id) : undefined;
+  return (await setConversationFlags(db, id, change)) ? getSession(db, id) : undefined;
 }
 
 /** Who wrote an outbound message, by its outbox kind. */
@@ -253,33 +246,14 @@ export async function conversationMessages(db: Queryable, conversationId: number
   return items.slice(-limit);
 }
 
-/** Dead inbox messages, newest first, keyset-paginated on id. */
+/** Dead inbox messages, newest first, keyset-paginated on id (the query of inbox/dead-letters.ts). */
 export async function listDeadLetters(
   db: Queryable,
   beforeId: number | undefined,
   limit: number,
 ): Promise<DeadLetterPage> {
-  const { rows } = await db.query<Row>(
-    `select id, channel, chat_id, conversation_id, kind, event->>'text' as text, attempts, last_error, received_at
-     from inbox_messages where status = 'dead' and ($1::bigint is null or id < $1::bigint)
-     order by id desc limit $2`,
-    [beforeId ?? null, limit + 1],
-  );
-  const page = rows.slice(0, limit).map(
-    (r): DeadLetter => ({
-      id: Number(r.id),
-      channel: String(r.channel),
-      chatId: String(r.chat_id),
-      conversationId: r.conversation_id == null ? null : Number(r.conversation_id),
-      kind: String(r.kind),
-      text: (r.text as string | null) ?? null,
-      attempts: Number(r.attempts),
-      lastError: (r.last_error as string | null) ?? null,
-      receivedAt: iso(r.received_at),
-    }),
-  );
-  const last = page[page.length - 1];
-  return { items: page, nextCursor: rows.length > limit && last ? String(last.id) : null };
+  const page = await listInboxDeadLetters(db, { cursor: beforeId, limit });
+  return { items: [...page.items], nextCursor: page.nextCursor === undefined ? null : String(page.nextCursor) };
 }
 
 /** Outcome of a replay request. */
@@ -287,27 +261,18 @@ export type ReplayOutcome = 'replayed' | 'not_dead' | 'not_found';
 
 /** Puts a dead inbox message back in the queue: pending, no attempts, available now. */
 export async function replayDeadLetter(db: Queryable, id: number): Promise<ReplayOutcome> {
-  const { rows } = await db.query<Row>(
-    `update inbox_messages set status = 'pending', attempts = 0, available_at = now(), lease_owner = null,
-       lease_until = null
-     where id = $1 and status = 'dead' returning id`,
-    [id],
-  );
-  if (rows.length > 0) return 'replayed';
-  const exists = await db.query<Row>('select 1 from inbox_messages where id = $1', [id]);
-  return exists.rows.length > 0 ? 'not_dead' : 'not_found';
+  try {
+    await replayInboxDeadLetter(db, id);
+    return 'replayed';
+  } catch (err) {
+    if (err instanceof NotADeadLetterError) return err.code === 'NOT_FOUND' ? 'not_found' : 'not_dead';
+    throw err;
+  }
 }
 
 /** Current backlog and recent outbound outcomes. */
 export async function queueStats(db: Queryable): Promise<Queues> {
-  const inbox = await db.query<Row>(
-    `select
-       count(*) filter (where status = 'pending')::int as pending,
-       count(*) filter (where status = 'processing')::int as processing,
-       count(*) filter (where status = 'dead')::int as dead,
-       extract(epoch from now() - min(received_at) filter (where status in ('pending', 'processing')))::float8 as oldest
-     from inbox_messages where status in ('pending', 'processing', 'dead')`,
-  );
+  const backlog = await inboxBacklog(db);
   const out = await db.query<Row>(
     `select status, count(*) filter (where created_at > now() - interval '1 hour')::int as h1, count(*)::int as h24
      from outbox_messages where created_at > now() - interval '24 hours' group by status`,
@@ -319,13 +284,13 @@ export async function queueStats(db: Queryable): Promise<Queues> {
     lastHour[String(r.status)] = Number(r.h1);
     last24h[String(r.status)] = Number(r.h24);
   }
-  const i = inbox.rows[0] ?? {};
+  const oldest = oldestPendingSeconds(backlog, Date.now());
   return {
     inbox: {
-      pending: Number(i.pending ?? 0),
-      processing: Number(i.processing ?? 0),
-      dead: Number(i.dead ?? 0),
-      oldestPendingSeconds: i.oldest == null ? null : Math.max(0, Math.round(Number(i.oldest))),
+      pending: backlog.pending,
+      processing: backlog.processing,
+      dead: backlog.dead,
+      oldestPendingSeconds: oldest === null ? null : Math.round(oldest),
     },
     outbound: { lastHour, last24h },
   };

@@ -1,9 +1,12 @@
 /**
  * Platform-shaped inbound webhooks for the sandbox's "Try it": what Meta and Telegram would POST,
  * serialised and authenticated the way they do it, so the message takes WADI's real webhook path.
+ * The bodies come from the channels' own builders (channels/<name>/payload.ts).
  */
 import { randomBytes } from 'node:crypto';
+import { telegramTextUpdate } from '../channels/telegram/payload.ts';
 import { metaStringify } from '../channels/whatsapp/meta-json.ts';
+import { whatsappTextWebhook as whatsappTextPayload } from '../channels/whatsapp/payload.ts';
 import { signBody } from '../channels/whatsapp/signature.ts';
 
 /** A request ready to POST to WADI's own webhook. */
@@ -26,33 +29,14 @@ export function whatsappTextWebhook(
   now = new Date(),
 ): WebhookRequest {
   const wamid = `wamid.SANDBOX${randomBytes(12).toString('hex').toUpperCase()}`;
-  const payload = {
-    object: 'whatsapp_business_account',
-    entry: [
-      {
-        id: '100000000000000',
-        changes: [
-          {
-            field: 'messages',
-            value: {
-              messaging_product: 'whatsapp',
-              metadata: { display_phone_number: '15550000001', phone_number_id: opts.phoneNumberId },
-              contacts: [{ profile: { name: opts.name }, wa_id: opts.from }],
-              messages: [
-                {
-                  from: opts.from,
-                  id: wamid,
-                  timestamp: String(Math.floor(now.getTime() / 1000)),
-                  type: 'text',
-                  text: { body: opts.text },
-                },
-              ],
-            },
-          },
-        ],
-      },
-    ],
-  };
+  const payload = whatsappTextPayload({
+    phoneNumberId: opts.phoneNumberId,
+    from: opts.from,
+    name: opts.name,
+    text: opts.text,
+    id: wamid,
+    timestamp: Math.floor(now.getTime() / 1000),
+  });
   const body = metaJson(payload);
   return {
     path: '/webhooks/whatsapp',
@@ -77,21 +61,20 @@ export function telegramTextWebhook(
 ): WebhookRequest {
   const id = Number(opts.from);
   const updateId = nextUpdateId(now);
-  const command = /^\/[A-Za-z0-9_]+(@[A-Za-z0-9_]+)?/.exec(opts.text);
-  const message: Record<string, unknown> = {
-    message_id: updateId % 2_000_000_000,
-    from: { id, is_bot: false, first_name: opts.name },
-    chat: { id, type: 'private', first_name: opts.name },
-    date: Math.floor(now.getTime() / 1000),
+  const update = telegramTextUpdate({
+    updateId,
+    chatId: id,
     text: opts.text,
-  };
-  if (command) message.entities = [{ type: 'bot_command', offset: 0, length: command[0].length }];
+    name: opts.name,
+    messageId: updateId % 2_000_000_000,
+    date: Math.floor(now.getTime() / 1000),
+  });
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (opts.webhookSecret) headers['x-telegram-bot-api-secret-token'] = opts.webhookSecret;
   return {
     path: '/webhooks/telegram',
     headers,
-    body: JSON.stringify({ update_id: updateId, message }),
+    body: JSON.stringify(update),
     externalId: `update:${updateId}`,
   };
 }

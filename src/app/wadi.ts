@@ -1,20 +1,59 @@
 /**
  * The composition root: config → logger → database → Redis → features → HTTP app and services.
+ * Features are built in dependency order and each receives the typed objects it needs from the
+ * features built before it (plain constructor injection: a missing dependency is a compile error).
  * `createWadi` is used by `wadi start` and by tests that need a whole WADI in-process.
  */
+
+import { EventEmitter } from 'node:events';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { AdminDeps } from '../admin/context.ts';
+import { adminModule } from '../admin/module.ts';
+import type { AdminOptions } from '../admin/plugin.ts';
+import { assistantCheck, createAssistant } from '../assistant/factory.ts';
+import { telegramModule } from '../channels/telegram/module.ts';
+import type { TelegramWebhookInfoReader } from '../channels/telegram/webhook-check.ts';
+import type { ChannelName, ChannelSender } from '../channels/types.ts';
+import { whatsappModule } from '../channels/whatsapp/module.ts';
 import type { Config } from '../config/config.ts';
+import { conversationModule } from '../conversation/module.ts';
 import { type Database, openDatabase } from '../db/client.ts';
 import { migrate } from '../db/migrate.ts';
+import { alertsModule } from '../features/alerts/module.ts';
+import { onCallChannels } from '../features/alerts/notifiers.ts';
+import { backupModule } from '../features/backup/module.ts';
 import { buildApp } from '../http/app.ts';
-import type { BackgroundService } from '../lifecycle/service.ts';
-import { databaseCheck, migrationsCheck, redisCheck } from '../ops/health/checks.ts';
-import { Health } from '../ops/health/health.ts';
-import { createLogger, type LogKit } from '../ops/logging/logger.ts';
-import type { ModuleContext, ModuleFactory, Role, WadiModule } from './module.ts';
-import { MODULES } from './modules.ts';
+import { securityModule } from '../http/security/module.ts';
+import type { SheddingOptions } from '../http/security/shedding.ts';
+import { inboxModule } from '../inbox/module.ts';
+import type { InboxWriter } from '../inbox/writer.ts';
+import type { Role, WadiModule } from '../kernel/module.ts';
+import type { BackgroundService } from '../kernel/service.ts';
+import { databaseCheck, migrationsCheck, redisCheck } from '../observability/health/checks.ts';
+import { Health } from '../observability/health/health.ts';
+import { createLogger, type LogKit } from '../observability/logging/logger.ts';
+import { observabilityModule } from '../observability/module.ts';
+import type { ModuleContext } from '../platform/context.ts';
+import { sandboxModule } from '../sandbox/module.ts';
+import type { SandboxState } from '../sandbox/state.ts';
+
+/** The built-in features, in the order their routes and hooks are registered. */
+export const FEATURES = [
+  'security',
+  'observability',
+  'alerts',
+  'whatsapp',
+  'telegram',
+  'conversation',
+  'backup',
+  'admin',
+  'sandbox',
+] as const;
+
+/** One built-in feature. */
+export type FeatureName = (typeof FEATURES)[number];
 
 /** How to build a WADI. */
 export interface WadiOptions {
@@ -24,8 +63,31 @@ export interface WadiOptions {
   readonly logKit?: LogKit;
   /** Apply pending migrations before serving (default: WADI_MIGRATE_ON_START). */
   readonly migrate?: boolean;
-  /** Feature factories (default: all of MODULES). */
-  readonly modules?: readonly ModuleFactory[];
+  /** Built-in features whose contributions this WADI mounts and runs (default: all of FEATURES).
+   * The objects other features depend on (inbox writer, assistant, senders) are built regardless. */
+  readonly features?: readonly FeatureName[];
+  /** Further modules appended after the built-in ones (tests); they may use the wiring. */
+  readonly extraModules?: readonly ExtraModule[];
+  /** Senders used instead of the configured channels' own (tests). */
+  readonly senders?: readonly ChannelSender[];
+  /** Admin API limits (tests). */
+  readonly admin?: AdminOptions;
+  /** Load-shedding tuning (tests). */
+  readonly security?: SheddingOptions;
+}
+
+/** A module added by a test or tool after the built-in ones; it may use the wiring. */
+export type ExtraModule = (ctx: ModuleContext, wiring: WadiWiring) => WadiModule | Promise<WadiModule>;
+
+/** The typed objects features exchange, for tests and tools that inspect a running WADI. */
+export interface WadiWiring {
+  readonly writer: InboxWriter;
+  readonly inboxEvents: EventEmitter;
+  readonly senders: ReadonlyMap<ChannelName, ChannelSender>;
+  /** What admin reads (writable providers: a test may swap one). */
+  readonly admin: AdminDeps;
+  readonly sandboxState: SandboxState | undefined;
+  readonly telegramWebhookInfo: TelegramWebhookInfoReader | undefined;
 }
 
 /** A built WADI: call `start()` to listen and run services, `stop()` to shut down cleanly. */
@@ -38,6 +100,7 @@ export interface Wadi {
   readonly health: Health;
   readonly app: FastifyInstance;
   readonly context: ModuleContext;
+  readonly wiring: WadiWiring;
   readonly modules: readonly WadiModule[];
   /** Listens on config PORT/HOST (or the given port) and starts services; returns the base URL. */
   start(port?: number): Promise<string>;
@@ -113,12 +176,68 @@ export async function createWadi(config: Config, opts: WadiOptions = {}): Promis
     redis,
     health,
     role,
-    registry: new Map(),
     localBaseUrl: () =>
       config.env.WADI_SANDBOX_URL?.replace(/\/$/, '') ?? listeningUrl ?? `http://127.0.0.1:${config.env.PORT}`,
   };
-  const modules: WadiModule[] = [];
-  for (const factory of opts.modules ?? MODULES) modules.push(await factory(context));
+  const wanted = new Set<FeatureName>(opts.features ?? FEATURES);
+  const on = (f: FeatureName) => wanted.has(f);
+
+  // Built in dependency order; each factory gets exactly what it declares.
+  const inbox = inboxModule(context);
+  const whatsapp = whatsappModule(context, { writer: inbox.writer });
+  const telegram = telegramModule(context, { writer: inbox.writer });
+  const senders = new Map<ChannelName, ChannelSender>();
+  for (const s of opts.senders ?? [whatsapp.sender, telegram.sender]) if (s) senders.set(s.channel, s);
+  const assistant = createAssistant(config, () => context.localBaseUrl());
+  const observability = observabilityModule({ metricsToken: config.env.METRICS_TOKEN });
+  const alerts = alertsModule(context, {
+    stats: observability.stats,
+    limits: observability.limits,
+    assistant,
+    telegramWebhookInfo: on('telegram') ? telegram.webhookInfo : undefined,
+  });
+  const outboxEvents = new EventEmitter();
+  const conversation = conversationModule(context, {
+    assistant,
+    senders,
+    inboxEvents: inbox.events,
+    outboxEvents,
+    onCall: onCallChannels(config.env),
+  });
+  const sandbox = sandboxModule(context);
+  const adminDeps: AdminDeps = {
+    stats: on('observability') ? observability.stats : undefined,
+    alerts: on('alerts') ? alerts.alerts : undefined,
+    dependencyChecks: [
+      ...(on('whatsapp') ? whatsapp.dependencyChecks : []),
+      ...(on('telegram') ? telegram.dependencyChecks : []),
+      ...(on('conversation') ? [assistantCheck(assistant)] : []),
+    ],
+    inboxEvents: inbox.events,
+    sandboxState: on('sandbox') ? sandbox.state : undefined,
+    wakeOutbox: () => outboxEvents.emit('queued'),
+  };
+  const built: Record<FeatureName, () => WadiModule> = {
+    security: () => securityModule(context, opts.security),
+    observability: () => observability.module,
+    alerts: () => alerts.module,
+    whatsapp: () => whatsapp.module,
+    telegram: () => telegram.module,
+    conversation: () => conversation,
+    backup: () => backupModule(context),
+    admin: () => adminModule(context, adminDeps, opts.admin),
+    sandbox: () => sandbox.module,
+  };
+  const modules: WadiModule[] = [inbox.module, ...FEATURES.filter(on).map((f) => built[f]())];
+  const wiring: WadiWiring = {
+    writer: inbox.writer,
+    inboxEvents: inbox.events,
+    senders,
+    admin: adminDeps,
+    sandboxState: sandbox.state,
+    telegramWebhookInfo: telegram.webhookInfo,
+  };
+  for (const factory of opts.extraModules ?? []) modules.push(await factory(context, wiring));
   for (const m of modules) for (const c of m.checks ?? []) health.register(c);
 
   const app = await buildApp({
@@ -140,6 +259,7 @@ export async function createWadi(config: Config, opts: WadiOptions = {}): Promis
     health,
     app,
     context,
+    wiring,
     modules,
     async start(port) {
       const address = await app.listen({ port: port ?? config.env.PORT, host: config.env.HOST });

@@ -3,8 +3,15 @@
  * opens for `openMs`, failing fast so workers stop piling requests on a sick LLM; then one trial
  * request (half-open) decides whether it closes again. Time comes from an injectable clock.
  */
-import type { AssistantStatus } from '../app/shared.ts';
 import { type Assistant, type AssistantReply, type AssistantRequest, AssistantUnavailableError } from './assistant.ts';
+
+/** The assistant's availability, for the LlmUnavailable alert and /admin/health. */
+export interface AssistantStatus {
+  /** True while the circuit breaker is open (the LLM is failing or too slow). */
+  breakerOpen(): boolean;
+  /** Last error seen from the LLM, if any (no secrets). */
+  lastError(): string | undefined;
+}
 
 /** Breaker tuning. */
 export interface BreakerOptions {

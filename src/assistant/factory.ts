@@ -4,11 +4,12 @@
  * offline demo assistant; always behind the circuit breaker.
  */
 import type { Config } from '../config/config.ts';
-import { texts } from '../conversation/texts.ts';
+import type { HealthCheck } from '../kernel/health.ts';
 import type { Assistant } from './assistant.ts';
 import { CircuitBreakerAssistant } from './breaker.ts';
 import { OfflineAssistant } from './offline.ts';
 import { OpenAiAssistant } from './openai.ts';
+import { defaultPersona } from './persona.ts';
 
 /** Builds the process's assistant; `localBaseUrl` is where the sandbox fake answers. */
 export function createAssistant(
@@ -17,7 +18,7 @@ export function createAssistant(
   opts: { now?: () => number } = {},
 ): CircuitBreakerAssistant {
   const env = config.env;
-  const systemPrompt = (locale: 'es' | 'en') => config.systemPrompt ?? texts(locale).defaultPersona;
+  const systemPrompt = (locale: 'es' | 'en') => config.systemPrompt ?? defaultPersona(locale);
   let inner: Assistant;
   if (config.llm.kind === 'openai') {
     const baseUrl = config.llm.baseUrl;
@@ -46,4 +47,16 @@ export function createAssistant(
     openMs: env.ASSISTANT_BREAKER_OPEN_MS,
     now: opts.now,
   });
+}
+
+/** The `llm` dependency check for /admin/health: warns while the breaker is open. */
+export function assistantCheck(assistant: CircuitBreakerAssistant): HealthCheck {
+  return {
+    name: 'llm',
+    componentType: 'component',
+    run: () =>
+      assistant.breakerOpen()
+        ? { status: 'warn', output: `circuit breaker open: ${assistant.lastError() ?? 'LLM failing'}` }
+        : { status: 'pass', observedValue: assistant.name },
+  };
 }

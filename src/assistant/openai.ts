@@ -5,7 +5,7 @@
  * pending); other 4xx mean this request was rejected. The only file that imports the SDK.
  */
 import OpenAI, { APIConnectionError, APIError, APIUserAbortError } from 'openai';
-import { metrics } from '../ops/metrics/metrics.ts';
+import { metrics } from '../observability/metrics/metrics.ts';
 import {
   type Assistant,
   AssistantRejectedError,

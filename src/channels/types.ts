@@ -79,7 +79,16 @@ export interface StatusEvent {
   readonly status: DeliveryStatus;
   readonly occurredAt: string;
   readonly recipientId?: string;
-  readonly error?: { readonly code: string; readonly title?: string; readonly detail?: string };
+  readonly error?: {
+    readonly code: string;
+    readonly title?: string;
+    readonly detail?: string;
+    /**
+     * What a failure means in WADI's terms (outbox failure_reason), decided by the channel from its
+     * platform's error code: e.g. `window_closed`, `undeliverable`. Absent: `platform_failed`.
+     */
+    readonly reason?: string;
+  };
 }
 
 /** A message to send. */
@@ -109,4 +118,32 @@ export interface ChannelSender {
   send(message: OutboundMessage): Promise<SendResult>;
   /** Shows "typing…" (WhatsApp: also marks `replyTo` read). Best effort: never throws. */
   typing(chatId: string, replyTo?: string): Promise<void>;
+}
+
+/** What one `accept` call stored. */
+export interface AcceptResult {
+  /** Events newly stored. */
+  readonly accepted: number;
+  /** Events already stored before (redeliveries). */
+  readonly duplicates: number;
+  /** Status items newly stored. */
+  readonly statuses: number;
+  /** Status items already seen. */
+  readonly duplicateStatuses: number;
+  /** Inbox ids of the newly stored events, in input order. */
+  readonly ids: readonly number[];
+}
+
+/**
+ * Where a channel stores what it received: resolves once the events and statuses are committed,
+ * so the channel may acknowledge the platform. The inbox writer (src/inbox) implements it.
+ */
+export interface InboundStore {
+  accept(
+    events: readonly InboundEvent[],
+    statuses?: readonly StatusEvent[],
+    traceContext?: string,
+  ): Promise<AcceptResult>;
+  /** Moves a Telegram group's conversation to its new supergroup chat id (idempotent); whether one moved. */
+  followGroupMigration(fromChatId: string, toChatId: string): Promise<boolean>;
 }

@@ -8,9 +8,9 @@ import {
   type RestoreTarget,
   restoreBackup,
   verifyBackup,
-} from '../ops/backup/backup.ts';
-import { checksumPath } from '../ops/backup/naming.ts';
-import { formatBytes, formatProgress, type ProgressEvent } from '../ops/backup/progress.ts';
+} from '../features/backup/backup.ts';
+import { checksumPath } from '../features/backup/naming.ts';
+import { formatBytes, formatProgress, type ProgressEvent } from '../features/backup/progress.ts';
 import { configOrExit } from './common.ts';
 
 /** Prints progress to stderr: in place on a terminal, every few seconds otherwise (CI, kubectl logs). */

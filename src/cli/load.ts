@@ -1,11 +1,11 @@
 /** `wadi load smoke|load|stress`: the load scenarios of load/scenarios.json, run with autocannon. */
 import { writeFileSync } from 'node:fs';
 import { Argument, type Command, Option } from 'commander';
-import { formatReport, type LoadReport, verdict } from '../ops/load/report.ts';
-import { runScenario } from '../ops/load/runner.ts';
-import { loadScenario, SCENARIO_NAMES, type ScenarioName, withDuration } from '../ops/load/scenarios.ts';
-import { drain, inboxPending, sandboxReplies } from '../ops/load/server-side.ts';
-import { TrafficGenerator } from '../ops/load/traffic.ts';
+import { formatReport, type LoadReport, verdict } from '../tools/load/report.ts';
+import { runScenario } from '../tools/load/runner.ts';
+import { loadScenario, SCENARIO_NAMES, type ScenarioName, withDuration } from '../tools/load/scenarios.ts';
+import { drain, inboxPending, sandboxReplies } from '../tools/load/server-side.ts';
+import { TrafficGenerator } from '../tools/load/traffic.ts';
 import { CliError, configOrExit } from './common.ts';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);

@@ -1,8 +1,8 @@
 /** `wadi preflight [--url URL] [--json] [--send-test-alert] [--ci]`: the go-live checklist. */
 import type { Command } from 'commander';
 import { readEnvironment } from '../config/environment.ts';
-import { formatReport } from '../ops/preflight/report.ts';
-import { preflightBaseUrl, preflightConfig, runPreflight, summarize } from '../ops/preflight/run.ts';
+import { formatReport } from '../tools/preflight/report.ts';
+import { preflightBaseUrl, preflightConfig, runPreflight, summarize } from '../tools/preflight/run.ts';
 import { CliError } from './common.ts';
 
 /** Registers the command. */

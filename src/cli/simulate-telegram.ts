@@ -5,7 +5,7 @@
  */
 import { telegramTextUpdate } from '../sandbox/payloads.ts';
 import { CliError, configOrExit } from './common.ts';
-import { sandboxOutboxSeq, waitForSandboxReply } from './simulate.ts';
+import { sandboxOutboxSeq, waitForSandboxReply } from './sandbox-reply.ts';
 
 /** Options of one simulation. */
 export interface SimulateTelegramOptions {

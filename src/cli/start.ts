@@ -1,7 +1,7 @@
 /** `wadi start [--role all|web|worker]`: the HTTP server and/or the workers. */
 import { type Command, Option } from 'commander';
-import type { Role } from '../app/module.ts';
 import { createWadi } from '../app/wadi.ts';
+import type { Role } from '../kernel/module.ts';
 import { handleSignals } from '../lifecycle/signals.ts';
 import { configOrExit } from './common.ts';
 

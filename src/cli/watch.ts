@@ -2,8 +2,8 @@
 import type { Command } from 'commander';
 import { readEnvironment } from '../config/environment.ts';
 import { envSchema } from '../config/schema.ts';
-import { notifiersFromEnv } from '../ops/alerts/notifiers.ts';
-import { Prober } from '../ops/alerts/prober.ts';
+import { notifiersFromEnv } from '../features/alerts/notifiers.ts';
+import { Prober } from '../features/alerts/prober.ts';
 import { CliError } from './common.ts';
 
 function seconds(name: string, v: string): number {

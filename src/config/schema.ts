@@ -4,6 +4,7 @@
  */
 import { Cron } from 'croner';
 import { z } from 'zod';
+import { trustProxyProblem } from './trust-proxy.ts';
 
 const bool = (def: boolean) => z.stringbool().default(def);
 const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
@@ -75,7 +76,11 @@ export const envSchema = z.object({
   ADMIN_API_KEY: list,
   CORS_ORIGINS: list,
   PUBLIC_URL: optUrl,
-  TRUST_PROXY: optStr,
+  /** Which proxies' X-Forwarded-* headers to believe; parsed and validated in trust-proxy.ts. */
+  TRUST_PROXY: optStr.superRefine((v, ctx) => {
+    const problem = v === undefined ? undefined : trustProxyProblem(v);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }),
 
   WHATSAPP_APP_SECRET: optStr,
   WHATSAPP_VERIFY_TOKEN: optStr,
@@ -119,7 +124,7 @@ export const envSchema = z.object({
   ALERT_MEMORY_PERCENT: num(80, 1, 100),
   ALERT_RESOURCE_FOR_SECONDS: int(120, 0),
   ALERT_REPEAT_SECONDS: int(4 * 3600, 60),
-  // Observability (src/ops/alerts): thresholds of the rules beyond the contract's four.
+  // Observability (src/features/alerts): thresholds of the rules beyond the contract's four.
   ALERT_INBOX_BACKLOG_SECONDS: int(300, 1),
   ALERT_OUTBOUND_FAILURE_PERCENT: num(20, 0, 100),
   ALERT_OUTBOUND_MIN_MESSAGES: int(10, 1),
@@ -131,7 +136,7 @@ export const envSchema = z.object({
   /** Where this process reaches the sandbox fakes (a worker process points at its web process). */
   WADI_SANDBOX_URL: optUrl,
 
-  // Backups (src/ops/backup): where dumps go, when the leader takes them (cron, UTC), how long
+  // Backups (src/features/backup): where dumps go, when the leader takes them (cron, UTC), how long
   // they are kept, and where the PostgreSQL client tools live when not on PATH.
   BACKUP_DIR: z.string().default('./backups'),
   BACKUP_SCHEDULE: optStr.refine((v) => v === undefined || validCron(v), {

@@ -4,7 +4,7 @@ import { seedConversation } from '../../test/helpers/admin-seed.ts';
 import { type TestDb, testDatabase } from '../../test/helpers/db.ts';
 import { type Receiver, slackReceiver, telegramReceiver } from '../../test/helpers/receivers.ts';
 import { requestHandoff } from '../db/conversation-states.ts';
-import { slackNotifier, telegramNotifier } from '../ops/alerts/notifiers.ts';
+import { slackNotifier, telegramNotifier } from '../features/alerts/notifiers.ts';
 import { HandoffNotifier, type OnCallChannel } from './handoff-notifier.ts';
 
 describe('on-call handoff notifications', () => {

@@ -1,37 +1,61 @@
 /**
- * The conversation engine as a WADI feature: the assistant (registered as 'assistant.status'),
- * the inbox workers that run turns and the outbox dispatcher that sends replies. Workers and the
+ * The conversation engine as a WADI feature: the inbox workers that run turns with the assistant
+ * and the outbox dispatcher that sends replies through the channel senders. Workers and the
  * dispatcher run in every role but `web`.
  */
 import { EventEmitter } from 'node:events';
-import type { ModuleFactory } from '../app/module.ts';
-import { contribute, lookup, provide, senders } from '../app/shared.ts';
-import { createAssistant } from '../assistant/factory.ts';
+import type { Assistant } from '../assistant/assistant.ts';
+import type { ChannelName, ChannelSender } from '../channels/types.ts';
 import { InboxWorker } from '../inbox/worker.ts';
+import type { WadiModule } from '../kernel/module.ts';
 import { OutboxDispatcher } from '../outbox/dispatcher.ts';
+import type { ModuleContext } from '../platform/context.ts';
+import { HandoffNotifier, type OnCallChannel } from './handoff-notifier.ts';
+import { keywordSets } from './keywords.ts';
+import { PeopleSchedules } from './schedules.ts';
 import { runTurn } from './turn.ts';
 import { TypingKeeper } from './typing.ts';
 
-/** Registry key of the conversation engine's parts (tests, admin). */
-export const CONVERSATION_ENGINE_KEY = 'conversation.engine';
+/** What the engine uses from other features. */
+export interface ConversationDeps {
+  readonly assistant: Assistant;
+  /** Outbound senders by channel (only configured channels are present). */
+  readonly senders: ReadonlyMap<ChannelName, ChannelSender>;
+  /** The inbox's 'committed' events, to wake the workers. */
+  readonly inboxEvents: EventEmitter;
+  /** Emits 'queued' when something queued outbound messages in this process (admin: operator replies). */
+  readonly outboxEvents?: EventEmitter;
+  /** Where on-call hears about handoffs: the alert notifiers that can send plain text. */
+  readonly onCall?: readonly OnCallChannel[];
+}
 
 /** Builds the engine. */
-export const conversationModule: ModuleFactory = (ctx) => {
+export function conversationModule(ctx: ModuleContext, deps: ConversationDeps): WadiModule {
   const env = ctx.config.env;
-  const assistant = createAssistant(ctx.config, () => ctx.localBaseUrl());
-  provide(ctx, 'assistant.status', assistant);
-  contribute(ctx, 'admin.dependencyChecks').push({
-    name: 'llm',
-    componentType: 'component',
-    run: () =>
-      assistant.breakerOpen()
-        ? { status: 'warn', output: `circuit breaker open: ${assistant.lastError() ?? 'LLM failing'}` }
-        : { status: 'pass', observedValue: assistant.name },
-  });
+  const { assistant, senders } = deps;
   if (ctx.role === 'web') return { name: 'conversation' };
 
-  const outboxEvents = new EventEmitter();
+  const outboxEvents = deps.outboxEvents ?? new EventEmitter();
   const typing = new TypingKeeper();
+  const onCall = deps.onCall ?? [];
+  const handoffs = new HandoffNotifier({
+    database: ctx.database,
+    channels: onCall,
+    logger: ctx.logger.child({ component: 'handoff-notifier' }),
+    // Operators open the link from their phone: the public URL when there is one.
+    dashboardBase: () => env.PUBLIC_URL ?? ctx.localBaseUrl(),
+  });
+  const schedules = new PeopleSchedules({
+    database: ctx.database,
+    logger: ctx.logger.child({ component: 'people-schedules' }),
+    idleMinutes: env.HANDOFF_IDLE_MINUTES,
+    retentionDays: env.RETENTION_DAYS,
+  });
+  const keywords = keywordSets({
+    handoff: env.HANDOFF_KEYWORDS,
+    optOut: env.OPT_OUT_KEYWORDS,
+    optIn: env.OPT_IN_KEYWORDS,
+  });
   const worker = new InboxWorker({
     database: ctx.database,
     logger: ctx.logger.child({ component: 'inbox-worker' }),
@@ -42,29 +66,31 @@ export const conversationModule: ModuleFactory = (ctx) => {
     maxAttempts: env.INBOX_MAX_ATTEMPTS,
     retryBaseMs: env.INBOX_RETRY_BASE_MS,
     graceMs: Math.max(env.SHUTDOWN_GRACE_MS - 2000, 500),
-    events: lookup(ctx, 'inbox.events'),
-    handle: (turn, signal) =>
+    events: deps.inboxEvents,
+    handle: (turn, signal, lease) =>
       runTurn(
         {
           database: ctx.database,
           logger: ctx.logger.child({ component: 'turn' }),
           assistant,
-          sender: (channel) => senders(ctx).get(channel),
+          sender: (channel) => senders.get(channel),
           typing,
           defaultLocale: env.ASSISTANT_LOCALE,
           historyTokens: env.ASSISTANT_HISTORY_TOKENS,
-          maxAttempts: env.INBOX_MAX_ATTEMPTS,
-          retryBaseMs: env.INBOX_RETRY_BASE_MS,
           onQueued: () => outboxEvents.emit('queued'),
+          keywords,
+          notifyHandoffs: onCall.length > 0,
+          onHandoff: () => handoffs.wake(),
         },
         turn,
         signal,
+        lease,
       ),
   });
   const dispatcher = new OutboxDispatcher({
     database: ctx.database,
     logger: ctx.logger.child({ component: 'outbox' }),
-    senders: () => senders(ctx),
+    senders: () => senders,
     concurrency: env.OUTBOX_CONCURRENCY,
     maxAttempts: env.OUTBOX_MAX_ATTEMPTS,
     retryBaseMs: env.OUTBOX_RETRY_BASE_MS,
@@ -72,14 +98,15 @@ export const conversationModule: ModuleFactory = (ctx) => {
     pollMs: env.WORKER_POLL_MS,
     events: outboxEvents,
     onSending: (id) => typing.stop(id),
+    templates: ctx.config.templates,
+    defaultLocale: env.ASSISTANT_LOCALE,
   });
-  ctx.registry.set(CONVERSATION_ENGINE_KEY, { assistant, worker, dispatcher });
   return {
     name: 'conversation',
     // Replies queued but not yet sent at shutdown stay in the outbox for the next process.
-    services: env.OUTBOX_CONCURRENCY > 0 ? [worker, dispatcher] : [worker],
+    services: [...(env.OUTBOX_CONCURRENCY > 0 ? [worker, dispatcher] : [worker]), handoffs, schedules],
     async close() {
       typing.stopAll();
     },
   };
-};
+}

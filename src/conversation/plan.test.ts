@@ -12,6 +12,7 @@ const m = (kind: string, text?: string, command?: string): ClaimedMessage => ({
   attempts: 1,
   receivedAt: new Date(),
   traceContext: null,
+  inHistory: false,
   event: { kind, text, command: command ? { name: command, args: '' } : undefined } as unknown as InboundEvent,
 });
 

@@ -13,7 +13,8 @@ export type Step =
   | { readonly type: 'command'; readonly name: 'start' | 'reset' | 'help'; readonly message: ClaimedMessage }
   | { readonly type: 'unsupported'; readonly kind: string; readonly message: ClaimedMessage }
   | { readonly type: 'handoff'; readonly trigger: 'command' | 'keyword'; readonly message: ClaimedMessage }
-  | { readonly type: 'opt_out' | 'opt_in'; readonly message: ClaimedMessage };
+  | { readonly type: 'opt_out'; readonly message: ClaimedMessage }
+  | { readonly type: 'opt_in'; readonly message: ClaimedMessage };
 
 const TEXT_KINDS = new Set(['text', 'interactive', 'callback']);
 
@@ -51,7 +52,7 @@ export function planTurn(messages: readonly ClaimedMessage[], keywords?: Keyword
       steps.push({ type: 'handoff', trigger: 'keyword', message: m });
     } else if (intent === 'opt_out' || intent === 'opt_in') {
       flush();
-      steps.push({ type: intent, message: m });
+      steps.push(intent === 'opt_out' ? { type: 'opt_out', message: m } : { type: 'opt_in', message: m });
     } else if (cmd && (cmd.name === 'start' || cmd.name === 'reset' || cmd.name === 'help')) {
       flush();
       steps.push({ type: 'command', name: cmd.name, message: m });

@@ -16,7 +16,6 @@ export interface Texts {
   readonly optedOut: string;
   /** The user sent an OPT_IN_KEYWORDS word after opting out. */
   readonly optedIn: string;
-  readonly defaultPersona: string;
   readonly kindNames: Record<string, string>;
 }
 
@@ -32,8 +31,6 @@ const es: Texts = {
   optedOut:
     'Listo, no te enviaremos más mensajes por iniciativa propia. Seguiré respondiendo si me escribes. Envía ALTA para volver a recibirlos.',
   optedIn: 'Perfecto, vuelves a recibir nuestros avisos. Envía BAJA cuando quieras dejar de recibirlos.',
-  defaultPersona:
-    'Eres WADI, un asistente amable y conciso que conversa por WhatsApp y Telegram. Responde en el idioma del usuario, con frases cortas y claras, sin formato complejo.',
   kindNames: {
     audio: 'audios',
     image: 'imágenes',
@@ -58,8 +55,6 @@ const en: Texts = {
   optedOut:
     "Done, we won't send you messages on our own initiative any more. I'll still answer if you write. Send START to receive them again.",
   optedIn: "Great, you'll receive our notices again. Send STOP whenever you want to stop them.",
-  defaultPersona:
-    'You are WADI, a friendly and concise assistant chatting over WhatsApp and Telegram. Answer in the user’s language, with short, clear sentences and no complex formatting.',
   kindNames: {
     audio: 'voice or audio messages',
     image: 'images',

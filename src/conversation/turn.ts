@@ -5,6 +5,11 @@
  * messages done) commits in ONE transaction, so a crash before it changes nothing and the turn is
  * simply claimed again. When the LLM is unavailable the messages stay pending and the user gets
  * one short notice per outage (conversations.fallback_notified_at).
+ *
+ * People: `/human` or a HANDOFF_KEYWORDS word hands the conversation to a person (needs_human: the
+ * user is told once, on-call is due to be told, the bot goes silent); while a person has it, what
+ * the user writes is stored `unanswered` and added to the history, not answered. Opt-out and opt-in
+ * keywords change what WADI may send proactively and are confirmed even then.
  */
 import type { Logger } from 'pino';
 import {
@@ -16,10 +21,13 @@ import {
 import { splitText } from '../channels/split.ts';
 import type { ChannelName, ChannelSender } from '../channels/types.ts';
 import type { Database } from '../db/client.ts';
-import { type ClaimedTurn, completeTurn, LeaseLostError, releaseTurn } from '../inbox/claim.ts';
-import { retryDelay } from '../inbox/worker.ts';
+import { type HandoffTrigger, optIn, optOut, requestHandoff } from '../db/conversation-states.ts';
+import { markFallbackNotified, resetContext } from '../db/conversations.ts';
+import { type ClaimedTurn, type CompleteOptions, LeaseLostError, type TurnLease } from '../inbox/claim.ts';
+import { metrics } from '../observability/metrics/metrics.ts';
 import { enqueueReplies, type QueuedReply } from '../outbox/enqueue.ts';
 import { appendHistory, loadHistory } from './history.ts';
+import type { KeywordSets } from './keywords.ts';
 import { messageText, planTurn } from './plan.ts';
 import { kindName, type Locale, resolveLocale, texts } from './texts.ts';
 import type { TypingKeeper } from './typing.ts';
@@ -33,38 +41,53 @@ export interface TurnDeps {
   readonly typing: TypingKeeper;
   readonly defaultLocale: Locale;
   readonly historyTokens: number;
-  readonly maxAttempts: number;
-  readonly retryBaseMs: number;
   /** Called after a turn queued replies (wakes the local dispatcher). */
   readonly onQueued?: () => void;
+  /** HANDOFF_KEYWORDS, OPT_OUT_KEYWORDS, OPT_IN_KEYWORDS (none: only /human). */
+  readonly keywords?: KeywordSets;
+  /** An alert destination is configured: a new handoff is due to be told to on-call. */
+  readonly notifyHandoffs?: boolean;
+  /** Called after a new handoff was recorded (wakes the on-call notifier). */
+  readonly onHandoff?: () => void;
 }
 
-/** History effects, applied in order inside the final transaction. */
-type Effect = { type: 'reset' } | { type: 'history'; rows: { role: 'user' | 'assistant'; content: string }[] };
+/** Effects on the conversation, applied in order inside the final transaction. */
+type Effect =
+  | { type: 'reset' }
+  | { type: 'history'; rows: { role: 'user' | 'assistant'; content: string }[] }
+  | { type: 'handoff'; trigger: HandoffTrigger }
+  | { type: 'opt_out' }
+  | { type: 'opt_in' };
 
 const FALLBACK_SPLIT_LIMIT = 4096;
 
-/** Runs one claimed turn to completion or hands it back. */
-export async function runTurn(deps: TurnDeps, turn: ClaimedTurn, signal: AbortSignal): Promise<void> {
+/**
+ * Runs one claimed turn to completion or hands it back, through `lease` (the worker's: it owns the
+ * inbox rows and the retry policy).
+ */
+export async function runTurn(deps: TurnDeps, turn: ClaimedTurn, signal: AbortSignal, lease: TurnLease): Promise<void> {
   const conv = turn.conversation;
   const channel = conv.channel as ChannelName;
   const last = turn.messages[turn.messages.length - 1];
   const allDone = new Map(turn.messages.map((m) => [m.id, last.id]));
 
-  if (conv.blocked || conv.paused) {
-    // Blocked: nobody to write to. Paused: a human is answering; keep the user's words for context.
-    const userRows = conv.paused
-      ? turn.messages.map((m) => ({ role: 'user' as const, content: messageText(m) })).filter((r) => r.content)
-      : [];
-    await commit(deps, turn, [], [{ type: 'history', rows: userRows }], { answeredBy: allDone });
+  if (conv.blocked) {
+    // Nobody to write to.
+    await commit(deps, turn, lease, [], [], { answeredBy: allDone });
     return;
   }
 
+  const steps = planTurn(turn.messages, deps.keywords);
+  // A person has the conversation (paused or handed off): the bot answers nothing but opt-outs.
+  let paused = conv.paused;
+  let needsHuman = conv.handoff_requested_at !== null;
   const sender = deps.sender(channel);
   const locale = resolveLocale(conv.locale, deps.defaultLocale);
   const t = texts(locale);
   const split = (s: string) => (sender ? sender.split(s) : splitText(s, { limit: FALLBACK_SPLIT_LIMIT }));
-  if (sender) deps.typing.start(conv.id, sender, conv.chat_id, last.event.platformMessageId);
+  if (sender && !paused) deps.typing.start(conv.id, sender, conv.chat_id, last.event.platformMessageId);
+  const unanswered = new Set<number>();
+  const inHistory = new Set<number>();
 
   const replies: QueuedReply[] = [];
   const effects: Effect[] = [];
@@ -85,8 +108,37 @@ export async function runTurn(deps: TurnDeps, turn: ClaimedTurn, signal: AbortSi
   let answered = false;
 
   try {
-    for (const step of planTurn(turn.messages)) {
-      if (step.type === 'command') {
+    for (const step of steps) {
+      if (step.type === 'opt_out' || step.type === 'opt_in') {
+        answeredBy.set(step.message.id, step.message.id);
+        effects.push({ type: step.type });
+        reply(step.message.id, step.type === 'opt_out' ? t.optedOut : t.optedIn, 'notice');
+      } else if (step.type === 'handoff' && !needsHuman) {
+        answeredBy.set(step.message.id, step.message.id);
+        effects.push({ type: 'handoff', trigger: step.trigger });
+        reply(step.message.id, t.handoff, 'notice');
+        // "quiero hablar con un agente" is part of the conversation; "/human" is not.
+        const said = step.trigger === 'keyword' ? messageText(step.message) : '';
+        if (said) {
+          effects.push({ type: 'history', rows: [{ role: 'user', content: said }] });
+          inHistory.add(step.message.id);
+        }
+        paused = true;
+        needsHuman = true;
+      } else if (paused) {
+        // Kept for the person (and for the assistant's context later), not answered.
+        for (const m of step.type === 'ask' ? step.messages : [step.message]) {
+          unanswered.add(m.id);
+          const said = messageText(m);
+          if (said && !m.inHistory) {
+            effects.push({ type: 'history', rows: [{ role: 'user', content: said }] });
+            inHistory.add(m.id);
+          }
+        }
+      } else if (step.type === 'handoff') {
+        // Unreachable: needsHuman implies paused. Kept explicit for the type checker.
+        unanswered.add(step.message.id);
+      } else if (step.type === 'command') {
         answeredBy.set(step.message.id, step.message.id);
         if (step.name === 'start') reply(step.message.id, t.welcome(conv.display_name ?? undefined));
         else if (step.name === 'help') reply(step.message.id, t.help);
@@ -100,7 +152,10 @@ export async function runTurn(deps: TurnDeps, turn: ClaimedTurn, signal: AbortSi
         reply(step.message.id, t.unsupported(kindName(locale, step.kind)));
       } else {
         history ??= await loadHistory(deps.database, conv.id, deps.historyTokens);
-        const user = step.messages.map((m) => ({ role: 'user' as const, content: messageText(m) }));
+        // Messages stored while paused are in the history already (handed to the assistant later).
+        const user = step.messages
+          .filter((m) => !m.inHistory)
+          .map((m) => ({ role: 'user' as const, content: messageText(m) }));
         llmStartedAt ??= new Date();
         const r = await deps.assistant.reply({ messages: [...history, ...user], locale, signal });
         llmEndedAt = new Date();
@@ -115,29 +170,42 @@ export async function runTurn(deps: TurnDeps, turn: ClaimedTurn, signal: AbortSi
     }
   } catch (err) {
     deps.typing.stop(conv.id);
-    await handBack(deps, turn, err, signal);
+    await handBack(deps, turn, lease, err, signal);
     return;
   }
 
   if (replies.length === 0) deps.typing.stop(conv.id);
-  await commit(deps, turn, replies, effects, { answeredBy, llmStartedAt, llmEndedAt, clearFallback: answered });
+  await commit(deps, turn, lease, replies, effects, {
+    answeredBy,
+    llmStartedAt,
+    llmEndedAt,
+    clearFallback: answered,
+    unanswered,
+    inHistory,
+  });
 }
 
 async function commit(
   deps: TurnDeps,
   turn: ClaimedTurn,
+  lease: TurnLease,
   replies: readonly QueuedReply[],
   effects: readonly Effect[],
-  opts: { answeredBy: Map<number, number>; llmStartedAt?: Date; llmEndedAt?: Date; clearFallback?: boolean },
+  opts: CompleteOptions,
 ): Promise<void> {
   const conv = turn.conversation;
+  const handoffs: HandoffTrigger[] = [];
   try {
     await deps.database.transaction(async (tx) => {
-      await completeTurn(tx, turn, opts);
+      handoffs.length = 0;
+      await lease.complete(tx, opts);
       for (const e of effects) {
-        if (e.type === 'reset') {
-          await tx.query('update conversations set context_reset_at = clock_timestamp() where id = $1', [conv.id]);
-        } else await appendHistory(tx, conv.id, e.rows);
+        if (e.type === 'reset') await resetContext(tx, conv.id);
+        else if (e.type === 'history') await appendHistory(tx, conv.id, e.rows);
+        else if (e.type === 'handoff') {
+          if (await requestHandoff(tx, conv.id, e.trigger, deps.notifyHandoffs ?? false)) handoffs.push(e.trigger);
+        } else if (e.type === 'opt_out') await optOut(tx, conv.id);
+        else await optIn(tx, conv.id);
       }
       await enqueueReplies(tx, replies);
     });
@@ -149,16 +217,25 @@ async function commit(
     throw err;
   }
   if (replies.length > 0) deps.onQueued?.();
+  for (const trigger of handoffs) {
+    metrics.handoffs.inc({ channel: conv.channel, trigger });
+    deps.logger.info({ conversationId: conv.id, trigger }, 'the user asked for a person; the bot is silent');
+    deps.onHandoff?.();
+  }
 }
 
-async function handBack(deps: TurnDeps, turn: ClaimedTurn, err: unknown, signal: AbortSignal): Promise<void> {
+async function handBack(
+  deps: TurnDeps,
+  turn: ClaimedTurn,
+  lease: TurnLease,
+  err: unknown,
+  signal: AbortSignal,
+): Promise<void> {
   const conv = turn.conversation;
   const attempt = Math.max(...turn.messages.map((m) => m.attempts));
   if (signal.aborted) {
     // Shutdown or lost lease: give the turn back untouched, to be answered right away elsewhere.
-    await deps.database
-      .transaction((tx) => releaseTurn(tx, turn, { retryInMs: 0, countAttempt: false, maxAttempts: deps.maxAttempts }))
-      .catch(() => {});
+    await deps.database.transaction((tx) => lease.giveBack(tx)).catch(() => {});
     return;
   }
   if (err instanceof AssistantUnavailableError) {
@@ -166,19 +243,9 @@ async function handBack(deps: TurnDeps, turn: ClaimedTurn, err: unknown, signal:
     const first = turn.messages[0];
     let notified = false;
     await deps.database.transaction(async (tx) => {
-      await releaseTurn(tx, turn, {
-        error: err.message,
-        retryInMs: Math.max(err.retryAfterMs ?? 0, retryDelay(deps.retryBaseMs, 1)),
-        countAttempt: false,
-        maxAttempts: deps.maxAttempts,
-      });
+      await lease.postpone(tx, err.message, err.retryAfterMs);
       // One notice per outage: the flag is cleared by the next real answer.
-      const { rows } = await tx.query(
-        `update conversations set fallback_notified_at = now()
-         where id = $1 and fallback_notified_at is null and not blocked and not paused returning id`,
-        [conv.id],
-      );
-      if (rows.length > 0) {
+      if (await markFallbackNotified(tx, conv.id)) {
         notified = true;
         const parts = [texts(locale).unavailable];
         await enqueueReplies(tx, [
@@ -198,12 +265,7 @@ async function handBack(deps: TurnDeps, turn: ClaimedTurn, err: unknown, signal:
     return;
   }
   const dead = await deps.database.transaction((tx) =>
-    releaseTurn(tx, turn, {
-      error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
-      retryInMs: retryDelay(deps.retryBaseMs, attempt),
-      countAttempt: true,
-      maxAttempts: deps.maxAttempts,
-    }),
+    lease.fail(tx, err instanceof Error ? `${err.name}: ${err.message}` : String(err)),
   );
   const level = err instanceof AssistantRejectedError ? 'warn' : 'error';
   deps.logger[level]({ conversationId: conv.id, err, attempt, dead }, 'turn failed; will retry or dead-letter');

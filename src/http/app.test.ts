@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/db/client.ts';
 import { postgresUrl, type TestDb, testDatabase } from '../../test/helpers/db.ts';
 import { startTestWadi, type TestWadi, testConfig } from '../../test/helpers/wadi.ts';
-import type { WadiModule } from '../app/module.ts';
 import { createWadi } from '../app/wadi.ts';
+import { openDatabase } from '../db/client.ts';
+import type { WadiModule } from '../kernel/module.ts';
 
 describe('probes and HTTP basics', () => {
   let t: TestDb;
@@ -50,7 +50,7 @@ describe('probes and HTTP basics', () => {
 describe.runIf(postgresUrl())('readiness with the database down', () => {
   it('is 503 with the database check failing when PostgreSQL is unreachable', async () => {
     const database = await openDatabase({ url: 'postgres://postgres@127.0.0.1:1/none', poolSize: 1 });
-    const wadi = await createWadi(testConfig(), { database, migrate: false, modules: [] });
+    const wadi = await createWadi(testConfig(), { database, migrate: false, features: [] });
     await wadi.app.ready();
     const res = await wadi.app.inject({ method: 'GET', url: '/health/ready' });
     expect(res.statusCode).toBe(503);
@@ -81,7 +81,7 @@ describe('graceful shutdown', () => {
         },
       ],
     });
-    const w = await startTestWadi(t.database, { modules: [slow] });
+    const w = await startTestWadi(t.database, { features: [], extraModules: [slow] });
     const inflight = fetch(`${w.url}/slow`);
     await new Promise((r) => setTimeout(r, 100));
     const stopping = w.stop();
@@ -115,7 +115,8 @@ describe('secrets in logs', () => {
       ],
     });
     const w = await startTestWadi(t.database, {
-      modules: [leaky],
+      features: [],
+      extraModules: [leaky],
       env: { TELEGRAM_BOT_TOKEN: token, TELEGRAM_MODE: 'polling', OPENAI_API_KEY: apiKey, WADI_SANDBOX: 'false' },
     });
     const res = await fetch(`${w.url}/leak`, {

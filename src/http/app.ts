@@ -11,7 +11,8 @@ import Fastify, {
 } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.ts';
-import type { Health } from '../ops/health/health.ts';
+import { parseTrustProxy } from '../config/trust-proxy.ts';
+import type { Health } from '../observability/health/health.ts';
 import { AppError, errors, fromFastifyError } from './errors.ts';
 
 /** What the HTTP layer needs from the rest of WADI. */
@@ -100,19 +101,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   for (const p of deps.plugins ?? []) await app.register(p);
   return app;
-}
-
-/** TRUST_PROXY: unset → false; true/false; a hop count; else a list of addresses/CIDRs. */
-export function parseTrustProxy(v: string | undefined): boolean | string | string[] {
-  if (!v) return false;
-  if (v === 'true') return true;
-  if (v === 'false') return false;
-  // A hop count (Fastify takes it as a number in a string's clothing via proxy-addr).
-  if (/^\d+$/.test(v)) return v;
-  return v
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
 }
 
 export { errors };

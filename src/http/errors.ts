@@ -3,24 +3,9 @@
  * `{error: {code, message}}`; internals (stacks, SQL, upstream bodies) only ever go to the log.
  */
 
-/** An error with a stable machine-readable code and the HTTP status it maps to. */
-export class AppError extends Error {
-  readonly code: string;
-  readonly statusCode: number;
-  readonly headers?: Record<string, string>;
-  constructor(
-    code: string,
-    statusCode: number,
-    message: string,
-    opts: { cause?: unknown; headers?: Record<string, string> } = {},
-  ) {
-    super(message, { cause: opts.cause });
-    this.name = 'AppError';
-    this.code = code;
-    this.statusCode = statusCode;
-    this.headers = opts.headers;
-  }
-}
+import { AppError } from '../kernel/errors.ts';
+
+export { AppError };
 
 /** Constructors for the errors WADI answers with. */
 export const errors = {

@@ -9,6 +9,9 @@
  */
 import type { InboundEvent } from '../channels/types.ts';
 import type { Database, Queryable } from '../db/client.ts';
+import type { Clock } from '../kernel/clock.ts';
+import { decisionTime } from '../kernel/decision-time.ts';
+import { inboxBacklog, oldestPendingSeconds } from './backlog.ts';
 
 /** A conversation as a turn sees it. */
 export interface ConversationRow {
@@ -22,6 +25,10 @@ export interface ConversationRow {
   readonly context_reset_at: Date | null;
   readonly fallback_notified_at: Date | null;
   readonly last_inbound_at: Date | null;
+  /** The user asked for a person and nobody resumed the bot yet (needs_human). */
+  readonly handoff_requested_at: Date | null;
+  /** The user opted out of proactive messages. */
+  readonly opted_out_at: Date | null;
 }
 
 /** One claimed inbound message. */
@@ -32,6 +39,8 @@ export interface ClaimedMessage {
   readonly attempts: number;
   readonly receivedAt: Date;
   readonly traceContext: string | null;
+  /** Its text is in the history already (it arrived while a person had the conversation). */
+  readonly inHistory: boolean;
 }
 
 /** A claimed turn: one conversation and its pending messages, oldest first. */
@@ -56,9 +65,13 @@ export interface ClaimOptions {
   readonly leaseMs: number;
   /** A conversation is claimable once its newest pending message is at least this old (burst coalescing). */
   readonly debounceMs: number;
+  /** Decides which leases expired and which messages are due; default: the database's clock. */
+  readonly clock?: Clock;
 }
 
-const CLAIMABLE = `(m.status = 'pending' or (m.status = 'processing' and m.lease_until < now()))`;
+// $4 is the decision time (decisionTime).
+const NOW = 'coalesce($4::timestamptz, now())';
+const CLAIMABLE = `(m.status = 'pending' or (m.status = 'processing' and m.lease_until < ${NOW}))`;
 
 /** Claims the next conversation's pending messages, or returns null when nothing is ready. */
 export async function claimTurn(database: Database, opts: ClaimOptions): Promise<ClaimedTurn | null> {
@@ -70,32 +83,33 @@ export async function claimTurn(database: Database, opts: ClaimOptions): Promise
        from inbox_messages m
        where ${CLAIMABLE} and m.conversation_id is not null
        group by m.conversation_id
-       having max(m.received_at) <= now() - make_interval(secs => $1::float8 / 1000)
-          and (array_agg(m.available_at order by m.id))[1] <= now()
+       having max(m.received_at) <= ${NOW} - make_interval(secs => $1::float8 / 1000)
+          and (array_agg(m.available_at order by m.id))[1] <= ${NOW}
        order by first_id
        limit 32
      ), pick as (
        select c.id from conversations c join cand on cand.cid = c.id
-       where c.lease_until is null or c.lease_until < now()
+       where c.lease_until is null or c.lease_until < ${NOW}
        order by cand.first_id
        limit 1
        for update of c skip locked
      ), lease as (
-       update conversations c set lease_owner = $2, lease_until = now() + make_interval(secs => $3::float8 / 1000)
+       update conversations c set lease_owner = $2, lease_until = ${NOW} + make_interval(secs => $3::float8 / 1000)
        from pick where c.id = pick.id
        returning c.id, c.channel, c.chat_id, c.display_name, c.locale, c.blocked, c.paused,
-                 c.context_reset_at, c.fallback_notified_at, c.last_inbound_at
+                 c.context_reset_at, c.fallback_notified_at, c.last_inbound_at, c.handoff_requested_at,
+                 c.opted_out_at
      ), msgs as (
        update inbox_messages m set status = 'processing', lease_owner = $2,
-         lease_until = now() + make_interval(secs => $3::float8 / 1000),
-         attempts = m.attempts + 1, claimed_at = now()
+         lease_until = ${NOW} + make_interval(secs => $3::float8 / 1000),
+         attempts = m.attempts + 1, claimed_at = ${NOW}
        from pick
-       where m.conversation_id = pick.id and ${CLAIMABLE} and m.available_at <= now()
-       returning m.id, m.kind, m.event, m.attempts, m.received_at, m.trace_context
+       where m.conversation_id = pick.id and ${CLAIMABLE} and m.available_at <= ${NOW}
+       returning m.id, m.kind, m.event, m.attempts, m.received_at, m.trace_context, m.in_history
      )
      select (select row_to_json(lease) from lease) as conversation,
             (select json_agg(msgs order by msgs.id) from msgs) as messages`,
-    [opts.debounceMs, opts.token, opts.leaseMs],
+    [opts.debounceMs, opts.token, opts.leaseMs, decisionTime(opts.clock)],
   );
   const c = rows[0]?.conversation;
   if (!c) return null;
@@ -106,6 +120,8 @@ export async function claimTurn(database: Database, opts: ClaimOptions): Promise
     context_reset_at: date(c.context_reset_at),
     fallback_notified_at: date(c.fallback_notified_at),
     last_inbound_at: date(c.last_inbound_at),
+    handoff_requested_at: date(c.handoff_requested_at),
+    opted_out_at: date(c.opted_out_at),
   };
   const messages = (rows[0].messages ?? []).map((r) => ({
     id: Number(r.id),
@@ -114,6 +130,7 @@ export async function claimTurn(database: Database, opts: ClaimOptions): Promise
     attempts: r.attempts,
     receivedAt: new Date(r.received_at),
     traceContext: r.trace_context,
+    inHistory: r.in_history === true,
   }));
   // Within a turn, the user's own order: platform timestamps (concurrent webhook deliveries may be
   // stored in either order), then storage order for ties (WhatsApp timestamps have 1 s resolution).
@@ -132,18 +149,24 @@ interface RawMessage {
   attempts: number;
   received_at: string;
   trace_context: string | null;
+  in_history: boolean | null;
 }
 
 /** Extends the lease of a running turn; false when it was lost. */
-export async function renewLease(database: Database, turn: ClaimedTurn, leaseMs: number): Promise<boolean> {
+export async function renewLease(
+  database: Database,
+  turn: ClaimedTurn,
+  leaseMs: number,
+  clock?: Clock,
+): Promise<boolean> {
   const { rows } = await database.query(
     `with c as (
-       update conversations set lease_until = now() + make_interval(secs => $2::float8 / 1000)
+       update conversations set lease_until = ${NOW} + make_interval(secs => $2::float8 / 1000)
        where id = $3 and lease_owner = $1 returning id
      )
-     update inbox_messages set lease_until = now() + make_interval(secs => $2::float8 / 1000)
+     update inbox_messages set lease_until = ${NOW} + make_interval(secs => $2::float8 / 1000)
      where lease_owner = $1 and status = 'processing' and exists (select 1 from c) returning id`,
-    [turn.token, leaseMs, turn.conversation.id],
+    [turn.token, leaseMs, turn.conversation.id, decisionTime(clock)],
   );
   return rows.length > 0;
 }
@@ -156,6 +179,10 @@ export interface CompleteOptions {
   readonly llmEndedAt?: Date;
   /** A real answer went out: the next outage may notify the user again. */
   readonly clearFallback?: boolean;
+  /** Messages stored `unanswered` instead of done (a person had the conversation). */
+  readonly unanswered?: ReadonlySet<number>;
+  /** Messages whose text this turn added to the history. */
+  readonly inHistory?: ReadonlySet<number>;
 }
 
 /**
@@ -170,8 +197,10 @@ export async function completeTurn(tx: Queryable, turn: ClaimedTurn, opts: Compl
          fallback_notified_at = case when $6 then null else fallback_notified_at end
        where id = $7 and lease_owner = $5 returning id
      ), m as (
-       update inbox_messages m set status = 'done', done_at = now(), lease_owner = null, lease_until = null,
-         answered_by = u.answered_by, llm_started_at = $3, llm_ended_at = $4, last_error = null
+       update inbox_messages m set status = case when u.id = any($8::bigint[]) then 'unanswered' else 'done' end,
+         done_at = case when u.id = any($8::bigint[]) then null else now() end, lease_owner = null, lease_until = null,
+         answered_by = u.answered_by, llm_started_at = $3, llm_ended_at = $4, last_error = null,
+         in_history = m.in_history or u.id = any($9::bigint[])
        from unnest($1::bigint[], $2::bigint[]) as u(id, answered_by)
        where m.id = u.id and m.lease_owner = $5 and exists (select 1 from c)
        returning 1
@@ -185,6 +214,8 @@ export async function completeTurn(tx: Queryable, turn: ClaimedTurn, opts: Compl
       turn.token,
       opts.clearFallback ?? false,
       turn.conversation.id,
+      [...(opts.unanswered ?? [])],
+      [...(opts.inHistory ?? [])],
     ],
   );
   if ((rows[0]?.n ?? 0) === 0) throw new LeaseLostError(turn.conversation.id);
@@ -198,6 +229,8 @@ export interface ReleaseOptions {
   readonly countAttempt: boolean;
   /** Counted attempts after which a message goes to the dead letter. */
   readonly maxAttempts: number;
+  /** Clock of the retry time; default: the database's. */
+  readonly clock?: Clock;
 }
 
 /** Hands the turn's messages back (pending, or dead after too many attempts) and frees the conversation. */
@@ -207,11 +240,19 @@ export async function releaseTurn(tx: Queryable, turn: ClaimedTurn, opts: Releas
     `update inbox_messages set
        status = case when $3 and attempts >= $4 then 'dead' else 'pending' end,
        attempts = case when $3 then attempts else greatest(attempts - 1, 0) end,
-       available_at = now() + make_interval(secs => $5::float8 / 1000),
+       available_at = coalesce($7::timestamptz, now()) + make_interval(secs => $5::float8 / 1000),
        last_error = coalesce($6, last_error), lease_owner = null, lease_until = null
      where id = any($1::bigint[]) and lease_owner = $2
      returning status`,
-    [ids, turn.token, opts.countAttempt, opts.maxAttempts, opts.retryInMs, opts.error?.slice(0, 1000) ?? null],
+    [
+      ids,
+      turn.token,
+      opts.countAttempt,
+      opts.maxAttempts,
+      opts.retryInMs,
+      opts.error?.slice(0, 1000) ?? null,
+      decisionTime(opts.clock),
+    ],
   );
   await tx.query(`update conversations set lease_owner = null, lease_until = null where id = $1 and lease_owner = $2`, [
     turn.conversation.id,
@@ -220,11 +261,55 @@ export async function releaseTurn(tx: Queryable, turn: ClaimedTurn, opts: Releas
   return rows.filter((r) => r.status === 'dead').length;
 }
 
+/** How a turn settles its claim: handed to the turn handler by the worker (see worker.ts). */
+export interface TurnLease {
+  /**
+   * Inside the turn's final transaction: marks the messages done and frees the conversation.
+   * Throws LeaseLostError (rolling the transaction back) if another worker took over.
+   */
+  complete(tx: Queryable, opts: CompleteOptions): Promise<void>;
+  /** Shutdown or lost lease: the messages are claimable again at once, the attempt not counted. */
+  giveBack(tx: Queryable): Promise<void>;
+  /**
+   * Not the messages' fault (the LLM is down): claimable again after the first backoff step, or
+   * `retryAfterMs` if longer; the attempt is not counted.
+   */
+  postpone(tx: Queryable, error: string, retryAfterMs?: number): Promise<void>;
+  /** A counted failure: retried with backoff, dead after the last attempt. Returns how many went dead. */
+  fail(tx: Queryable, error: string): Promise<number>;
+}
+
+/** The retry rules a lease applies. */
+export interface LeasePolicy {
+  readonly maxAttempts: number;
+  /** Delay after the `attempt`-th counted failure. */
+  readonly retryDelay: (attempt: number) => number;
+  readonly clock?: Clock;
+}
+
+/** The lease of one claimed turn. */
+export function leaseFor(turn: ClaimedTurn, policy: LeasePolicy): TurnLease {
+  const base = { maxAttempts: policy.maxAttempts, clock: policy.clock };
+  const attempt = Math.max(...turn.messages.map((m) => m.attempts));
+  return {
+    complete: (tx, opts) => completeTurn(tx, turn, opts),
+    giveBack: async (tx) => {
+      await releaseTurn(tx, turn, { ...base, retryInMs: 0, countAttempt: false });
+    },
+    postpone: async (tx, error, retryAfterMs) => {
+      const retryInMs = Math.max(retryAfterMs ?? 0, policy.retryDelay(1));
+      await releaseTurn(tx, turn, { ...base, error, retryInMs, countAttempt: false });
+    },
+    fail: (tx, error) =>
+      releaseTurn(tx, turn, { ...base, error, retryInMs: policy.retryDelay(attempt), countAttempt: true }),
+  };
+}
+
 /** Pending work for the gauges: how many messages wait and how old the oldest is. */
-export async function pendingStats(database: Queryable): Promise<{ pending: number; oldestSeconds: number }> {
-  const { rows } = await database.query<{ n: number; oldest: number | null }>(
-    `select count(*)::int as n, extract(epoch from now() - min(received_at))::float8 as oldest
-     from inbox_messages where status in ('pending', 'processing')`,
-  );
-  return { pending: rows[0]?.n ?? 0, oldestSeconds: Math.max(0, rows[0]?.oldest ?? 0) };
+export async function pendingStats(
+  database: Queryable,
+  now = Date.now(),
+): Promise<{ pending: number; oldestSeconds: number }> {
+  const b = await inboxBacklog(database);
+  return { pending: b.pending + b.processing, oldestSeconds: oldestPendingSeconds(b, now) ?? 0 };
 }

@@ -1,8 +1,9 @@
 /**
  * The dead letter: inbound messages that failed INBOX_MAX_ATTEMPTS times. Listed by
- * `wadi inbox dead` (and the admin API), replayed by `wadi inbox replay ID`.
+ * `wadi inbox dead` and GET /admin/dead-letters, replayed by `wadi inbox replay ID` and
+ * POST /admin/messages/:id/replay: this is the one query for both.
  */
-import type { Database } from '../db/client.ts';
+import type { Queryable } from '../db/client.ts';
 
 /** One dead message as operators see it. */
 export interface DeadLetter {
@@ -64,7 +65,7 @@ function toDeadLetter(r: DeadRow): DeadLetter {
 
 /** Lists dead letters, newest first. */
 export async function listDeadLetters(
-  database: Database,
+  database: Queryable,
   opts: { limit?: number; cursor?: number } = {},
 ): Promise<DeadLetterPage> {
   const limit = Math.min(Math.max(opts.limit ?? 50, 1), 500);
@@ -77,7 +78,7 @@ export async function listDeadLetters(
 }
 
 /** Puts a dead letter back in the queue with fresh attempts; throws NotADeadLetterError otherwise. */
-export async function replayDeadLetter(database: Database, id: number): Promise<DeadLetter> {
+export async function replayDeadLetter(database: Queryable, id: number): Promise<DeadLetter> {
   const { rows } = await database.query<{ id: number }>(
     `update inbox_messages set status = 'pending', attempts = 0, available_at = now(),
        lease_owner = null, lease_until = null

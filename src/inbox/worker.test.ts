@@ -53,7 +53,7 @@ describe('inbox worker shutdown', () => {
       retryBaseMs: 10,
       graceMs: 200,
       gaugeMs: 0,
-      handle: (turn, signal) => {
+      handle: (turn, signal, lease) => {
         started = true;
         return runTurn(
           {
@@ -64,11 +64,10 @@ describe('inbox worker shutdown', () => {
             typing,
             defaultLocale: 'es',
             historyTokens: 1000,
-            maxAttempts: 3,
-            retryBaseMs: 10,
           },
           turn,
           signal,
+          lease,
         );
       },
     });

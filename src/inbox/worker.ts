@@ -9,13 +9,18 @@ import { randomBytes } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Database } from '../db/client.ts';
-import type { BackgroundService } from '../lifecycle/service.ts';
-import { metrics } from '../ops/metrics/metrics.ts';
-import { withStoredContext } from '../ops/tracing/context.ts';
-import { type ClaimedTurn, claimTurn, pendingStats, releaseTurn, renewLease } from './claim.ts';
+import { type BackoffPolicy, backoffDelay, QUERY_FAILURE_BACKOFF } from '../kernel/backoff.ts';
+import type { Clock } from '../kernel/clock.ts';
+import type { BackgroundService } from '../kernel/service.ts';
+import { metrics } from '../observability/metrics/metrics.ts';
+import { withStoredContext } from '../observability/tracing/context.ts';
+import { type ClaimedTurn, claimTurn, leaseFor, pendingStats, renewLease, type TurnLease } from './claim.ts';
 
-/** Runs one claimed turn; must complete or release it (the worker releases it if it throws). */
-export type TurnHandler = (turn: ClaimedTurn, signal: AbortSignal) => Promise<void>;
+/**
+ * Runs one claimed turn; must settle it through `lease` (the worker releases it if the handler
+ * throws). The lease is the only way a turn changes its inbox rows.
+ */
+export type TurnHandler = (turn: ClaimedTurn, signal: AbortSignal, lease: TurnLease) => Promise<void>;
 
 /** Worker settings. */
 export interface InboxWorkerOptions {
@@ -33,12 +38,18 @@ export interface InboxWorkerOptions {
   readonly events?: EventEmitter;
   /** Gauge refresh interval (0 = off). */
   readonly gaugeMs?: number;
+  /** Time of lease and retry decisions; default: the database's clock (see claim.ts). */
+  readonly clock?: Clock;
 }
 
-/** Backoff for a counted failure: base · 2^(attempt-1), ±20 % jitter, capped at 5 minutes. */
+/** Retry policy of failed turns: INBOX_RETRY_BASE_MS doubling, ±20 % jitter, capped at 5 minutes. */
+export function inboxRetryPolicy(baseMs: number): BackoffPolicy {
+  return { baseMs, maxMs: 300_000, jitter: [0.8, 1.2] };
+}
+
+/** Backoff for a counted failure of a turn (see inboxRetryPolicy). */
 export function retryDelay(baseMs: number, attempt: number): number {
-  const raw = Math.min(baseMs * 2 ** Math.max(0, attempt - 1), 300_000);
-  return Math.round(raw * (0.8 + Math.random() * 0.4));
+  return backoffDelay(inboxRetryPolicy(baseMs), attempt);
 }
 
 /** The service. */
@@ -110,13 +121,14 @@ export class InboxWorker implements BackgroundService {
           token: `${this.owner}-${++this.seq}`,
           leaseMs: this.o.leaseMs,
           debounceMs: this.o.debounceMs,
+          clock: this.o.clock,
         });
         failures = 0;
       } catch (err) {
         // Database down: back off, the work stays in the table.
         failures++;
         this.o.logger.warn({ err: (err as Error).message }, 'inbox claim failed');
-        await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** failures, 5000)));
+        await new Promise((r) => setTimeout(r, backoffDelay(QUERY_FAILURE_BACKOFF, failures)));
         continue;
       }
       if (!turn) {
@@ -125,27 +137,29 @@ export class InboxWorker implements BackgroundService {
       }
       if (turn.messages.length === 0) {
         // The messages moved between the pick and the update (a concurrent replay): free the conversation.
-        await this.o.database
-          .transaction((tx) =>
-            releaseTurn(tx, turn as ClaimedTurn, {
-              retryInMs: 0,
-              countAttempt: false,
-              maxAttempts: this.o.maxAttempts,
-            }),
-          )
-          .catch(() => {});
+        const lease = this.leaseFor(turn);
+        await this.o.database.transaction((tx) => lease.giveBack(tx)).catch(() => {});
         continue;
       }
       await this.run(turn);
     }
   }
 
+  private leaseFor(turn: ClaimedTurn): TurnLease {
+    return leaseFor(turn, {
+      maxAttempts: this.o.maxAttempts,
+      retryDelay: (attempt) => retryDelay(this.o.retryBaseMs, attempt),
+      clock: this.o.clock,
+    });
+  }
+
   private async run(turn: ClaimedTurn): Promise<void> {
+    const lease = this.leaseFor(turn);
     const ac = new AbortController();
     this.inFlight.set(turn, ac);
     const heartbeat = setInterval(
       () => {
-        renewLease(this.o.database, turn, this.o.leaseMs)
+        renewLease(this.o.database, turn, this.o.leaseMs, this.o.clock)
           .then((ok) => {
             if (!ok) ac.abort(new Error('lease lost'));
           })
@@ -155,19 +169,11 @@ export class InboxWorker implements BackgroundService {
     );
     try {
       // Continue the trace of the webhook that stored the first message (possibly another process).
-      await withStoredContext(turn.messages[0]?.traceContext, () => this.o.handle(turn, ac.signal));
+      await withStoredContext(turn.messages[0]?.traceContext, () => this.o.handle(turn, ac.signal, lease));
     } catch (err) {
       this.o.logger.error({ err, conversationId: turn.conversation.id }, 'turn failed unexpectedly');
-      const attempt = Math.max(...turn.messages.map((m) => m.attempts));
       await this.o.database
-        .transaction((tx) =>
-          releaseTurn(tx, turn, {
-            error: (err as Error).message,
-            retryInMs: retryDelay(this.o.retryBaseMs, attempt),
-            countAttempt: true,
-            maxAttempts: this.o.maxAttempts,
-          }),
-        )
+        .transaction((tx) => lease.fail(tx, (err as Error).message))
         .catch((e) =>
           this.o.logger.warn({ err: (e as Error).message }, 'could not release turn; its lease will expire'),
         );

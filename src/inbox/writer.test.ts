@@ -119,7 +119,12 @@ describe.each(backends())('inbox writer on %s', (backend) => {
       [],
       [
         {
-          ...st('failed', 3000, { code: '131047', title: 'Re-engagement message', detail: 'More than 24 hours' }),
+          ...st('failed', 3000, {
+            code: '131047',
+            title: 'Re-engagement message',
+            detail: 'More than 24 hours',
+            reason: 'window_closed',
+          }),
           platformMessageId: pid2,
         },
       ],

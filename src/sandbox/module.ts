@@ -5,13 +5,11 @@
  * Never active in production (config refuses it).
  */
 import type { FastifyPluginAsync } from 'fastify';
-import type { ModuleFactory } from '../app/module.ts';
+import type { WadiModule } from '../kernel/module.ts';
+import type { ModuleContext } from '../platform/context.ts';
 import { SANDBOX_FAKES } from './fakes.ts';
 import { sandboxRoutes } from './routes.ts';
 import { SandboxState } from './state.ts';
-
-/** Registry key of the process's SandboxState. */
-export const SANDBOX_STATE_KEY = 'sandbox.state';
 
 /** All sandbox routes as one plugin (also used standalone by `wadi sandbox`). */
 export function sandboxPlugin(state: SandboxState): FastifyPluginAsync {
@@ -21,11 +19,16 @@ export function sandboxPlugin(state: SandboxState): FastifyPluginAsync {
   };
 }
 
+/** The built sandbox: its contribution and, when active, its state (read by /admin/sandbox). */
+export interface SandboxFeature {
+  readonly module: WadiModule;
+  readonly state?: SandboxState;
+}
+
 /** Mounts the sandbox when config.sandbox is on (web role only). */
-export const sandboxModule: ModuleFactory = (ctx) => {
-  if (!ctx.config.sandbox || ctx.role === 'worker') return { name: 'sandbox' };
+export function sandboxModule(ctx: ModuleContext): SandboxFeature {
+  if (!ctx.config.sandbox || ctx.role === 'worker') return { module: { name: 'sandbox' } };
   const state = new SandboxState();
   state.approvedTemplates = ctx.config.templates;
-  ctx.registry.set(SANDBOX_STATE_KEY, state);
-  return { name: 'sandbox', plugins: [sandboxPlugin(state)] };
-};
+  return { module: { name: 'sandbox', plugins: [sandboxPlugin(state)] }, state };
+}

@@ -6,9 +6,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ModuleFactory } from '../../src/app/module.ts';
-import { MODULES } from '../../src/app/modules.ts';
-import { lookup, provide, type StatsProvider } from '../../src/app/shared.ts';
+import type { ExtraModule } from '../../src/app/wadi.ts';
+import type { StatsProvider } from '../../src/observability/metrics/window-stats.ts';
 import { seedConversation, seedInbound, seedOutbound } from '../helpers/admin-seed.ts';
 import { chromiumPath, launchBrowser, screenshot, type TestBrowser } from '../helpers/browser.ts';
 import { type TestDb, testDatabase } from '../helpers/db.ts';
@@ -21,8 +20,8 @@ const SHOTS = 'dashboard';
  * Request counting for the Overview's numbers when the observability feature is not in this build
  * (it provides the real `ops.stats`; when present, this module steps aside).
  */
-const countingStats: ModuleFactory = (ctx) => {
-  if (lookup(ctx, 'ops.stats')) return { name: 'test-stats' };
+const countingStats: ExtraModule = (_ctx, wiring) => {
+  if (wiring.admin.stats) return { name: 'test-stats' };
   const done: { t: number; ms: number; error: boolean }[] = [];
   const window = (seconds: number) => {
     const xs = done.filter((d) => d.t > Date.now() - seconds * 1000);
@@ -44,7 +43,7 @@ const countingStats: ModuleFactory = (ctx) => {
         return { t: start, rps: xs.length / 60, p95Ms: null, errorRate: 0 };
       }),
   };
-  provide(ctx, 'ops.stats', stats);
+  wiring.admin.stats = stats;
   const hook: FastifyPluginAsync = async (app) => {
     app.addHook('onResponse', async (req, reply) => {
       if (req.url.startsWith('/health/') || req.url === '/metrics') return;
@@ -60,7 +59,7 @@ const countingStats: ModuleFactory = (ctx) => {
 const STRICT_CSP =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
   "object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
-const strictCsp: ModuleFactory = () => {
+const strictCsp: ExtraModule = () => {
   const hook: FastifyPluginAsync = async (app) => {
     app.addHook('onSend', async (req, reply) => {
       if (req.url.startsWith('/admin') && !reply.hasHeader('content-security-policy')) {
@@ -106,7 +105,7 @@ async function login(p: Page, key: string) {
 describe.runIf(chromium)('admin dashboard in Chromium', () => {
   beforeAll(async () => {
     t = await testDatabase();
-    w = await startTestWadi(t.database, { modules: [...MODULES, countingStats, strictCsp] });
+    w = await startTestWadi(t.database, { extraModules: [countingStats, strictCsp] });
     people.ana = await seedConversation(t.database, { chatId: '34600000001', name: 'Ana García', minutesAgo: 2 });
     people.ben = await seedConversation(t.database, {
       chatId: '555123',

@@ -5,10 +5,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminModule } from '../../src/admin/module.ts';
-import type { ModuleFactory } from '../../src/app/module.ts';
-import { inboxModule } from '../../src/inbox/module.ts';
-import { SANDBOX_STATE_KEY, sandboxModule } from '../../src/sandbox/module.ts';
+import type { ExtraModule } from '../../src/app/wadi.ts';
 import type { SandboxState } from '../../src/sandbox/state.ts';
 import { chromiumPath, launchBrowser, screenshot, type TestBrowser } from '../helpers/browser.ts';
 import { type TestDb, testDatabase } from '../helpers/db.ts';
@@ -16,8 +13,8 @@ import { startTestWadi, TEST_ADMIN_KEY, type TestWadi } from '../helpers/wadi.ts
 
 const chromium = chromiumPath();
 
-const echoWebhooks: ModuleFactory = (ctx) => {
-  const state = () => ctx.registry.get(SANDBOX_STATE_KEY) as SandboxState;
+const echoWebhooks: ExtraModule = (_ctx, wiring) => {
+  const state = () => wiring.sandboxState as SandboxState;
   const plugin: FastifyPluginAsync = async (app) => {
     app.post('/webhooks/whatsapp', async (req) => {
       const body = req.body as {
@@ -56,7 +53,7 @@ describe.runIf(chromium)('Try it page (stand-in webhooks)', () => {
   let browser: TestBrowser;
   beforeAll(async () => {
     t = await testDatabase();
-    w = await startTestWadi(t.database, { modules: [inboxModule, sandboxModule, adminModule, echoWebhooks] });
+    w = await startTestWadi(t.database, { features: ['sandbox', 'admin'], extraModules: [echoWebhooks] });
     browser = await launchBrowser(chromium!);
   });
   afterAll(async () => {

@@ -1,10 +1,8 @@
 /**
  * A test channel: a ChannelSender that records every send and typing call in memory and can be
- * told to throw RetryableSendError / PermanentSendError for its next sends. Register it with
- * `testChannelModule(sender)` (placed before the conversation module).
+ * told to throw RetryableSendError / PermanentSendError for its next sends. Pass it to
+ * `createWadi`/`startTestWadi` as `senders: [sender]`.
  */
-import type { ModuleFactory } from '../../src/app/module.ts';
-import { senders } from '../../src/app/shared.ts';
 import { splitText } from '../../src/channels/split.ts';
 import type { ChannelName, ChannelSender, OutboundMessage, SendResult } from '../../src/channels/types.ts';
 
@@ -58,12 +56,4 @@ export class TestSender implements ChannelSender {
   textsTo(chatId: string): string[] {
     return this.sends.filter((s) => s.chatId === chatId).map((s) => s.text);
   }
-}
-
-/** A module registering the given senders under their channels. */
-export function testChannelModule(...list: TestSender[]): ModuleFactory {
-  return (ctx) => {
-    for (const s of list) senders(ctx).set(s.channel, s);
-    return { name: 'test-channel' };
-  };
 }

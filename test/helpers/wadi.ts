@@ -1,10 +1,10 @@
 /** Builds configs and whole in-process WADIs for integration tests, with captured logs. */
 import { Writable } from 'node:stream';
-import type { Role } from '../../src/app/module.ts';
 import { createWadi, type Wadi, type WadiOptions } from '../../src/app/wadi.ts';
 import { type Config, loadConfig } from '../../src/config/config.ts';
 import type { Database } from '../../src/db/client.ts';
-import { createLogger } from '../../src/ops/logging/logger.ts';
+import type { Role } from '../../src/kernel/module.ts';
+import { createLogger } from '../../src/observability/logging/logger.ts';
 
 /** A 32+ character admin key used by tests. */
 export const TEST_ADMIN_KEY = 'test-admin-key-0123456789abcdefghijklmnop';
@@ -58,14 +58,28 @@ export async function startTestWadi(
   opts: {
     env?: Record<string, string | undefined>;
     role?: Role;
-    modules?: WadiOptions['modules'];
+    features?: WadiOptions['features'];
+    extraModules?: WadiOptions['extraModules'];
+    senders?: WadiOptions['senders'];
+    admin?: WadiOptions['admin'];
+    security?: WadiOptions['security'];
     config?: Config;
   } = {},
 ): Promise<TestWadi> {
   const config = opts.config ?? testConfig(opts.env);
   const logs = new LogCapture();
   const logKit = createLogger({ level: 'debug', format: 'json', secrets: config.secrets, destination: logs });
-  const wadi = await createWadi(config, { database, logKit, role: opts.role, modules: opts.modules, migrate: true });
+  const wadi = await createWadi(config, {
+    database,
+    logKit,
+    role: opts.role,
+    features: opts.features,
+    extraModules: opts.extraModules,
+    senders: opts.senders,
+    admin: opts.admin,
+    security: opts.security,
+    migrate: true,
+  });
   const url = await wadi.start(0);
   return { wadi, url, logs, stop: () => wadi.stop() };
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/config.ts';
-import { recordBackupSuccess } from '../../src/ops/backup/last-success.ts';
-import { metrics } from '../../src/ops/metrics/metrics.ts';
+import { recordBackupSuccess } from '../../src/features/backup/last-success.ts';
+import { metrics } from '../../src/observability/metrics/metrics.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { type TestDb, testDatabase } from '../helpers/db.ts';
 import { startTestWadi, testConfig } from '../helpers/wadi.ts';

@@ -3,12 +3,9 @@
  * answered deterministically in the locale; commands work; the same SQL runs on PGlite.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lookup } from '../../src/app/shared.ts';
 import type { InboundEvent } from '../../src/channels/types.ts';
-import { conversationModule } from '../../src/conversation/module.ts';
-import { inboxModule } from '../../src/inbox/module.ts';
 import { type TestDb, testDatabase } from '../helpers/db.ts';
-import { TestSender, testChannelModule } from '../helpers/test-channel.ts';
+import { TestSender } from '../helpers/test-channel.ts';
 import { startTestWadi, type TestWadi } from '../helpers/wadi.ts';
 
 let t: TestDb;
@@ -41,7 +38,8 @@ async function replies(k: number): Promise<string[]> {
 beforeAll(async () => {
   t = await testDatabase('pglite');
   w = await startTestWadi(t.database, {
-    modules: [inboxModule, testChannelModule(wa), conversationModule],
+    features: ['conversation'],
+    senders: [wa],
     env: { COALESCE_DEBOUNCE_MS: '0', WORKER_POLL_MS: '50', LOG_LEVEL: 'warn' },
   });
 });
@@ -52,7 +50,7 @@ afterAll(async () => {
 
 describe('offline demo on PGlite', () => {
   it('answers greetings, help and anything else deterministically, in Spanish by default', async () => {
-    const writer = lookup(w.wadi.context, 'inbox.writer');
+    const writer = w.wadi.wiring.writer;
     await writer?.accept([ev('hola')]);
     expect((await replies(1))[0]).toBe('¡Hola! ¿En qué puedo ayudarte hoy?');
     await writer?.accept([ev('quiero reservar una mesa')]);

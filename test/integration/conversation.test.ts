@@ -4,17 +4,13 @@
  * channel, the assistant being the sandbox's OpenAI-compatible fake over HTTP.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { lookup } from '../../src/app/shared.ts';
 import { PermanentSendError, RetryableSendError } from '../../src/channels/errors.ts';
 import type { InboundEvent } from '../../src/channels/types.ts';
-import { conversationModule } from '../../src/conversation/module.ts';
 import { listDeadLetters, replayDeadLetter } from '../../src/inbox/dead-letters.ts';
-import { inboxModule } from '../../src/inbox/module.ts';
-import { metrics } from '../../src/ops/metrics/metrics.ts';
-import { SANDBOX_STATE_KEY, sandboxModule } from '../../src/sandbox/module.ts';
+import { metrics } from '../../src/observability/metrics/metrics.ts';
 import type { SandboxState } from '../../src/sandbox/state.ts';
 import { type TestDb, testDatabase } from '../helpers/db.ts';
-import { TestSender, testChannelModule } from '../helpers/test-channel.ts';
+import { TestSender } from '../helpers/test-channel.ts';
 import { startTestWadi, type TestWadi } from '../helpers/wadi.ts';
 
 let t: TestDb;
@@ -41,11 +37,11 @@ function ev(chatId: string, text: string | undefined, over: Partial<InboundEvent
 }
 
 const accept = (...events: InboundEvent[]) => {
-  const writer = lookup(w.wadi.context, 'inbox.writer');
+  const writer = w.wadi.wiring.writer;
   if (!writer) throw new Error('no inbox writer');
   return writer.accept(events);
 };
-const sandbox = () => w.wadi.context.registry.get(SANDBOX_STATE_KEY) as SandboxState;
+const sandbox = () => w.wadi.wiring.sandboxState as SandboxState;
 const q = async <T = Record<string, unknown>>(sql: string, params: unknown[] = []) =>
   (await t.database.query<T>(sql, params)).rows;
 
@@ -64,7 +60,8 @@ const chat = () => `34${Math.floor(Math.random() * 1e10)}`;
 beforeAll(async () => {
   t = await testDatabase();
   w = await startTestWadi(t.database, {
-    modules: [inboxModule, testChannelModule(wa, tg), conversationModule, sandboxModule],
+    features: ['conversation', 'sandbox'],
+    senders: [wa, tg],
     env: {
       WADI_SANDBOX: 'true',
       WADI_SANDBOX_LLM: 'true',

@@ -1,10 +1,10 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ModuleFactory } from '../../src/app/module.ts';
-import { KV_BACKUP_LAST_SUCCESS } from '../../src/app/shared.ts';
+import { KV_BACKUP_LAST_SUCCESS } from '../../src/features/backup/last-success.ts';
 import { securityModule } from '../../src/http/security/module.ts';
-import { runPreflight } from '../../src/ops/preflight/run.ts';
-import type { CheckResult } from '../../src/ops/preflight/types.ts';
+import type { ModuleFactory } from '../../src/platform/context.ts';
+import type { CheckResult } from '../../src/tools/preflight/checks/types.ts';
+import { runPreflight } from '../../src/tools/preflight/run.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { postgresUrl, type TestDb, testDatabase } from '../helpers/db.ts';
 import { type KeyPair, listen, makeCertificates, readBody, type TestServer } from '../helpers/servers.ts';
@@ -109,7 +109,11 @@ describe.runIf(postgresUrl())('preflight of a deployment that is ready to go liv
     };
     // The deployment runs with the same environment (minus production's log and database
     // defaults, which the test helper sets).
-    w = await startTestWadi(t.database, { env: { ...env, NODE_ENV: 'test' }, modules: [securityModule, standIns] });
+    w = await startTestWadi(t.database, {
+      env: { ...env, NODE_ENV: 'test' },
+      features: ['security'],
+      extraModules: [standIns],
+    });
     wadiUrl = w.url;
     await t.database.query(
       `insert into kv (key, value) values ($1, $2::jsonb) on conflict (key) do update set value = excluded.value`,

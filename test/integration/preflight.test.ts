@@ -1,16 +1,16 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ModuleFactory } from '../../src/app/module.ts';
-import { KV_BACKUP_LAST_SUCCESS } from '../../src/app/shared.ts';
+import { KV_BACKUP_LAST_SUCCESS } from '../../src/features/backup/last-success.ts';
 import { securityModule } from '../../src/http/security/module.ts';
-import { backupChecks } from '../../src/ops/preflight/checks/backups.ts';
-import { ciChecks } from '../../src/ops/preflight/checks/ci.ts';
-import { databaseChecks } from '../../src/ops/preflight/checks/database.ts';
-import { envChecks } from '../../src/ops/preflight/checks/env.ts';
-import { securityChecks } from '../../src/ops/preflight/checks/security.ts';
-import { preflightConfig } from '../../src/ops/preflight/run.ts';
-import type { CheckResult, PreflightContext, PreflightOptions } from '../../src/ops/preflight/types.ts';
+import type { ModuleFactory } from '../../src/platform/context.ts';
+import { backupChecks } from '../../src/tools/preflight/checks/backups.ts';
+import { ciChecks } from '../../src/tools/preflight/checks/ci.ts';
+import { databaseChecks } from '../../src/tools/preflight/checks/database.ts';
+import { envChecks } from '../../src/tools/preflight/checks/env.ts';
+import { securityChecks } from '../../src/tools/preflight/checks/security.ts';
+import type { CheckResult, PreflightContext, PreflightOptions } from '../../src/tools/preflight/checks/types.ts';
+import { preflightConfig } from '../../src/tools/preflight/run.ts';
 import { runWadi, tempDir } from '../helpers/cli.ts';
 import { type TestDb, testDatabase } from '../helpers/db.ts';
 import { listen } from '../helpers/servers.ts';
@@ -68,7 +68,8 @@ describe('preflight against a real WADI and real databases', () => {
     t = await testDatabase();
     w = await startTestWadi(t.database, {
       env: { CORS_ORIGINS: ADMIN_ORIGIN },
-      modules: [securityModule, adminStandIn],
+      features: ['security'],
+      extraModules: [adminStandIn],
     });
   });
   afterAll(async () => {
@@ -236,7 +237,7 @@ describe('wadi preflight (the command)', () => {
   let w: TestWadi;
   beforeAll(async () => {
     t = await testDatabase();
-    w = await startTestWadi(t.database, { modules: [securityModule] });
+    w = await startTestWadi(t.database, { features: ['security'] });
   });
   afterAll(async () => {
     await w?.stop();

@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { runbookLink } from '../../src/ops/alerts/notifiers.ts';
-import { buildRules } from '../../src/ops/alerts/rules.ts';
-import { registry } from '../../src/ops/metrics/metrics.ts';
-import { exportLimits } from '../../src/ops/metrics/resources.ts';
+import { runbookLink } from '../../src/features/alerts/notifiers.ts';
+import { buildRules } from '../../src/features/alerts/rules.ts';
+import { registry } from '../../src/observability/metrics/metrics.ts';
+import { exportLimits } from '../../src/observability/metrics/resources.ts';
 import { promtool, promtoolPath } from '../helpers/promtool.ts';
 import { testConfig } from '../helpers/wadi.ts';
 

@@ -1,22 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ModuleFactory } from '../../src/app/module.ts';
-import { lookup, senders } from '../../src/app/shared.ts';
-import { telegramModule } from '../../src/channels/telegram/module.ts';
+import type { ExtraModule } from '../../src/app/wadi.ts';
 import { CliError } from '../../src/cli/common.ts';
 import { simulateTelegram } from '../../src/cli/simulate-telegram.ts';
 import { formatWebhookInfo, webhookUrl } from '../../src/cli/telegram.ts';
 import { SANDBOX_CREDENTIALS } from '../../src/config/config.ts';
-import { inboxModule } from '../../src/inbox/module.ts';
-import { sandboxModule } from '../../src/sandbox/module.ts';
 import { runWadi } from '../helpers/cli.ts';
 import { type TestDb, testDatabase } from '../helpers/db.ts';
 import { startTestWadi, type TestWadi } from '../helpers/wadi.ts';
 
 /** Stands in for the conversation engine: answers each new Telegram message through the sender. */
-const echoModule: ModuleFactory = (ctx) => ({
+const echoModule: ExtraModule = (ctx, wiring) => ({
   name: 'echo',
   async afterListen() {
-    lookup(ctx, 'inbox.events')?.on('committed', async (ids: number[]) => {
+    wiring.inboxEvents.on('committed', async (ids: number[]) => {
       const { rows } = await ctx.database.query<{ chat_id: string; event: { text?: string; answer: boolean } }>(
         `select chat_id, event from inbox_messages where id = any($1::bigint[]) and channel = 'telegram'`,
         [ids],
@@ -24,7 +20,7 @@ const echoModule: ModuleFactory = (ctx) => ({
       for (const r of rows) {
         if (!r.event.answer) continue;
         // Chat "0" does not exist: the fake refuses it, which is what the no-reply test needs.
-        await senders(ctx)
+        await wiring.senders
           .get('telegram')
           ?.send({ chatId: r.chat_id, text: `eco: ${r.event.text}` })
           .catch(() => {});
@@ -65,7 +61,8 @@ describe('wadi telegram and simulate against a running sandbox WADI', () => {
     t = await testDatabase();
     w = await startTestWadi(t.database, {
       env: { TELEGRAM_MODE: 'webhook' },
-      modules: [inboxModule, telegramModule, sandboxModule, echoModule],
+      features: ['telegram', 'sandbox'],
+      extraModules: [echoModule],
     });
   });
   afterAll(async () => {
@@ -130,7 +127,7 @@ describe('wadi telegram and simulate against a running sandbox WADI', () => {
     expect(info.stdout).toContain('Pending updates:  4');
     expect(info.stdout).toContain('Connection timed out');
     expect(info.stdout + info.stderr).not.toContain(SANDBOX_CREDENTIALS.telegramBotToken);
-    const shared = await lookup(w.wadi.context, 'telegram.webhookInfo')?.();
+    const shared = await w.wadi.wiring.telegramWebhookInfo?.();
     expect(shared).toMatchObject({
       url: 'https://bot.example.com/webhooks/telegram',
       pendingUpdateCount: 4,
@@ -138,7 +135,7 @@ describe('wadi telegram and simulate against a running sandbox WADI', () => {
     });
     const del = await runWadi(['telegram', 'delete-webhook', '--url', w.url]);
     expect(del.stdout).toContain('webhook deleted');
-    expect((await lookup(w.wadi.context, 'telegram.webhookInfo')?.())?.url).toBe('');
+    expect((await w.wadi.wiring.telegramWebhookInfo?.())?.url).toBe('');
   }, 180_000);
 
   it('never logs the bot token', () => {

@@ -7,7 +7,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { InboundEvent } from '../../src/channels/types.ts';
 import { InboxWriter } from '../../src/inbox/writer.ts';
-import { createLogger } from '../../src/ops/logging/logger.ts';
+import { createLogger } from '../../src/observability/logging/logger.ts';
 import { OutboxDispatcher } from '../../src/outbox/dispatcher.ts';
 import { spawnWadi, type WadiProcess } from '../helpers/cli.ts';
 import { postgresUrl, type TestDb, testDatabase } from '../helpers/db.ts';

@@ -3,10 +3,10 @@ import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verdict } from '../../src/ops/load/report.ts';
-import { percentile, runScenario, summarize } from '../../src/ops/load/runner.ts';
-import { loadScenario, SCENARIO_NAMES, SCENARIOS_FILE, withDuration } from '../../src/ops/load/scenarios.ts';
-import { TrafficGenerator } from '../../src/ops/load/traffic.ts';
+import { verdict } from '../../src/tools/load/report.ts';
+import { percentile, runScenario, summarize } from '../../src/tools/load/runner.ts';
+import { loadScenario, SCENARIO_NAMES, SCENARIOS_FILE, withDuration } from '../../src/tools/load/scenarios.ts';
+import { TrafficGenerator } from '../../src/tools/load/traffic.ts';
 import { type TestDb, testDatabase } from '../helpers/db.ts';
 import { startTestWadi, type TestWadi } from '../helpers/wadi.ts';
 

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWadi, type Wadi } from '../../src/app/wadi.ts';
-import { createLogger } from '../../src/ops/logging/logger.ts';
+import { createLogger } from '../../src/observability/logging/logger.ts';
 import { metaJson, signWhatsapp, whatsappTextWebhook } from '../../src/sandbox/payloads.ts';
 import { type TestDb, testDatabase } from '../helpers/db.ts';
 import { LogCapture, TEST_ADMIN_KEY, testConfig } from '../helpers/wadi.ts';

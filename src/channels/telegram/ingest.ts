@@ -5,9 +5,8 @@
  */
 import type { Logger } from 'pino';
 import type { Database } from '../../db/client.ts';
-import type { InboxWriter } from '../../inbox/writer.ts';
-import { metrics } from '../../ops/metrics/metrics.ts';
-import type { InboundEvent } from '../types.ts';
+import { metrics } from '../../observability/metrics/metrics.ts';
+import type { InboundEvent, InboundStore } from '../types.ts';
 import { type ChatMigration, type GroupReply, parseUpdate } from './parse.ts';
 import type { BotIdentity, TgUpdate } from './update-types.ts';
 
@@ -21,7 +20,7 @@ export interface IngestResult {
 /** What ingest needs. */
 export interface IngestDeps {
   readonly database: Database;
-  writer(): InboxWriter;
+  writer(): InboundStore;
   bot(): Promise<BotIdentity | undefined>;
   readonly groupReply: GroupReply;
   readonly logger: Logger;
@@ -51,7 +50,7 @@ export async function ingestUpdates(updates: readonly TgUpdate[], deps: IngestDe
   }
   // Migrations first: the service message is stored under the new chat id and must land on the
   // moved conversation. Both steps are idempotent, so a failure between them heals on redelivery.
-  for (const m of migrations) await followMigration(deps.database, m, deps.logger);
+  for (const m of migrations) await followMigration(deps.writer(), m, deps.logger);
   const r = await deps.writer().accept(events);
 
   if (r.accepted) metrics.webhookEvents.inc({ channel: 'telegram', outcome: 'accepted' }, r.accepted);
@@ -62,26 +61,8 @@ export async function ingestUpdates(updates: readonly TgUpdate[], deps: IngestDe
   return { accepted: r.accepted, duplicates: r.duplicates, ignored };
 }
 
-/**
- * Moves the group's conversation to its new (supergroup) chat id, idempotently. If the new chat
- * already has a conversation (a message from the supergroup arrived first), the old row keeps its
- * id and records where it went: the unique (channel, chat_id) index forbids two rows for one chat.
- */
-export async function followMigration(database: Database, m: ChatMigration, logger: Logger): Promise<void> {
-  const moved = await database.query<{ id: number }>(
-    `update conversations set chat_id = $2, chat_type = 'supergroup',
-       meta = meta || jsonb_build_object('migratedFromChatId', $1::text)
-     where channel = 'telegram' and chat_id = $1
-       and not exists (select 1 from conversations where channel = 'telegram' and chat_id = $2)
-     returning id`,
-    [m.fromChatId, m.toChatId],
-  );
-  if (moved.rows.length === 0) {
-    await database.query(
-      `update conversations set meta = meta || jsonb_build_object('migratedToChatId', $2::text)
-       where channel = 'telegram' and chat_id = $1`,
-      [m.fromChatId, m.toChatId],
-    );
-  }
-  logger.info({ moved: moved.rows.length > 0 }, 'telegram group upgraded to a supergroup; conversation follows');
+/** Moves the group's conversation to its new (supergroup) chat id, idempotently. */
+export async function followMigration(writer: InboundStore, m: ChatMigration, logger: Logger): Promise<void> {
+  const moved = await writer.followGroupMigration(m.fromChatId, m.toChatId);
+  logger.info({ moved }, 'telegram group upgraded to a supergroup; conversation follows');
 }

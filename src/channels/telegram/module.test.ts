@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestDb, testDatabase } from '../../../test/helpers/db.ts';
 import { LogCapture, testConfig } from '../../../test/helpers/wadi.ts';
-import type { Role } from '../../app/module.ts';
-import { lookup, senders } from '../../app/shared.ts';
 import { createWadi } from '../../app/wadi.ts';
-import { createLogger } from '../../ops/logging/logger.ts';
+import type { Role } from '../../kernel/module.ts';
+import { createLogger } from '../../observability/logging/logger.ts';
 
 describe('telegram module wiring by role', () => {
   let t: TestDb;
@@ -26,8 +25,8 @@ describe('telegram module wiring by role', () => {
     const shape = {
       webhook: wadi.app.hasRoute({ method: 'POST', url: '/webhooks/telegram' }),
       poller: wadi.modules.some((m) => m.services?.some((s) => s.name === 'telegram-poller')),
-      sender: senders(wadi.context).get('telegram')?.maxTextLength,
-      webhookInfo: typeof lookup(wadi.context, 'telegram.webhookInfo'),
+      sender: wadi.wiring.senders.get('telegram')?.maxTextLength,
+      webhookInfo: typeof wadi.wiring.telegramWebhookInfo,
     };
     await wadi.stop();
     return shape;

@@ -3,20 +3,30 @@
  * time), the paced sender (every role, for the dispatcher) and `telegram.webhookInfo`.
  * Without a bot token (and outside the sandbox) it contributes nothing.
  */
-import type { ModuleFactory } from '../../app/module.ts';
-import { contribute, lookup, provide, senders, type TelegramWebhookInfo } from '../../app/shared.ts';
+import type { HealthCheck } from '../../kernel/health.ts';
+import type { WadiModule } from '../../kernel/module.ts';
+import type { ModuleContext } from '../../platform/context.ts';
+import type { ChannelSender, InboundStore } from '../types.ts';
 import { safeError, TelegramClient } from './client.ts';
 import type { IngestDeps } from './ingest.ts';
 import { Pacer } from './pacing.ts';
 import { TelegramPoller } from './poller.ts';
 import { telegramSender } from './sender.ts';
 import { telegramWebhook } from './webhook.ts';
-import { webhookInfoCheck } from './webhook-check.ts';
+import { type TelegramWebhookInfo, type TelegramWebhookInfoReader, webhookInfoCheck } from './webhook-check.ts';
 
-/** Builds the feature from the context. */
-export const telegramModule: ModuleFactory = (ctx) => {
+/** The built channel: its contribution, sender, getWebhookInfo port and /admin/health check. */
+export interface TelegramFeature {
+  readonly module: WadiModule;
+  readonly sender?: ChannelSender;
+  readonly webhookInfo?: TelegramWebhookInfoReader;
+  readonly dependencyChecks: readonly HealthCheck[];
+}
+
+/** Builds the feature from the context and the inbox writer. */
+export function telegramModule(ctx: ModuleContext, deps: { readonly writer: InboundStore }): TelegramFeature {
   const tg = ctx.config.telegram;
-  if (!tg) return { name: 'telegram' };
+  if (!tg) return { module: { name: 'telegram' }, dependencyChecks: [] };
   const logger = ctx.logger.child({ channel: 'telegram' });
   const client = new TelegramClient({
     token: tg.botToken,
@@ -24,7 +34,7 @@ export const telegramModule: ModuleFactory = (ctx) => {
     logger,
   });
   const pacer = new Pacer({ redis: ctx.redis, logger });
-  senders(ctx).set('telegram', telegramSender({ client, pacer, logger }));
+  const sender = telegramSender({ client, pacer, logger });
   const webhookInfo = async (): Promise<TelegramWebhookInfo> => {
     const info = await client.get().getWebhookInfo();
     return {
@@ -34,16 +44,11 @@ export const telegramModule: ModuleFactory = (ctx) => {
       lastErrorMessage: info.last_error_message,
     };
   };
-  provide(ctx, 'telegram.webhookInfo', webhookInfo);
-  contribute(ctx, 'admin.dependencyChecks').push(webhookInfoCheck(webhookInfo, tg.mode));
+  const dependencyChecks = [webhookInfoCheck(webhookInfo, tg.mode)];
 
   const ingest: IngestDeps = {
     database: ctx.database,
-    writer: () => {
-      const w = lookup(ctx, 'inbox.writer');
-      if (!w) throw new Error('the inbox module is not running');
-      return w;
-    },
+    writer: () => deps.writer,
     bot: () => client.bot(),
     groupReply: tg.groupReply,
     logger,
@@ -63,7 +68,7 @@ export const telegramModule: ModuleFactory = (ctx) => {
     logger.warn('TELEGRAM_WEBHOOK_SECRET is not set: POST /webhooks/telegram refuses every request');
   }
 
-  return {
+  const module: WadiModule = {
     name: 'telegram',
     plugins: ctx.role !== 'worker' ? [telegramWebhook({ ...ingest, secret: tg.webhookSecret })] : [],
     services: poller ? [poller] : [],
@@ -73,4 +78,5 @@ export const telegramModule: ModuleFactory = (ctx) => {
       if (ctx.role !== 'worker' || poller) await client.bot();
     },
   };
-};
+  return { module, sender, webhookInfo, dependencyChecks };
+}

@@ -5,11 +5,13 @@
  * inbox dedupe on `update:<update_id>` turns the repeat into a no-op, so nothing is lost or
  * answered twice. A 409 (webhook set, or a foreign poller) is logged once and shown in readiness.
  */
+
 import { GrammyError } from 'grammy';
 import type { Logger } from 'pino';
 import type { Database, HeldLock } from '../../db/client.ts';
-import type { BackgroundService } from '../../lifecycle/service.ts';
-import type { HealthCheck } from '../../ops/health/health.ts';
+import { backoffDelay } from '../../kernel/backoff.ts';
+import type { BackgroundService } from '../../kernel/service.ts';
+import type { HealthCheck } from '../../observability/health/health.ts';
 import type { TelegramClient } from './client.ts';
 import { safeError } from './client.ts';
 import type { IngestDeps } from './ingest.ts';
@@ -159,11 +161,11 @@ export class TelegramPoller implements BackgroundService {
   }
 
   private backoff(): number {
-    const base = this.o.backoffMs ?? 1000;
-    const max = this.o.maxBackoffMs ?? 60_000;
-    const exp = Math.min(max, base * 2 ** Math.min(this.failures - 1, 16));
-    // Full jitter in the upper half: replicas and restarts do not retry in lockstep.
-    return exp / 2 + Math.random() * (exp / 2);
+    // Jitter in the upper half: replicas and restarts do not retry in lockstep.
+    return backoffDelay(
+      { baseMs: this.o.backoffMs ?? 1000, maxMs: this.o.maxBackoffMs ?? 60_000, jitter: [0.5, 1] },
+      this.failures,
+    );
   }
 }
 

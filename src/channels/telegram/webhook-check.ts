@@ -3,9 +3,19 @@
  * mode a recent delivery error or a growing backlog is a warning (Telegram is failing to reach
  * us); an unreachable Bot API or a refused token fails.
  */
-import type { TelegramWebhookInfo } from '../../app/shared.ts';
-import type { CheckResult, HealthCheck } from '../../ops/health/health.ts';
+import type { CheckResult, HealthCheck } from '../../observability/health/health.ts';
 import { safeError } from './client.ts';
+
+/** Telegram's view of our webhook (getWebhookInfo), for the TelegramWebhookErrors alert and preflight. */
+export interface TelegramWebhookInfo {
+  readonly url: string;
+  readonly pendingUpdateCount: number;
+  readonly lastErrorDate?: number;
+  readonly lastErrorMessage?: string;
+}
+
+/** Fetches getWebhookInfo from the Bot API. */
+export type TelegramWebhookInfoReader = () => Promise<TelegramWebhookInfo>;
 
 /** Errors younger than this count as current. */
 const RECENT_ERROR_S = 15 * 60;

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestDb, testDatabase } from '../../../test/helpers/db.ts';
 import { startTestWadi, type TestWadi } from '../../../test/helpers/wadi.ts';
 import { SANDBOX_CREDENTIALS } from '../../config/config.ts';
-import { registry } from '../../ops/metrics/metrics.ts';
+import { registry } from '../../observability/metrics/metrics.ts';
 
 const SECRET = SANDBOX_CREDENTIALS.telegramWebhookSecret;
 const BOT = { id: 100000001, username: 'wadi_sandbox_bot' };

@@ -5,7 +5,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { errors } from '../../http/errors.ts';
-import { metrics } from '../../ops/metrics/metrics.ts';
+import { metrics } from '../../observability/metrics/metrics.ts';
 import { type IngestDeps, ingestUpdates } from './ingest.ts';
 import { secretMatches } from './secret.ts';
 import { isUpdate } from './update-types.ts';

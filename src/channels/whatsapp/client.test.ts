@@ -2,7 +2,6 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../../test/helpers/cli.ts';
 import { type TestDb, testDatabase } from '../../../test/helpers/db.ts';
 import { startTestWadi, type TestWadi } from '../../../test/helpers/wadi.ts';
-import { lookup, senders } from '../../app/shared.ts';
 import { SANDBOX_CREDENTIALS } from '../../config/config.ts';
 import { type ChannelError, PermanentSendError, RetryableSendError } from '../errors.ts';
 import type { ChannelSender } from '../types.ts';
@@ -26,7 +25,7 @@ describe('Graph API client against the sandbox fake (real HTTP)', () => {
   beforeAll(async () => {
     t = await testDatabase();
     w = await startTestWadi(t.database);
-    sender = senders(w.wadi.context).get('whatsapp') as ChannelSender;
+    sender = w.wadi.wiring.senders.get('whatsapp') as ChannelSender;
   });
   afterAll(async () => {
     await w?.stop();
@@ -165,7 +164,7 @@ describe('Graph API client against the sandbox fake (real HTTP)', () => {
   });
 
   it('reports the Graph API in /admin/health checks: pass, fail on a bad token, warn on outages, cached', async () => {
-    const registered = lookup(w.wadi.context, 'admin.dependencyChecks')?.find((c) => c.name === 'whatsapp:graphApi');
+    const registered = w.wadi.wiring.admin.dependencyChecks?.find((c) => c.name === 'whatsapp:graphApi');
     expect(await registered?.run()).toMatchObject({ status: 'pass', observedUnit: 'ms' });
     expect((await calls()).at(-1)).toMatchObject({ kind: 'phone_number', status: 200 });
     expect(await graphApiCheck(client({ token: 'expired' }), { ttlMs: 0 }).run()).toMatchObject({

@@ -3,7 +3,7 @@
  * token and the number work. Not part of readiness: Meta being down must not take WADI out of the
  * load balancer (webhooks still need to be stored).
  */
-import type { HealthCheck } from '../../ops/health/health.ts';
+import type { HealthCheck } from '../../observability/health/health.ts';
 import { PermanentSendError } from '../errors.ts';
 import type { GraphClient } from './client.ts';
 

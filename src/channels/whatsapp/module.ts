@@ -2,17 +2,26 @@
  * The WhatsApp feature: the Graph API sender (every role: workers send replies) and, outside the
  * worker role, the webhook routes. In sandbox mode the client talks to the in-process fake.
  */
-import type { ModuleFactory } from '../../app/module.ts';
-import { contribute, lookup, senders } from '../../app/shared.ts';
+import type { HealthCheck } from '../../kernel/health.ts';
+import type { WadiModule } from '../../kernel/module.ts';
+import type { ModuleContext } from '../../platform/context.ts';
+import type { ChannelSender, InboundStore } from '../types.ts';
 import { GraphClient } from './client.ts';
 import { graphApiCheck } from './health.ts';
 import { WhatsAppSender } from './sender.ts';
 import { whatsappWebhook } from './webhook.ts';
 
-/** Registers the WhatsApp sender and webhook when WhatsApp is configured. */
-export const whatsappModule: ModuleFactory = (ctx) => {
+/** The built channel: its contribution, its sender and its /admin/health check. */
+export interface WhatsAppFeature {
+  readonly module: WadiModule;
+  readonly sender?: ChannelSender;
+  readonly dependencyChecks: readonly HealthCheck[];
+}
+
+/** Builds the WhatsApp sender and webhook when WhatsApp is configured. */
+export function whatsappModule(ctx: ModuleContext, deps: { readonly writer: InboundStore }): WhatsAppFeature {
   const wa = ctx.config.whatsapp;
-  if (!wa) return { name: 'whatsapp' };
+  if (!wa) return { module: { name: 'whatsapp' }, dependencyChecks: [] };
   const logger = ctx.logger.child({ channel: 'whatsapp' });
   const graphUrl = wa.graphUrl;
   const client = new GraphClient({
@@ -23,18 +32,19 @@ export const whatsappModule: ModuleFactory = (ctx) => {
     accessToken: wa.accessToken,
     logger,
   });
-  senders(ctx).set('whatsapp', new WhatsAppSender(client, logger));
-  contribute(ctx, 'admin.dependencyChecks').push(graphApiCheck(client));
-  if (ctx.role === 'worker') return { name: 'whatsapp' };
-  return {
+  const sender = new WhatsAppSender(client, logger);
+  const dependencyChecks = [graphApiCheck(client)];
+  if (ctx.role === 'worker') return { module: { name: 'whatsapp' }, sender, dependencyChecks };
+  const module: WadiModule = {
     name: 'whatsapp',
     plugins: [
       whatsappWebhook({
         appSecret: wa.appSecret,
         verifyToken: wa.verifyToken,
         phoneNumberId: wa.phoneNumberId,
-        writer: () => lookup(ctx, 'inbox.writer'),
+        writer: deps.writer,
       }),
     ],
   };
-};
+  return { module, sender, dependencyChecks };
+}

@@ -32,7 +32,7 @@ describe('parseWebhook', () => {
         status: 'failed',
         occurredAt: '2023-11-14T22:13:20.000Z',
         recipientId: '1',
-        error: { code: '131026', title: 'Message undeliverable', detail: 'not on WhatsApp' },
+        error: { code: '131026', title: 'Message undeliverable', detail: 'not on WhatsApp', reason: 'undeliverable' },
       },
     ]);
   });

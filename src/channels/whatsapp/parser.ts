@@ -215,6 +215,12 @@ function parseMessage(
   };
 }
 
+/** What a failed delivery status means, by WhatsApp error code (the rest: `platform_failed`). */
+const STATUS_FAILURE_REASONS: ReadonlyMap<string, string> = new Map([
+  ['131047', 'window_closed'], // re-engagement: the 24 h customer-service window closed
+  ['131026', 'undeliverable'],
+]);
+
 /** One `statuses[]` item → a status event, or the reason it was not stored. */
 function parseStatus(s: unknown, now: () => Date): StatusEvent | string {
   if (!isObj(s)) return 'status is not an object';
@@ -230,6 +236,7 @@ function parseStatus(s: unknown, now: () => Date): StatusEvent | string {
       code: String(err.code ?? 'unknown'),
       title: str(err.title) ?? str(err.message),
       detail: str(data.details) ?? str(err.message),
+      reason: STATUS_FAILURE_REASONS.get(String(err.code)) ?? 'platform_failed',
     };
   }
   return {

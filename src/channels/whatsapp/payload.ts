@@ -1,6 +1,7 @@
 /**
- * Builds notification bodies shaped like Meta's, for the simulator, the tests and the benchmark:
- * the same envelope (object, entry, changes, value, metadata, contacts) Meta posts.
+ * Builds notification bodies shaped like Meta's, for the sandbox, the dashboard's Try it, the
+ * simulator, load tests, the test suite and the benchmark: the same envelope (object, entry,
+ * changes, value, metadata, contacts) Meta posts. The one builder of WhatsApp webhook bodies.
  */
 import { randomBytes } from 'node:crypto';
 
@@ -60,4 +61,26 @@ export function textNotification(opts: {
     ],
   });
   return { body, wamid };
+}
+
+/** What a WhatsApp text message needs (`whatsappTextWebhook`). */
+export interface WhatsappTextOptions {
+  readonly from: string;
+  readonly text: string;
+  readonly id: string;
+  readonly name?: string;
+  readonly phoneNumberId?: string;
+  readonly timestamp?: number;
+}
+
+/** A webhook body carrying one text message with a given wamid (`id`). */
+export function whatsappTextWebhook(o: WhatsappTextOptions): Record<string, unknown> {
+  return textNotification({
+    phoneNumberId: o.phoneNumberId ?? '100000000000001',
+    from: o.from,
+    text: o.text,
+    name: o.name ?? 'Sandbox user',
+    wamid: o.id,
+    timestamp: o.timestamp,
+  }).body;
 }

@@ -1,14 +1,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type TestDb, testDatabase } from '../../../test/helpers/db.ts';
 import { startTestWadi, type TestWadi, testConfig } from '../../../test/helpers/wadi.ts';
-import { senders } from '../../app/shared.ts';
 import { createWadi } from '../../app/wadi.ts';
 import { SANDBOX_CREDENTIALS } from '../../config/config.ts';
 import { openDatabase } from '../../db/client.ts';
-import { inboxModule } from '../../inbox/module.ts';
-import { metrics } from '../../ops/metrics/metrics.ts';
+import { metrics } from '../../observability/metrics/metrics.ts';
 import { metaStringify } from './meta-json.ts';
-import { whatsappModule } from './module.ts';
 import { newInboundWamid, notification, textNotification } from './payload.ts';
 import { signBody } from './signature.ts';
 
@@ -379,7 +376,7 @@ describe('WhatsApp webhook when the database is down or the role is worker', () 
     const wadi = await createWadi(testConfig({ LOG_LEVEL: 'silent' }), {
       database,
       migrate: false,
-      modules: [inboxModule, whatsappModule],
+      features: ['whatsapp'],
     });
     try {
       await wadi.app.ready();
@@ -404,13 +401,13 @@ describe('WhatsApp webhook when the database is down or the role is worker', () 
     const wadi = await createWadi(testConfig({ LOG_LEVEL: 'silent' }), {
       database: t.database,
       role: 'worker',
-      modules: [inboxModule, whatsappModule],
+      features: ['whatsapp'],
     });
     try {
       await wadi.app.ready();
       const res = await wadi.app.inject({ method: 'POST', url: '/webhooks/whatsapp', payload: {} });
       expect(res.statusCode).toBe(404);
-      expect(senders(wadi.context).get('whatsapp')?.maxTextLength).toBe(4096);
+      expect(wadi.wiring.senders.get('whatsapp')?.maxTextLength).toBe(4096);
     } finally {
       await wadi.stop();
       await t.drop();

@@ -5,11 +5,11 @@
  * inbox writer has committed every event of the body. A database failure answers 503 with
  * Retry-After, so Meta redelivers instead of WADI acknowledging something it did not store.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import { errors } from '../../http/errors.ts';
-import type { InboxWriter } from '../../inbox/writer.ts';
-import { metrics } from '../../ops/metrics/metrics.ts';
+import { secretEquals } from '../../kernel/secret.ts';
+import { metrics } from '../../observability/metrics/metrics.ts';
+import type { AcceptResult, InboundStore } from '../types.ts';
 import { parseWebhook } from './parser.ts';
 import { verifySignature } from './signature.ts';
 
@@ -21,18 +21,13 @@ export interface WhatsAppWebhookDeps {
   readonly appSecret: string;
   readonly verifyToken: string;
   readonly phoneNumberId?: string;
-  /** The inbox writer, looked up per request (undefined when the inbox feature is not running). */
-  readonly writer: () => InboxWriter | undefined;
+  /** The process's inbox writer. */
+  readonly writer: InboundStore;
 }
 
 const count = (outcome: string, n = 1) => {
   if (n > 0) metrics.webhookEvents.inc({ channel: 'whatsapp', outcome }, n);
 };
-
-/** Equal-length constant-time comparison of two strings (hashed first: lengths may differ). */
-function sameSecret(a: string, b: string): boolean {
-  return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
-}
 
 /** The WhatsApp webhook routes. */
 export function whatsappWebhook(deps: WhatsAppWebhookDeps): FastifyPluginAsync {
@@ -42,7 +37,7 @@ export function whatsappWebhook(deps: WhatsAppWebhookDeps): FastifyPluginAsync {
       const mode = q['hub.mode'];
       const token = q['hub.verify_token'];
       const challenge = q['hub.challenge'];
-      if (mode !== 'subscribe' || typeof token !== 'string' || !sameSecret(token, deps.verifyToken)) {
+      if (mode !== 'subscribe' || typeof token !== 'string' || !secretEquals(token, deps.verifyToken)) {
         req.log.warn({ mode: typeof mode === 'string' ? mode : undefined }, 'whatsapp verification refused');
         throw errors.forbidden('verification token mismatch');
       }
@@ -94,9 +89,8 @@ export function whatsappWebhook(deps: WhatsAppWebhookDeps): FastifyPluginAsync {
         }
 
         if (parsed.events.length > 0 || parsed.statuses.length > 0) {
-          const writer = deps.writer();
-          if (!writer) throw errors.unavailable('the inbox is not running');
-          let result: Awaited<ReturnType<InboxWriter['accept']>>;
+          const writer = deps.writer;
+          let result: AcceptResult;
           try {
             result = await writer.accept(parsed.events, parsed.statuses);
           } catch (err) {

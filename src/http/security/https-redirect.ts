@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../config/config.ts';
+import { trustsAProxy } from '../../config/trust-proxy.ts';
 
 /** Paths never redirected. */
 export function isProbeOrMetrics(path: string): boolean {
@@ -13,7 +14,7 @@ export function isProbeOrMetrics(path: string): boolean {
 
 /** Adds the redirect hook when TRUST_PROXY is set. */
 export function httpsRedirect(app: FastifyInstance, config: Config): void {
-  if (!config.env.TRUST_PROXY || config.env.TRUST_PROXY === 'false') return;
+  if (!trustsAProxy(config.env.TRUST_PROXY)) return;
   // The redirect target uses PUBLIC_URL's host when known, so a forged Host header cannot turn
   // WADI into an open redirect.
   const publicOrigin = config.env.PUBLIC_URL?.startsWith('https://')

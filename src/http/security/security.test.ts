@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestDb, testDatabase } from '../../../test/helpers/db.ts';
 import { startTestWadi, type TestWadi, testConfig } from '../../../test/helpers/wadi.ts';
-import type { ModuleFactory } from '../../app/module.ts';
 import { createWadi } from '../../app/wadi.ts';
-import { securityModuleWith } from './module.ts';
+import type { ModuleFactory } from '../../platform/context.ts';
 
 const ADMIN_ORIGIN = 'https://admin.example.com';
 const INTERNAL = 'relation "secret_table" does not exist at /srv/wadi/src/db.ts:42';
@@ -40,7 +39,8 @@ describe('security layer on a running WADI', () => {
     t = await testDatabase();
     w = await startTestWadi(t.database, {
       env: { CORS_ORIGINS: ADMIN_ORIGIN },
-      modules: [securityModuleWith({}), testRoutes],
+      features: ['security'],
+      extraModules: [testRoutes],
     });
   });
   afterAll(async () => {
@@ -175,7 +175,9 @@ describe('load shedding', () => {
     // the shedding lasts a whole interval: long enough to observe on a busy machine.
     w = await startTestWadi(t.database, {
       env: { SHED_MAX_EVENT_LOOP_DELAY_MS: '80' },
-      modules: [securityModuleWith({ sampleIntervalMs: 500 }), testRoutes],
+      features: ['security'],
+      extraModules: [testRoutes],
+      security: { sampleIntervalMs: 500 },
     });
   });
   afterAll(async () => {
@@ -234,7 +236,7 @@ describe('secrets stay out of responses and logs under the security layer', () =
         },
       ],
     });
-    const w = await startTestWadi(t.database, { env, modules: [securityModuleWith({}), testRoutes, leaky] });
+    const w = await startTestWadi(t.database, { env, features: ['security'], extraModules: [testRoutes, leaky] });
     try {
       const bodies: string[] = [];
       for (const [path, headers] of [
@@ -271,7 +273,7 @@ describe('https redirect behind a proxy', () => {
 
   it('redirects plain-http requests to PUBLIC_URL with 308, except probes and metrics', async () => {
     const config = testConfig({ TRUST_PROXY: 'true', PUBLIC_URL: 'https://wadi.example.com' });
-    const wadi = await createWadi(config, { database: t.database, modules: [securityModuleWith({}), testRoutes] });
+    const wadi = await createWadi(config, { database: t.database, features: ['security'], extraModules: [testRoutes] });
     try {
       await wadi.app.ready();
       const viaHttp = { 'x-forwarded-proto': 'http', host: 'attacker.example.net' };
@@ -297,7 +299,8 @@ describe('https redirect behind a proxy', () => {
   it('does not redirect without TRUST_PROXY (the header could be forged)', async () => {
     const wadi = await createWadi(testConfig(), {
       database: t.database,
-      modules: [securityModuleWith({}), testRoutes],
+      features: ['security'],
+      extraModules: [testRoutes],
     });
     try {
       await wadi.app.ready();
@@ -314,7 +317,7 @@ describe('https redirect behind a proxy', () => {
 
   it('honours HSTS_MAX_AGE and HSTS_PRELOAD', async () => {
     const config = testConfig({ HSTS_MAX_AGE: '63072000', HSTS_PRELOAD: 'true' });
-    const wadi = await createWadi(config, { database: t.database, modules: [securityModuleWith({})] });
+    const wadi = await createWadi(config, { database: t.database, features: ['security'] });
     try {
       await wadi.app.ready();
       const res = await wadi.app.inject({ method: 'GET', url: '/health/live' });
