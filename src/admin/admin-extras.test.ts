@@ -85,6 +85,12 @@ describe('GET /admin/openapi.json', () => {
       ['get', '/admin/info'],
       ['post', '/admin/sandbox/send'],
       ['get', '/admin/sandbox/replies'],
+      ['post', '/admin/sessions/{id}/messages'],
+      ['post', '/admin/sessions/{id}/template'],
+      ['post', '/admin/sessions/{id}/answer'],
+      ['get', '/admin/status'],
+      ['get', '/admin/failures'],
+      ['delete', '/admin/users/{channel}/{id}'],
     ];
     for (const [method, p] of expected) expect(doc.paths[p]?.[method], `${method} ${p}`).toBeDefined();
     // Only the API: not the dashboard's files, not the document itself, nothing outside /admin.

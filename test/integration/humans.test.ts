@@ -58,7 +58,7 @@ describe('humans in the loop over HTTP', () => {
     const user = '34622000001';
     await chat.userSays(user, 'Quiero hablar con un AGENTE, por favor');
     await chat.untilCall(
-      (c) => c.body.to === user && /te paso con una persona/.test(c.body.text?.body ?? ''),
+      (c) => c.body?.to === user && /te paso con una persona/.test(c.body?.text?.body ?? ''),
       'notice',
     );
     const id = await chat.conversationId(user);
@@ -85,7 +85,7 @@ describe('humans in the loop over HTTP', () => {
       .toBe('active');
     await chat.userSays(user, '¿Seguís ahí?');
     await chat.untilCall(
-      (c) => c.body.to === user && c.kind === 'send_text' && !/persona/.test(c.body.text?.body ?? ''),
+      (c) => c.body?.to === user && c.kind === 'send_text' && !/persona/.test(c.body?.text?.body ?? ''),
       'the assistant again',
     );
   }, 90_000);
@@ -94,7 +94,7 @@ describe('humans in the loop over HTTP', () => {
     const user = '34622000002';
     await chat.userSays(user, 'BAJA');
     await chat.untilCall(
-      (c) => c.body.to === user && /no te enviaremos/.test(c.body.text?.body ?? ''),
+      (c) => c.body?.to === user && /no te enviaremos/.test(c.body?.text?.body ?? ''),
       'opt-out confirmation',
     );
     const id = await chat.conversationId(user);
@@ -111,11 +111,11 @@ describe('humans in the loop over HTTP', () => {
     // A direct answer is not proactive.
     await chat.userSays(user, 'hola');
     await chat.untilCall(
-      (c) => c.body.to === user && c.kind === 'send_text' && !/no te enviaremos/.test(c.body.text?.body ?? ''),
+      (c) => c.body?.to === user && c.kind === 'send_text' && !/no te enviaremos/.test(c.body?.text?.body ?? ''),
       'an answer',
     );
     await chat.userSays(user, 'ALTA');
-    await chat.untilCall((c) => c.body.to === user && /vuelves a recibir/.test(c.body.text?.body ?? ''), 'opt-in');
+    await chat.untilCall((c) => c.body?.to === user && /vuelves a recibir/.test(c.body?.text?.body ?? ''), 'opt-in');
     await expect
       .poll(async () => (await chat.admin<SessionBody>('GET', `/sessions/${id}/messages`)).json.session.optedOutAt)
       .toBeNull();
@@ -125,13 +125,13 @@ describe('humans in the loop over HTTP', () => {
       parameters: ['Tu pedido está listo'],
     });
     expect(ok.status).toBe(202);
-    await chat.untilCall((c) => c.body.to === user && c.kind === 'send_template' && c.status === 200, 'template');
+    await chat.untilCall((c) => c.body?.to === user && c.kind === 'send_template' && c.status === 200, 'template');
   });
 
   it('refuses bad operator input with a clear error and stores nothing', async () => {
     const user = '34622000003';
     await chat.userSays(user, 'hola');
-    await chat.untilCall((c) => c.body.to === user && c.kind === 'send_text', 'answer');
+    await chat.untilCall((c) => c.body?.to === user && c.kind === 'send_text', 'answer');
     const id = await chat.conversationId(user);
     const count = async () =>
       Number(
@@ -148,7 +148,6 @@ describe('humans in the loop over HTTP', () => {
       [{ text: '   \n ' }, /blank/],
       [{ text: 'a\u0000b' }, /NUL/],
       [{ text: 'x'.repeat(4097) }, /text/],
-      [{ text: 'hola', extra: 1 }, /extra|additional/],
       [{}, /text/],
       [{ text: { nested: { deep: [1, 2, 3] } } }, /text/],
     ];
@@ -181,7 +180,7 @@ describe('humans in the loop over HTTP', () => {
     // Full Unicode goes through untouched.
     const text = 'Ñandú 🦜 — ¿qué tal? 你好 👩🏽‍💻';
     expect((await chat.admin('POST', `/sessions/${id}/messages`, { text })).status).toBe(202);
-    await chat.untilCall((c) => c.body.to === user && c.body.text?.body === text, 'the unicode reply');
+    await chat.untilCall((c) => c.body?.to === user && c.body?.text?.body === text, 'the unicode reply');
     // While paused the assistant cannot be handed the unanswered messages.
     const answer = await chat.admin<{ error: { code: string } }>('POST', `/sessions/${id}/answer`);
     expect(answer.status).toBe(409);
@@ -191,7 +190,7 @@ describe('humans in the loop over HTTP', () => {
   it('falls back to the template when Meta answers 131047 although our record says the window is open', async () => {
     const user = '34622000004';
     await chat.userSays(user, 'hola');
-    const first = await chat.untilCall((c) => c.body.to === user && c.kind === 'send_text', 'answer');
+    const first = await chat.untilCall((c) => c.body?.to === user && c.kind === 'send_text', 'answer');
     const id = await chat.conversationId(user);
     // The platform's record says 25 h, ours is fresh: the free-form send is refused, the template goes.
     await fetch(`${w.url}/sandbox/whatsapp/customer-window`, {
@@ -216,10 +215,10 @@ describe('humans in the loop over HTTP', () => {
         }),
       ],
     );
-    const refused = await chat.untilCall((c) => c.seq > first.seq && c.body.to === user && c.status === 400, '131047');
+    const refused = await chat.untilCall((c) => c.seq > first.seq && c.body?.to === user && c.status === 400, '131047');
     expect(refused.kind).toBe('send_text');
     const tpl = await chat.untilCall(
-      (c) => c.seq > refused.seq && c.kind === 'send_template' && c.body.template?.name === 'wadi_reply_ready',
+      (c) => c.seq > refused.seq && c.kind === 'send_template' && c.body?.template?.name === 'wadi_reply_ready',
       'the stand-in template',
     );
     expect(tpl.status).toBe(200);
@@ -232,7 +231,7 @@ describe('humans in the loop over HTTP', () => {
     const kept = '34622000006';
     for (const u of [gone, kept]) {
       await chat.userSays(u, `hola soy ${u}`);
-      await chat.untilCall((c) => c.body.to === u && c.kind === 'send_text', 'answer');
+      await chat.untilCall((c) => c.body?.to === u && c.kind === 'send_text', 'answer');
     }
     const r = await chat.admin<{ userHash: string; erased: Record<string, number> }>(
       'DELETE',
