@@ -1,16 +1,21 @@
 #!/usr/bin/env node
 // Builds the admin dashboard (web/ → web/dist) when it is missing or older than its sources, so
-// `npm start` and `npm test` never serve a stale or absent dashboard. `--force` always builds.
-// Exits 0 without building when Vite is not installed (production installs omit dev tools; build
-// the dashboard in the image instead with `npm run build:web`).
+// `npm start`, `npx wadi start` and `npm test` never serve a stale or absent dashboard. `--force`
+// always builds. Exits 0 without building when Vite is not installed (production installs omit dev
+// tools: the image builds the dashboard in its build stage with `npm run build:web`).
+//
+// The build goes to a scratch folder that then replaces web/dist, so a server that is running
+// (or a second replica building at the same time from the same checkout) never sees half a build.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const web = path.join(root, 'web');
-const built = path.join(web, 'dist', 'index.html');
+const dist = path.join(web, 'dist');
+const built = path.join(dist, 'index.html');
+const vite = path.join(root, 'node_modules', 'vite', 'bin', 'vite.js');
 
 /** Newest modification time under `p` (files and folders), in ms. */
 function newest(p) {
@@ -21,6 +26,7 @@ function newest(p) {
   return max;
 }
 
+/** True when web/dist is missing or older than web/src, web/index.html or web/vite.config.ts. */
 export function isStale() {
   if (!existsSync(built)) return true;
   const sources = Math.max(
@@ -31,23 +37,53 @@ export function isStale() {
   return sources > statSync(built).mtimeMs;
 }
 
+/** True when the dashboard's build tool (a dev dependency) is installed. */
+export function canBuild() {
+  return existsSync(vite);
+}
+
+/** True when web/dist holds a built dashboard. */
+export function isBuilt() {
+  return existsSync(built);
+}
+
+/** Builds into a scratch folder and swaps it in for web/dist; throws with Vite's output on failure. */
+function build(quiet) {
+  const scratch = path.join(web, `.dist-${process.pid}-${Date.now()}`);
+  const r = spawnSync(
+    process.execPath,
+    [vite, 'build', '--config', path.join(web, 'vite.config.ts'), '--outDir', scratch, '--emptyOutDir'],
+    { cwd: root, stdio: quiet ? 'pipe' : 'inherit', encoding: 'utf8' },
+  );
+  if (r.status !== 0) {
+    rmSync(scratch, { recursive: true, force: true });
+    const output = `${r.stderr ?? ''}${r.stdout ?? ''}`.trim();
+    throw new Error(`dashboard build failed (exit ${r.status})${quiet && output ? `:\n${output}` : ''}`);
+  }
+  const old = `${scratch}-old`;
+  try {
+    if (existsSync(dist)) renameSync(dist, old);
+  } catch {
+    // Another process swapped first; ours replaces its build below or is dropped.
+  }
+  try {
+    renameSync(scratch, dist);
+  } catch {
+    // A concurrent build won the swap with the same sources: keep its web/dist.
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  rmSync(old, { recursive: true, force: true });
+}
+
 /** Builds when stale (or forced); returns true when the dashboard is present afterwards. */
 export function ensureWeb({ force = false, quiet = false } = {}) {
   if (!force && !isStale()) return true;
-  const vite = path.join(root, 'node_modules', 'vite', 'bin', 'vite.js');
-  if (!existsSync(vite)) {
+  if (!canBuild()) {
     if (!quiet) console.warn('wadi: Vite is not installed, so the admin dashboard cannot be built here.');
-    return existsSync(built);
+    return isBuilt();
   }
   if (!quiet) console.log('wadi: building the admin dashboard (web/ → web/dist)…');
-  const r = spawnSync(process.execPath, [vite, 'build', '--config', path.join(web, 'vite.config.ts')], {
-    cwd: root,
-    stdio: quiet ? 'pipe' : 'inherit',
-  });
-  if (r.status !== 0) {
-    if (quiet) process.stderr.write(r.stderr ?? '');
-    throw new Error(`dashboard build failed (exit ${r.status})`);
-  }
+  build(quiet);
   return true;
 }
 

@@ -113,8 +113,25 @@ export const sessionPage = z.object({
 /** GET /admin/sessions/:id/messages query. */
 export const sessionMessagesQuery = z.object({ limit: z.int().min(1).max(1000).default(200) });
 
+/** One tool call of a conversation's turns, arguments and result redacted of configured secrets. */
+export const toolCall = z.object({
+  id: z.int(),
+  inboxId: z.int().describe("the turn's first inbound message"),
+  step: z.int(),
+  tool: z.string().describe('search_knowledge or <server>__<tool>'),
+  arguments: z.string().describe('JSON text, secrets redacted, cut at 2000 characters'),
+  result: z.string().nullable().describe('what the model got back; null while in flight'),
+  outcome: z.string().describe('started, ok, error, timeout, unavailable, refused'),
+  startedAt: instant,
+  finishedAt: nullableInstant,
+});
+
 /** GET /admin/sessions/:id/messages answer. */
-export const sessionMessages = z.object({ session, messages: z.array(message) });
+export const sessionMessages = z.object({
+  session,
+  messages: z.array(message),
+  toolCalls: z.array(toolCall).optional().describe('tool calls of the turns shown, oldest first'),
+});
 
 /** POST /admin/sessions/:id/{reset,pause,resume} answer. */
 export const sessionResponse = z.object({ session });
@@ -408,6 +425,39 @@ export const sandboxReplies = z.object({
 });
 
 // ---------------------------------------------------------------------------------------------
+// Knowledge
+
+/** One synced file of KNOWLEDGE_DIR. */
+export const knowledgeSource = z.object({
+  path: z.string().describe('relative to KNOWLEDGE_DIR'),
+  bytes: z.int(),
+  chunks: z.int(),
+  language: z.string().describe('text search configuration: spanish or english'),
+  syncedAt: instant,
+});
+
+/** The last knowledge sync run. */
+export const knowledgeSync = z.object({
+  trigger: z.string().describe('cli, start or schedule'),
+  startedAt: instant,
+  finishedAt: instant,
+  added: z.int(),
+  updated: z.int(),
+  unchanged: z.int(),
+  removed: z.int(),
+  failed: z.int(),
+  errors: z.array(z.object({ path: z.string(), error: z.string() })),
+});
+
+/** GET /admin/knowledge answer. */
+export const knowledgeView = z.object({
+  configured: z.boolean().describe('KNOWLEDGE_DIR is set'),
+  sources: z.array(knowledgeSource),
+  totalChunks: z.int(),
+  lastSync: knowledgeSync.nullable(),
+});
+
+// ---------------------------------------------------------------------------------------------
 // Types: requests as the handlers see them (defaults applied), answers as they are sent.
 
 export type ChannelName = z.output<typeof channelName>;
@@ -416,6 +466,8 @@ export type IdParams = z.output<typeof idParams>;
 export type Session = z.output<typeof session>;
 export type Stage = z.output<typeof stage>;
 export type Message = z.output<typeof message>;
+export type ToolCall = z.output<typeof toolCall>;
+export type KnowledgeView = z.output<typeof knowledgeView>;
 export type SessionsQuery = z.output<typeof sessionsQuery>;
 export type SessionPage = z.output<typeof sessionPage>;
 export type SessionMessagesQuery = z.output<typeof sessionMessagesQuery>;

@@ -12,6 +12,7 @@ import { type AdminDeps, adminContext, setActor } from './context.ts';
 import { dashboardPlugin } from './dashboard.ts';
 import { adminErrors } from './errors.ts';
 import { deadLetterRoutes } from './routes-dead-letters.ts';
+import { knowledgeRoutes } from './routes-knowledge.ts';
 import { operatorRoutes } from './routes-operator.ts';
 import { opsRoutes } from './routes-ops.ts';
 import { sandboxRoutes } from './routes-sandbox.ts';
@@ -92,6 +93,7 @@ export function adminPlugin(ctx: ModuleContext, deps: AdminDeps, opts: AdminOpti
           wakeOutbox: () => deps.wakeOutbox?.(),
         }),
       );
+      await api.register(knowledgeRoutes(a));
       if (ctx.config.sandbox) await api.register(sandboxRoutes(a));
       api.get('/admin/openapi.json', { schema: { hide: true }, logLevel: 'warn' }, async () => api.swagger());
     });

@@ -18,7 +18,7 @@ import {
   sandboxSent,
 } from './contract.ts';
 import { adminErrors } from './errors.ts';
-import { telegramTextWebhook, type WebhookRequest, whatsappTextWebhook } from './sandbox-payloads.ts';
+import { telegramWebhookRequest, type WebhookRequest, whatsappWebhookRequest } from './sandbox-payloads.ts';
 import { input, responses } from './schemas.ts';
 
 const WEBHOOK_TIMEOUT_MS = 10_000;
@@ -59,13 +59,19 @@ export function sandboxRoutes(a: AdminContext): FastifyPluginAsync {
         if (channel === 'whatsapp') {
           const wa = ctx.config.whatsapp;
           if (!wa) throw errors.badRequest('WhatsApp is not configured');
-          request = whatsappTextWebhook({ from, name, text, phoneNumberId: wa.phoneNumberId, appSecret: wa.appSecret });
+          request = whatsappWebhookRequest({
+            from,
+            name,
+            text,
+            phoneNumberId: wa.phoneNumberId,
+            appSecret: wa.appSecret,
+          });
           // The fake Graph API's 24 h window opens with the user's message, as Meta's does.
           state()?.customerWindows.noteInbound(from);
         } else {
           const tg = ctx.config.telegram;
           if (!tg) throw errors.badRequest('Telegram is not configured');
-          request = telegramTextWebhook({ from, name, text, webhookSecret: tg.webhookSecret });
+          request = telegramWebhookRequest({ from, name, text, webhookSecret: tg.webhookSecret });
         }
         // Replies recorded from now on are answers to this message (or later ones).
         const calls = state()?.calls(channel) ?? [];

@@ -1,5 +1,6 @@
 /** Conversations ("sessions"): list, messages with timelines, reset, pause and resume. */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { conversationToolCalls } from '../assistant-tools/timeline.ts';
 import { markOperatorActive, resumeConversation } from '../db/conversation-states.ts';
 import { errors } from '../http/errors.ts';
 import type { AdminContext } from './context.ts';
@@ -59,9 +60,10 @@ export function sessionRoutes(a: AdminContext): FastifyPluginAsync {
         const session = await getSession(db, req.params.id);
         if (!session) throw errors.notFound(`conversation ${req.params.id} does not exist`);
         const messages = await conversationMessages(db, session.id, req.query.limit);
+        const toolCalls = await conversationToolCalls(db, session.id, req.query.limit, a.ctx.config.secrets);
         // Reading someone's messages is an admin action worth a trace.
         await a.audit(req, 'session.read_messages', `conversation:${session.id}`);
-        return { session, messages };
+        return { session, messages, toolCalls };
       },
     );
 

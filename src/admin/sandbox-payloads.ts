@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { telegramTextUpdate } from '../channels/telegram/payload.ts';
 import { metaStringify } from '../channels/whatsapp/meta-json.ts';
-import { whatsappTextWebhook as whatsappTextPayload } from '../channels/whatsapp/payload.ts';
+import { whatsappTextWebhook } from '../channels/whatsapp/payload.ts';
 import { signBody } from '../channels/whatsapp/signature.ts';
 
 /** A request ready to POST to WADI's own webhook. */
@@ -18,18 +18,16 @@ export interface WebhookRequest {
   readonly externalId: string;
 }
 
-/** JSON as Meta serialises it (escaped unicode and slashes); the signature covers these bytes. */
-export const metaJson = metaStringify;
-/** `sha256=<hex>` HMAC of the raw body with the app secret, as in X-Hub-Signature-256. */
-export const metaSignature = signBody;
-
-/** A WhatsApp Cloud API text-message webhook from `from` (a wa_id) to our phone number id. */
-export function whatsappTextWebhook(
+/**
+ * The signed request of a WhatsApp Cloud API text-message webhook from `from` (a wa_id) to our phone
+ * number id: the body from channels/whatsapp/payload.ts, serialised and signed the way Meta does.
+ */
+export function whatsappWebhookRequest(
   opts: { from: string; name: string; text: string; phoneNumberId: string; appSecret: string },
   now = new Date(),
 ): WebhookRequest {
   const wamid = `wamid.SANDBOX${randomBytes(12).toString('hex').toUpperCase()}`;
-  const payload = whatsappTextPayload({
+  const payload = whatsappTextWebhook({
     phoneNumberId: opts.phoneNumberId,
     from: opts.from,
     name: opts.name,
@@ -37,10 +35,11 @@ export function whatsappTextWebhook(
     id: wamid,
     timestamp: Math.floor(now.getTime() / 1000),
   });
-  const body = metaJson(payload);
+  // Meta's serialisation (escaped unicode and slashes): the signature covers these bytes.
+  const body = metaStringify(payload);
   return {
     path: '/webhooks/whatsapp',
-    headers: { 'content-type': 'application/json', 'x-hub-signature-256': metaSignature(body, opts.appSecret) },
+    headers: { 'content-type': 'application/json', 'x-hub-signature-256': signBody(body, opts.appSecret) },
     body,
     externalId: wamid,
   };
@@ -54,8 +53,8 @@ function nextUpdateId(now: Date): number {
   return lastUpdateId;
 }
 
-/** A Telegram private-chat text update from user `from` (numeric id), with its command entity if any. */
-export function telegramTextWebhook(
+/** The request of a Telegram private-chat text update from user `from` (numeric id), built by channels/telegram/payload.ts. */
+export function telegramWebhookRequest(
   opts: { from: string; name: string; text: string; webhookSecret?: string },
   now = new Date(),
 ): WebhookRequest {

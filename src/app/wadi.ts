@@ -13,6 +13,7 @@ import type { AdminDeps } from '../admin/context.ts';
 import { adminModule } from '../admin/module.ts';
 import type { AdminOptions } from '../admin/plugin.ts';
 import { assistantCheck, createAssistant } from '../assistant/factory.ts';
+import { toolsModule } from '../assistant-tools/module.ts';
 import { telegramModule } from '../channels/telegram/module.ts';
 import type { TelegramWebhookInfoReader } from '../channels/telegram/webhook-check.ts';
 import type { ChannelName, ChannelSender } from '../channels/types.ts';
@@ -31,6 +32,7 @@ import { inboxModule } from '../inbox/module.ts';
 import type { InboxWriter } from '../inbox/writer.ts';
 import type { Role, WadiModule } from '../kernel/module.ts';
 import type { BackgroundService } from '../kernel/service.ts';
+import { knowledgeModule } from '../knowledge/module.ts';
 import { databaseCheck, migrationsCheck, redisCheck } from '../observability/health/checks.ts';
 import { Health } from '../observability/health/health.ts';
 import { createLogger, type LogKit } from '../observability/logging/logger.ts';
@@ -46,6 +48,8 @@ export const FEATURES = [
   'alerts',
   'whatsapp',
   'telegram',
+  'knowledge',
+  'tools',
   'conversation',
   'backup',
   'admin',
@@ -74,6 +78,8 @@ export interface WadiOptions {
   readonly admin?: AdminOptions;
   /** Load-shedding tuning (tests). */
   readonly security?: SheddingOptions;
+  /** Runs each start-up step (database, migrations) so the CLI can print a line for it; default: just runs it. */
+  readonly step?: StartupStep;
 }
 
 /** A module added by a test or tool after the built-in ones; it may use the wiring. */
@@ -89,6 +95,9 @@ export interface WadiWiring {
   readonly sandboxState: SandboxState | undefined;
   readonly telegramWebhookInfo: TelegramWebhookInfoReader | undefined;
 }
+
+/** Wraps one start-up step: `summary` describes its result in a few words. */
+export type StartupStep = <T>(name: string, run: () => Promise<T>, summary: (result: T) => string) => Promise<T>;
 
 /** A built WADI: call `start()` to listen and run services, `stop()` to shut down cleanly. */
 export interface Wadi {
@@ -121,20 +130,33 @@ export async function createWadi(config: Config, opts: WadiOptions = {}): Promis
       base: { pid: process.pid, role },
     });
   const logger = logKit.logger;
+  const step: StartupStep = opts.step ?? ((_name, run) => run());
   const ownsDatabase = !opts.database;
   const database =
     opts.database ??
-    (await openDatabase({
-      url: config.database.url,
-      dataDir: config.database.dataDir,
-      poolSize: config.env.DATABASE_POOL_SIZE,
-      applicationName: `wadi-${role}`,
-      onError: (err) => logger.warn({ err: err.message }, 'database connection error'),
-    }));
+    (await step(
+      'database',
+      () =>
+        openDatabase({
+          url: config.database.url,
+          dataDir: config.database.dataDir,
+          poolSize: config.env.DATABASE_POOL_SIZE,
+          applicationName: `wadi-${role}`,
+          onError: (err) => logger.warn({ err: err.message }, 'database connection error'),
+        }),
+      () =>
+        config.database.embedded
+          ? `embedded PGlite in ${config.database.dataDir}`
+          : `PostgreSQL at ${URL.parse(config.database.url ?? '')?.host ?? '?'}`,
+    ));
 
   try {
     if (opts.migrate ?? config.env.WADI_MIGRATE_ON_START) {
-      const applied = await migrate(database);
+      const applied = await step(
+        'migrations',
+        () => migrate(database),
+        (n) => (n > 0 ? `${n} applied` : 'up to date'),
+      );
       if (applied > 0) logger.info({ applied }, 'database migrations applied');
     }
   } catch (err) {
@@ -197,12 +219,15 @@ export async function createWadi(config: Config, opts: WadiOptions = {}): Promis
     telegramWebhookInfo: on('telegram') ? telegram.webhookInfo : undefined,
   });
   const outboxEvents = new EventEmitter();
+  const knowledge = knowledgeModule(context);
+  const tools = toolsModule(context);
   const conversation = conversationModule(context, {
     assistant,
     senders,
     inboxEvents: inbox.events,
     outboxEvents,
     onCall: onCallChannels(config.env),
+    tools: on('tools') ? tools.tools : undefined,
   });
   const sandbox = sandboxModule(context);
   const adminDeps: AdminDeps = {
@@ -223,6 +248,8 @@ export async function createWadi(config: Config, opts: WadiOptions = {}): Promis
     alerts: () => alerts.module,
     whatsapp: () => whatsapp.module,
     telegram: () => telegram.module,
+    knowledge: () => knowledge.module,
+    tools: () => tools.module,
     conversation: () => conversation,
     backup: () => backupModule(context),
     admin: () => adminModule(context, adminDeps, opts.admin),

@@ -11,10 +11,34 @@ export interface ChatMessage {
   readonly content: string;
 }
 
+/** A tool call the model asked for (arguments: the JSON text it wrote). */
+export interface ToolCallRequest {
+  readonly id: string;
+  readonly name: string;
+  readonly arguments: string;
+}
+
+/** A tool the model may call: name, description and the JSON Schema of its arguments. */
+export interface ToolSpec {
+  readonly name: string;
+  readonly description: string;
+  readonly parameters: Record<string, unknown>;
+}
+
+/** Any message of a prompt: chat text, the model's tool calls, or a tool's result. */
+export type PromptMessage =
+  | ChatMessage
+  | { readonly role: 'assistant'; readonly content: string | null; readonly toolCalls: readonly ToolCallRequest[] }
+  | { readonly role: 'tool'; readonly toolCallId: string; readonly content: string };
+
 /** What the assistant is asked. */
 export interface AssistantRequest {
   /** History window followed by the new user messages (no system prompt: the adapter adds it). */
-  readonly messages: readonly ChatMessage[];
+  readonly messages: readonly PromptMessage[];
+  /** Tools the model may call (adapters that cannot call tools ignore them and answer). */
+  readonly tools?: readonly ToolSpec[];
+  /** The tools are listed but the model must answer in text now (the turn's step cap). */
+  readonly mustAnswer?: boolean;
   readonly locale: 'es' | 'en';
   /** Aborted when the worker shuts down and hands the turn back. */
   readonly signal?: AbortSignal;
@@ -22,7 +46,10 @@ export interface AssistantRequest {
 
 /** The reply and what it cost. */
 export interface AssistantReply {
+  /** The answer; may be empty when the model asked for tools instead. */
   readonly text: string;
+  /** Tools the model wants called before it answers. */
+  readonly toolCalls?: readonly ToolCallRequest[];
   readonly usage?: { readonly promptTokens: number; readonly completionTokens: number };
 }
 

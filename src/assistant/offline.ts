@@ -26,7 +26,7 @@ export class OfflineAssistant implements Assistant {
     while (i > 0 && msgs[i - 1].role === 'user') i--;
     const said = msgs
       .slice(i)
-      .map((m) => m.content.trim())
+      .map((m) => (m.content ?? '').trim())
       .filter(Boolean)
       .join('\n');
     const text = answer(said, req.locale, this.now());

@@ -5,6 +5,7 @@
  * pending); other 4xx mean this request was rejected. The only file that imports the SDK.
  */
 import OpenAI, { APIConnectionError, APIError, APIUserAbortError } from 'openai';
+import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { metrics } from '../observability/metrics/metrics.ts';
 import {
   type Assistant,
@@ -12,6 +13,7 @@ import {
   type AssistantReply,
   type AssistantRequest,
   AssistantUnavailableError,
+  type PromptMessage,
 } from './assistant.ts';
 
 /** Adapter settings. */
@@ -51,20 +53,38 @@ export class OpenAiAssistant implements Assistant {
     const started = performance.now();
     const observe = (outcome: string) => metrics.llmDuration.observe({ outcome }, (performance.now() - started) / 1000);
     try {
+      const tools = req.tools?.map((t) => ({
+        type: 'function' as const,
+        function: { name: t.name, description: t.description, parameters: t.parameters },
+      }));
       const res = await this.sdk().chat.completions.create(
         {
           model: this.opts.model,
-          messages: [{ role: 'system', content: this.opts.systemPrompt(req.locale) }, ...req.messages],
+          messages: [
+            { role: 'system', content: this.opts.systemPrompt(req.locale) },
+            ...req.messages.map(toSdkMessage),
+          ],
+          ...(tools && tools.length > 0
+            ? { tools, tool_choice: req.mustAnswer ? ('none' as const) : ('auto' as const) }
+            : {}),
         },
         { signal: req.signal },
       );
-      const text = res.choices[0]?.message?.content?.trim() ?? '';
+      const message = res.choices[0]?.message;
+      const text = message?.content?.trim() ?? '';
+      const toolCalls = (message?.tool_calls ?? []).flatMap((c) =>
+        c.type === 'function' ? [{ id: c.id, name: c.function.name, arguments: c.function.arguments }] : [],
+      );
       const usage = res.usage
         ? { promptTokens: res.usage.prompt_tokens, completionTokens: res.usage.completion_tokens }
         : undefined;
       if (usage) {
         metrics.llmTokens.inc({ kind: 'prompt' }, usage.promptTokens);
         metrics.llmTokens.inc({ kind: 'completion' }, usage.completionTokens);
+      }
+      if (toolCalls.length > 0 && !req.mustAnswer) {
+        observe('success');
+        return { text, toolCalls, usage };
       }
       if (!text) {
         observe('empty');
@@ -95,4 +115,21 @@ export class OpenAiAssistant implements Assistant {
       throw new AssistantUnavailableError(`LLM call failed: ${(err as Error).message}`, { cause: err });
     }
   }
+}
+
+/** A prompt message in the chat-completions wire shape. */
+function toSdkMessage(m: PromptMessage): ChatCompletionMessageParam {
+  if (m.role === 'tool') return { role: 'tool', tool_call_id: m.toolCallId, content: m.content };
+  if (m.role === 'assistant' && 'toolCalls' in m) {
+    return {
+      role: 'assistant',
+      content: m.content,
+      tool_calls: m.toolCalls.map((c) => ({
+        id: c.id,
+        type: 'function',
+        function: { name: c.name, arguments: c.arguments },
+      })),
+    };
+  }
+  return { role: m.role, content: m.content } as ChatCompletionMessageParam;
 }

@@ -2,13 +2,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { Config } from '../config/config.ts';
-import {
-  type BackupSource,
-  createBackup,
-  type RestoreTarget,
-  restoreBackup,
-  verifyBackup,
-} from '../features/backup/backup.ts';
+import type { BackupSource, RestoreTarget } from '../features/backup/backup.ts';
 import { checksumPath } from '../features/backup/naming.ts';
 import { formatBytes, formatProgress, type ProgressEvent } from '../features/backup/progress.ts';
 import { configOrExit } from './common.ts';
@@ -49,6 +43,7 @@ export function registerBackup(program: Command): void {
     .option('--out <dir>', 'directory to write to (default: BACKUP_DIR)')
     .action(async (opts: { out?: string }) => {
       const config = configOrExit();
+      const { createBackup } = await import('../features/backup/backup.ts');
       const r = await createBackup(sourceOf(config), {
         dir: opts.out ?? config.env.BACKUP_DIR,
         binDir: config.env.BACKUP_PG_BIN_DIR,
@@ -77,6 +72,7 @@ export function registerBackup(program: Command): void {
     .exitOverride()
     .action(async (file: string) => {
       const config = configOrExit();
+      const { verifyBackup } = await import('../features/backup/backup.ts');
       const r = await verifyBackup(path.resolve(file), {
         databaseUrl: config.database.url,
         binDir: config.env.BACKUP_PG_BIN_DIR,
@@ -107,6 +103,7 @@ export function registerBackup(program: Command): void {
       const target: RestoreTarget = config.database.url
         ? { kind: 'postgres', url: config.database.url }
         : { kind: 'pglite', dataDir: config.database.dataDir };
+      const { restoreBackup } = await import('../features/backup/backup.ts');
       const r = await restoreBackup(path.resolve(file), target, {
         force: opts.force,
         binDir: config.env.BACKUP_PG_BIN_DIR,

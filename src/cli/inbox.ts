@@ -1,7 +1,6 @@
 /** `wadi inbox dead` (list dead letters with their reason) and `wadi inbox replay ID`. */
 import type { Command } from 'commander';
-import { openDatabase } from '../db/client.ts';
-import { listDeadLetters, NotADeadLetterError, replayDeadLetter } from '../inbox/dead-letters.ts';
+import type { Database } from '../db/client.ts';
 import { CliError, configOrExit } from './common.ts';
 
 function positiveInt(v: string, what: string): number {
@@ -10,8 +9,9 @@ function positiveInt(v: string, what: string): number {
   return n;
 }
 
-async function withDatabase<T>(fn: (db: Awaited<ReturnType<typeof openDatabase>>) => Promise<T>): Promise<T> {
+async function withDatabase<T>(fn: (db: Database) => Promise<T>): Promise<T> {
   const config = configOrExit();
+  const { openDatabase } = await import('../db/client.ts');
   const database = await openDatabase({ url: config.database.url, dataDir: config.database.dataDir, poolSize: 2 });
   try {
     return await fn(database);
@@ -32,6 +32,7 @@ export function registerInbox(program: Command): void {
     .action(async (opts: { limit: string; cursor?: string; json?: boolean }) => {
       const limit = positiveInt(opts.limit, 'limit');
       const cursor = opts.cursor === undefined ? undefined : positiveInt(opts.cursor, 'cursor');
+      const { listDeadLetters } = await import('../inbox/dead-letters.ts');
       const page = await withDatabase((db) => listDeadLetters(db, { limit, cursor }));
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(page, null, 2)}\n`);
@@ -52,6 +53,7 @@ export function registerInbox(program: Command): void {
     .argument('<id>', 'inbox message id (from "wadi inbox dead")')
     .action(async (idArg: string) => {
       const id = positiveInt(idArg, 'id');
+      const { NotADeadLetterError, replayDeadLetter } = await import('../inbox/dead-letters.ts');
       try {
         await withDatabase((db) => replayDeadLetter(db, id));
       } catch (err) {

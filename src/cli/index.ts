@@ -5,6 +5,7 @@ import { registerBackup } from './backup.ts';
 import { CliError } from './common.ts';
 import { registerConfig } from './config-check.ts';
 import { registerInbox } from './inbox.ts';
+import { registerKnowledge } from './knowledge.ts';
 import { registerLoad } from './load.ts';
 import { registerMigrate } from './migrate.ts';
 import { registerPreflight } from './preflight.ts';
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerWatch(program);
   registerPreflight(program);
   registerBackup(program);
+  registerKnowledge(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

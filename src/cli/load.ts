@@ -1,11 +1,8 @@
 /** `wadi load smoke|load|stress`: the load scenarios of load/scenarios.json, run with autocannon. */
 import { writeFileSync } from 'node:fs';
 import { Argument, type Command, Option } from 'commander';
-import { formatReport, type LoadReport, verdict } from '../tools/load/report.ts';
-import { runScenario } from '../tools/load/runner.ts';
+import type { LoadReport } from '../tools/load/report.ts';
 import { loadScenario, SCENARIO_NAMES, type ScenarioName, withDuration } from '../tools/load/scenarios.ts';
-import { drain, inboxPending, sandboxReplies } from '../tools/load/server-side.ts';
-import { TrafficGenerator } from '../tools/load/traffic.ts';
 import { CliError, configOrExit } from './common.ts';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
@@ -49,6 +46,17 @@ export function registerLoad(program: Command): void {
         const drainSeconds = Number(opts.drain);
         if (!Number.isFinite(drainSeconds) || drainSeconds < 0) throw new CliError(`invalid --drain "${opts.drain}"`);
 
+        const [
+          { formatReport, verdict },
+          { runScenario },
+          { drain, inboxPending, sandboxReplies },
+          { TrafficGenerator },
+        ] = await Promise.all([
+          import('../tools/load/report.ts'),
+          import('../tools/load/runner.ts'),
+          import('../tools/load/server-side.ts'),
+          import('../tools/load/traffic.ts'),
+        ]);
         const ready = await fetch(`${url}/health/ready`, { signal: AbortSignal.timeout(5000) }).catch(() => undefined);
         if (!ready) throw new CliError(`nothing answers at ${url}; start WADI first (npm start)`);
         const traffic = new TrafficGenerator(scenario, {

@@ -1,7 +1,5 @@
 /** `wadi migrate [status]`: apply pending migrations, or list them. */
 import type { Command } from 'commander';
-import { openDatabase } from '../db/client.ts';
-import { migrate, migrationStatus } from '../db/migrate.ts';
 import { CliError, configOrExit } from './common.ts';
 
 /** Registers the command. */
@@ -15,6 +13,10 @@ export function registerMigrate(program: Command): void {
         throw new CliError(`unknown migrate action "${action}": expected "status" or nothing`);
       }
       const config = configOrExit();
+      const [{ openDatabase }, { migrate, migrationStatus }] = await Promise.all([
+        import('../db/client.ts'),
+        import('../db/migrate.ts'),
+      ]);
       const database = await openDatabase({ url: config.database.url, dataDir: config.database.dataDir, poolSize: 2 });
       try {
         if (action === 'status') {

@@ -1,8 +1,6 @@
 /** `wadi preflight [--url URL] [--json] [--send-test-alert] [--ci]`: the go-live checklist. */
 import type { Command } from 'commander';
 import { readEnvironment } from '../config/environment.ts';
-import { formatReport } from '../tools/preflight/report.ts';
-import { preflightBaseUrl, preflightConfig, runPreflight, summarize } from '../tools/preflight/run.ts';
 import { CliError } from './common.ts';
 
 /** Registers the command. */
@@ -18,6 +16,10 @@ export function registerPreflight(program: Command): void {
       if (opts.url && !/^https?:\/\/[^/\s]+/.test(opts.url)) {
         throw new CliError(`invalid --url "${opts.url}": expected http(s)://host[:port]`);
       }
+      const [{ formatReport }, { preflightBaseUrl, preflightConfig, runPreflight, summarize }] = await Promise.all([
+        import('../tools/preflight/report.ts'),
+        import('../tools/preflight/run.ts'),
+      ]);
       const cwd = process.cwd();
       const err = (l: string) => process.stderr.write(`${l}\n`);
       const options = { env: readEnvironment(cwd), cwd, url: opts.url, sendTestAlert: opts.sendTestAlert, ci: opts.ci };

@@ -1,8 +1,5 @@
 /** `wadi sandbox [--port N]`: the fake Graph API, Bot API and OpenAI-compatible API, standalone. */
 import type { Command } from 'commander';
-import Fastify from 'fastify';
-import { sandboxPlugin } from '../sandbox/module.ts';
-import { SandboxState } from '../sandbox/state.ts';
 import { configOrExit, parsePort } from './common.ts';
 
 /** Registers the command. */
@@ -16,6 +13,11 @@ export function registerSandbox(program: Command): void {
       const config = configOrExit();
       if (config.production) throw new Error('the sandbox cannot run in production');
       const port = parsePort(opts.port);
+      const [{ default: Fastify }, { sandboxPlugin }, { SandboxState }] = await Promise.all([
+        import('fastify'),
+        import('../sandbox/module.ts'),
+        import('../sandbox/state.ts'),
+      ]);
       const app = Fastify({ bodyLimit: 5 * 1024 * 1024 });
       await app.register(sandboxPlugin(new SandboxState()));
       const stop = async () => {

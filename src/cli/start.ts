@@ -1,9 +1,62 @@
 /** `wadi start [--role all|web|worker]`: the HTTP server and/or the workers. */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { type Command, Option } from 'commander';
-import { createWadi } from '../app/wadi.ts';
+import type { StartupStep } from '../app/wadi.ts';
 import type { Role } from '../kernel/module.ts';
-import { handleSignals } from '../lifecycle/signals.ts';
 import { configOrExit } from './common.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Prints one line per start-up step: its name when it begins, its result and duration when it ends. */
+const printStep: StartupStep = async (name, run, summary) => {
+  process.stdout.write(`wadi: ${name.padEnd(10)} …`);
+  const t0 = performance.now();
+  try {
+    const result = await run();
+    process.stdout.write(` ${summary(result)} (${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
+    return result;
+  } catch (err) {
+    process.stdout.write(' failed\n');
+    throw err;
+  }
+};
+
+/**
+ * The dashboard step: a checkout with the dashboard's sources and Vite (any `npm ci`/`npm install`)
+ * builds web/dist when it is missing or older than web/src; an image or an install without dev
+ * dependencies serves the web/dist it carries. A failed build is reported and WADI starts anyway:
+ * the API works without the dashboard, /admin explains what to do.
+ */
+async function dashboardStep(): Promise<void> {
+  const hasSources = existsSync(`${ROOT}web/vite.config.ts`) && existsSync(`${ROOT}scripts/ensure-web.mjs`);
+  const built = () => existsSync(`${ROOT}web/dist/index.html`);
+  if (!hasSources) {
+    process.stdout.write(
+      `wadi: dashboard  … ${built() ? 'prebuilt web/dist' : 'not built: /admin answers 503 (build it with npm run build:web)'}\n`,
+    );
+    return;
+  }
+  // Only a development checkout has this script (the image does not carry it).
+  const web = await import('../../scripts/ensure-web.mjs');
+  if (!web.isStale()) {
+    process.stdout.write('wadi: dashboard  … up to date (web/dist)\n');
+    return;
+  }
+  if (!web.canBuild()) {
+    process.stdout.write(
+      `wadi: dashboard  … ${built() ? 'web/dist is older than web/src but' : 'not built and'} Vite is not installed (npm ci installs it)\n`,
+    );
+    return;
+  }
+  await printStep(
+    'dashboard',
+    async () => web.ensureWeb({ force: true, quiet: true }),
+    () => 'built web/ → web/dist',
+  ).catch((err: Error) => {
+    process.stderr.write(`wadi: ${err.message}\nwadi: starting without the dashboard (/admin answers 503)\n`);
+  });
+}
 
 /** Registers the command. */
 export function registerStart(program: Command): void {
@@ -14,7 +67,13 @@ export function registerStart(program: Command): void {
     .option('--port <port>', 'listen port (overrides PORT)')
     .action(async (opts: { role: Role; port?: string }) => {
       const config = configOrExit(opts.port ? { PORT: opts.port } : {});
-      const wadi = await createWadi(config, { role: opts.role });
+      // Workers serve no dashboard.
+      if (opts.role !== 'worker') await dashboardStep();
+      const [{ createWadi }, { handleSignals }] = await Promise.all([
+        import('../app/wadi.ts'),
+        import('../lifecycle/signals.ts'),
+      ]);
+      const wadi = await createWadi(config, { role: opts.role, step: printStep });
       handleSignals({ stop: () => wadi.stop(), graceMs: config.env.SHUTDOWN_GRACE_MS, logger: wadi.logger });
       const url = await wadi.start();
       const port = new URL(url).port;

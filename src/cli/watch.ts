@@ -2,8 +2,6 @@
 import type { Command } from 'commander';
 import { readEnvironment } from '../config/environment.ts';
 import { envSchema } from '../config/schema.ts';
-import { notifiersFromEnv } from '../features/alerts/notifiers.ts';
-import { Prober } from '../features/alerts/prober.ts';
 import { CliError } from './common.ts';
 
 function seconds(name: string, v: string): number {
@@ -40,6 +38,10 @@ export function registerWatch(program: Command): void {
       }
       const env = parsed.data;
       const forSeconds = opts.for ? seconds('--for', opts.for) : env.ALERT_HEALTH_FAILING_SECONDS;
+      const [{ notifiersFromEnv }, { Prober }] = await Promise.all([
+        import('../features/alerts/notifiers.ts'),
+        import('../features/alerts/prober.ts'),
+      ]);
       const notifiers = notifiersFromEnv(env);
       const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
       if (notifiers.length === 0) {

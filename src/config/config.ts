@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type Env, envSchema, SECRET_VARS } from './schema.ts';
 import { loadTemplatesFile, type TemplateBook } from './templates.ts';
+import { loadToolsFile, type ToolsFile, ToolsFileError } from './tools-file.ts';
 
 /** Fixed credentials used by the built-in fakes; only ever valid in sandbox mode. */
 export const SANDBOX_CREDENTIALS = {
@@ -49,6 +50,8 @@ export interface Config {
   readonly systemPrompt?: string;
   /** WHATSAPP_TEMPLATES_FILE, parsed (see config/templates.ts); undefined when not configured. */
   readonly templates?: TemplateBook;
+  /** MCP servers from ASSISTANT_TOOLS_FILE (undefined when unset). */
+  readonly tools?: ToolsFile;
   /** Every secret value in force, for log scrubbing. */
   readonly secrets: readonly string[];
 }
@@ -167,7 +170,19 @@ export function loadConfig(source: Record<string, string | undefined>, opts: Loa
     }
   }
 
+  let tools: ToolsFile | undefined;
+  if (env.ASSISTANT_TOOLS_FILE) {
+    try {
+      tools = loadToolsFile(env.ASSISTANT_TOOLS_FILE, source, cwd);
+    } catch (err) {
+      if (err instanceof ToolsFileError)
+        throw new ConfigError([{ variable: 'ASSISTANT_TOOLS_FILE', message: err.message }]);
+      throw err;
+    }
+  }
+
   const secrets = new Set<string>(keys);
+  for (const s of tools?.secrets ?? []) secrets.add(s);
   for (const name of SECRET_VARS) {
     const v = env[name];
     for (const s of Array.isArray(v) ? v : v ? [v] : []) secrets.add(s);
@@ -194,6 +209,7 @@ export function loadConfig(source: Record<string, string | undefined>, opts: Loa
     llm,
     systemPrompt,
     templates,
+    tools,
     // Longest first, so a secret that contains another is scrubbed whole.
     secrets: [...secrets].filter((s) => s.length >= 6).sort((a, b) => b.length - a.length),
   });

@@ -195,6 +195,26 @@ export const envSchema = z.object({
   RETENTION_DAYS: int(0, 0, 36_500),
   /** JSON file mapping WADI's messages to approved WhatsApp templates for after the 24 h window. */
   WHATSAPP_TEMPLATES_FILE: optStr,
+  // Knowledge and tools (src/knowledge, src/assistant-tools): the operator's documents, searched
+  // with PostgreSQL full-text search, and MCP servers the model may call.
+  /** Folder of Markdown, text, PDF and DOCX files the assistant can search; unset = no knowledge. */
+  KNOWLEDGE_DIR: optStr,
+  /** When running WADIs re-sync KNOWLEDGE_DIR (cron, UTC); "off" syncs only at start and on `wadi knowledge sync`. */
+  KNOWLEDGE_SYNC_SCHEDULE: z
+    .string()
+    .default('*/15 * * * *')
+    .refine((v) => v.trim() === 'off' || validCron(v.trim()), {
+      message: 'not a valid cron expression (e.g. "*/15 * * * *") or "off"',
+    })
+    .transform((v) => (v.trim() === 'off' ? undefined : v.trim())),
+  /** Knowledge files larger than this are reported and skipped. */
+  KNOWLEDGE_MAX_FILE_BYTES: int(20_000_000, 1),
+  /** JSON file listing MCP servers ({"mcpServers": {...}}); unset = no operator tools. */
+  ASSISTANT_TOOLS_FILE: optStr,
+  /** Default time one tool call may take before the model is told it timed out. */
+  ASSISTANT_TOOL_TIMEOUT_MS: int(15_000, 100, 600_000),
+  /** Most tool calls in one turn; then the model must answer with what it has. */
+  ASSISTANT_TOOL_MAX_STEPS: int(6, 1, 50),
 });
 
 function validCron(pattern: string): boolean {

@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Assistant } from '../assistant/assistant.ts';
+import type { ToolAnswerDeps } from '../assistant-tools/answer.ts';
 import type { ChannelName, ChannelSender } from '../channels/types.ts';
 import { InboxWorker } from '../inbox/worker.ts';
 import type { WadiModule } from '../kernel/module.ts';
@@ -27,6 +28,8 @@ export interface ConversationDeps {
   readonly outboxEvents?: EventEmitter;
   /** Where on-call hears about handoffs: the alert notifiers that can send plain text. */
   readonly onCall?: readonly OnCallChannel[];
+  /** Knowledge search and MCP tools, when configured. */
+  readonly tools?: ToolAnswerDeps;
 }
 
 /** Builds the engine. */
@@ -77,6 +80,7 @@ export function conversationModule(ctx: ModuleContext, deps: ConversationDeps): 
           typing,
           defaultLocale: env.ASSISTANT_LOCALE,
           historyTokens: env.ASSISTANT_HISTORY_TOKENS,
+          tools: deps.tools,
           onQueued: () => outboxEvents.emit('queued'),
           keywords,
           notifyHandoffs: onCall.length > 0,

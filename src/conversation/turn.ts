@@ -18,6 +18,7 @@ import {
   AssistantUnavailableError,
   type ChatMessage,
 } from '../assistant/assistant.ts';
+import { answerWithTools, type ToolAnswerDeps } from '../assistant-tools/answer.ts';
 import { splitText } from '../channels/split.ts';
 import type { ChannelName, ChannelSender } from '../channels/types.ts';
 import type { Database } from '../db/client.ts';
@@ -41,6 +42,8 @@ export interface TurnDeps {
   readonly typing: TypingKeeper;
   readonly defaultLocale: Locale;
   readonly historyTokens: number;
+  /** Knowledge search and MCP tools (absent when neither is configured: one plain reply per run). */
+  readonly tools?: ToolAnswerDeps;
   /** Called after a turn queued replies (wakes the local dispatcher). */
   readonly onQueued?: () => void;
   /** HANDOFF_KEYWORDS, OPT_OUT_KEYWORDS, OPT_IN_KEYWORDS (none: only /human). */
@@ -157,7 +160,12 @@ export async function runTurn(deps: TurnDeps, turn: ClaimedTurn, signal: AbortSi
           .filter((m) => !m.inHistory)
           .map((m) => ({ role: 'user' as const, content: messageText(m) }));
         llmStartedAt ??= new Date();
-        const r = await deps.assistant.reply({ messages: [...history, ...user], locale, signal });
+        // Tool calls are journaled under the run's first message: stable when a retry claims more.
+        const journal = { inboxId: step.messages[0].id, conversationId: conv.id, leaseToken: turn.token };
+        const messages = [...history, ...user];
+        const r = deps.tools
+          ? await answerWithTools(deps.tools, deps.assistant, { messages, locale, signal, turn: journal })
+          : await deps.assistant.reply({ messages, locale, signal });
         llmEndedAt = new Date();
         const anchor = step.messages[step.messages.length - 1].id;
         for (const m of step.messages) answeredBy.set(m.id, anchor);

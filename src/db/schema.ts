@@ -10,6 +10,7 @@ import {
   bigint,
   bigserial,
   boolean,
+  customType,
   index,
   integer,
   jsonb,
@@ -231,4 +232,89 @@ export const alertEvents = pgTable(
     notifyErrors: integer('notify_errors').notNull().default(0),
   },
   (t) => [index('alert_events_alert_idx').on(t.alert, t.startedAt)],
+);
+
+/** PostgreSQL's full-text document type (drizzle has no built-in for it). */
+const tsvector = customType<{ data: string }>({ dataType: () => 'tsvector' });
+
+/** One file of KNOWLEDGE_DIR as last synced: its content hash decides whether it is read again. */
+export const knowledgeSources = pgTable(
+  'knowledge_sources',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    /** Path relative to KNOWLEDGE_DIR, with forward slashes. */
+    path: text('path').notNull(),
+    contentHash: text('content_hash').notNull(),
+    /** Text search configuration the chunks were indexed with (spanish, english). */
+    language: text('language').notNull(),
+    bytes: bigint('bytes', { mode: 'number' }).notNull(),
+    chunkCount: integer('chunk_count').notNull(),
+    syncedAt: ts('synced_at').notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('knowledge_sources_path_uq').on(t.path)],
+);
+
+/** Searchable pieces of a knowledge source. */
+export const knowledgeChunks = pgTable(
+  'knowledge_chunks',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    sourceId: bigint('source_id', { mode: 'number' })
+      .notNull()
+      .references(() => knowledgeSources.id, { onDelete: 'cascade' }),
+    ord: integer('ord').notNull(),
+    content: text('content').notNull(),
+    tsv: tsvector('tsv').notNull(),
+  },
+  (t) => [
+    uniqueIndex('knowledge_chunks_source_ord_uq').on(t.sourceId, t.ord),
+    index('knowledge_chunks_tsv_idx').using('gin', t.tsv),
+  ],
+);
+
+/** One run of the knowledge sync, for GET /admin/knowledge ("last sync"). */
+export const knowledgeSyncs = pgTable('knowledge_syncs', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  startedAt: ts('started_at').notNull(),
+  finishedAt: ts('finished_at').notNull().defaultNow(),
+  trigger: text('trigger').notNull(),
+  added: integer('added').notNull(),
+  updated: integer('updated').notNull(),
+  unchanged: integer('unchanged').notNull(),
+  removed: integer('removed').notNull(),
+  failed: integer('failed').notNull(),
+  errors: jsonb('errors').$type<{ path: string; error: string }[]>().notNull(),
+});
+
+/**
+ * The tool-call journal: every tool call of a turn, recorded before the call (`started`) and with
+ * its result before the result is used, so a turn retried after a crash replays instead of calling
+ * again. A turn is keyed by its first inbox message; `step` numbers the calls within the turn.
+ */
+export const toolCalls = pgTable(
+  'tool_calls',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    inboxId: bigint('inbox_id', { mode: 'number' })
+      .notNull()
+      .references(() => inboxMessages.id, { onDelete: 'cascade' }),
+    conversationId: bigint('conversation_id', { mode: 'number' }).notNull(),
+    step: integer('step').notNull(),
+    /** Which model response asked for the call (calls of one response share a round). */
+    round: integer('round').notNull(),
+    /** The model's id for the call (tool results are matched to it). */
+    callId: text('call_id').notNull(),
+    tool: text('tool').notNull(),
+    arguments: jsonb('arguments').notNull(),
+    /** What the model was given back (JSON text); null while the call is in flight. */
+    result: text('result'),
+    /** started | ok | error | timeout | unavailable */
+    outcome: text('outcome').notNull().default('started'),
+    startedAt: ts('started_at').notNull().defaultNow(),
+    finishedAt: ts('finished_at'),
+  },
+  (t) => [
+    uniqueIndex('tool_calls_turn_step_uq').on(t.inboxId, t.step),
+    index('tool_calls_conversation_idx').on(t.conversationId, t.id),
+  ],
 );

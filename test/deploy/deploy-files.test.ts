@@ -8,37 +8,12 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { SECRET_VARS } from '../../src/config/schema.ts';
+import { dockerStages } from './dockerfile.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const read = (f: string) => readFileSync(path.join(ROOT, f), 'utf8');
 // biome-ignore lint/suspicious/noExplicitAny: parsed YAML is checked field by field below
 type Doc = any;
-
-/** Dockerfile instructions (continuations joined, comments dropped), grouped by stage. */
-function dockerStages(text: string): { from: string; name?: string; instructions: [string, string][] }[] {
-  const joined = text.replace(/\\\n/g, ' ');
-  const stages: { from: string; name?: string; instructions: [string, string][] }[] = [];
-  const args = new Map<string, string>();
-  for (const raw of joined.split('\n')) {
-    const line = raw.trim();
-    if (!line || line.startsWith('#')) continue;
-    const [, op = '', rest = ''] = /^(\w+)\s+(.*)$/.exec(line) ?? [];
-    const keyword = op.toUpperCase();
-    if (keyword === 'ARG' && stages.length === 0) {
-      const [k, v] = rest.split('=');
-      if (k && v) args.set(k, v);
-      continue;
-    }
-    if (keyword === 'FROM') {
-      const [image = '', , name] = rest.split(/\s+/);
-      const from = image.replace(/\$\{(\w+)\}/g, (_, k: string) => args.get(k) ?? '');
-      stages.push({ from, name, instructions: [] });
-      continue;
-    }
-    stages.at(-1)?.instructions.push([keyword, rest]);
-  }
-  return stages;
-}
 
 function k8sDocs(): Doc[] {
   const dir = path.join(ROOT, 'deploy/k8s');
@@ -59,6 +34,16 @@ describe('deploy/Dockerfile', () => {
     const allRuns = stages.flatMap((s) => s.instructions.filter(([k]) => k === 'RUN').map(([, v]) => v));
     expect(allRuns.some((r) => r.includes('npm ci --omit=dev'))).toBe(true);
     expect(ins('COPY').some((c) => c.includes('--from=deps') && c.includes('node_modules'))).toBe(true);
+  });
+
+  it('builds the dashboard in the build stage and ships web/dist, not the test files', () => {
+    const build = stages.find((s) => s.name === 'build');
+    const runs = build?.instructions.filter(([k]) => k === 'RUN').map(([, v]) => v) ?? [];
+    expect(runs.some((r) => r.includes('npm run build:web'))).toBe(true);
+    expect(ins('COPY')).toContain('--from=build /app/web/dist ./web/dist');
+    // src/ comes from the build stage, where the colocated tests were deleted.
+    expect(ins('COPY')).toContain('--from=build /app/src ./src');
+    expect(runs.some((r) => /find src -name '\*\.test\.ts' -delete/.test(r))).toBe(true);
   });
 
   it('runs as a non-root user, with node itself as PID 1 running bin/wadi.js start', () => {

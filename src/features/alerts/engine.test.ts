@@ -1,5 +1,6 @@
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../../test/helpers/clock.ts';
 import { type TestDb, testDatabase } from '../../../test/helpers/db.ts';
 import { type Receiver, slackReceiver, telegramReceiver } from '../../../test/helpers/receivers.ts';
 import { LogCapture, testConfig } from '../../../test/helpers/wadi.ts';
@@ -144,7 +145,7 @@ describe('alert rules: pending → firing → resolved, with notifications', () 
       ...env,
     });
     const { s, sources } = fakeSources();
-    let now = Date.now();
+    const clock = new ManualClock(Date.now());
     const logs = new LogCapture();
     const engine = new AlertEngine({
       database: t.database,
@@ -152,16 +153,16 @@ describe('alert rules: pending → firing → resolved, with notifications', () 
       notifiers: notifiersFromEnv(config.env),
       logger: pino({ level: 'debug' }, logs),
       repeatSeconds: config.env.ALERT_REPEAT_SECONDS,
-      now: () => now,
+      clock,
     });
     engines.push(engine);
     return {
       s,
       engine,
       logs,
-      now: () => now,
+      now: () => clock.now(),
       advance: async (seconds: number) => {
-        now += seconds * 1000;
+        clock.advance(seconds * 1000);
         await engine.tick();
       },
     };

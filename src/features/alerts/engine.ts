@@ -7,6 +7,7 @@
  */
 import type { Logger } from 'pino';
 import type { Database, HeldLock } from '../../db/client.ts';
+import { type Clock, systemClock } from '../../kernel/clock.ts';
 import type { BackgroundService } from '../../kernel/service.ts';
 import { metrics } from '../../observability/metrics/metrics.ts';
 import { AlertDelivery, type AlertEventRow as EventRow } from './delivery.ts';
@@ -51,7 +52,8 @@ export interface AlertEngineOptions {
   readonly notifiers: readonly Notifier[];
   readonly logger: Logger;
   readonly repeatSeconds: number;
-  readonly now?: () => number;
+  /** Decision time (kernel/clock.ts); tests move it by hand. */
+  readonly clock?: Clock;
   readonly runbookBase?: string;
   readonly lockKey?: number;
   /** After how long an unreachable database is announced directly (default 60 s). */
@@ -62,7 +64,7 @@ export interface AlertEngineOptions {
 export class AlertEngine implements AlertsProvider, BackgroundService {
   readonly name = 'alerts';
   private readonly opts: AlertEngineOptions;
-  private readonly now: () => number;
+  private readonly clock: Clock;
   private readonly delivery: AlertDelivery;
   private readonly outage: DatabaseOutage;
   private readonly states = new Map<string, RuleState>();
@@ -73,7 +75,7 @@ export class AlertEngine implements AlertsProvider, BackgroundService {
 
   constructor(opts: AlertEngineOptions) {
     this.opts = opts;
-    this.now = opts.now ?? Date.now;
+    this.clock = opts.clock ?? systemClock;
     this.delivery = new AlertDelivery(opts);
     this.outage = new DatabaseOutage({ ...opts, forSeconds: opts.outageForSeconds ?? 60 });
     for (const r of opts.rules) metrics.alertsFiring.set({ alert: r.name }, 0);
@@ -110,7 +112,7 @@ export class AlertEngine implements AlertsProvider, BackgroundService {
   private async round(): Promise<void> {
     if (this.stopped) return;
     if (!this.lock) {
-      const now = this.now();
+      const now = this.clock.now();
       let led: boolean;
       try {
         led = await this.tryLead();
@@ -123,7 +125,7 @@ export class AlertEngine implements AlertsProvider, BackgroundService {
       if (!led) return;
     }
     try {
-      const now = this.now();
+      const now = this.clock.now();
       for (const rule of this.opts.rules) await this.evaluate(rule, now);
       await this.delivery.deliver(now);
     } catch (err) {
@@ -142,7 +144,7 @@ export class AlertEngine implements AlertsProvider, BackgroundService {
       this.forget();
     });
     // Episodes of rules this version no longer has would stay "firing" forever: close them quietly.
-    const at = new Date(this.now()).toISOString();
+    const at = new Date(this.clock.now()).toISOString();
     await this.opts.database.query(
       `update alert_events set state = 'resolved', resolved_at = $1, last_notified_at = $1
         where state = 'firing' and not (alert = any($2::text[]))`,

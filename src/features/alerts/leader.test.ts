@@ -1,6 +1,7 @@
 import net from 'node:net';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../../test/helpers/clock.ts';
 import { postgresUrl, type TestDb, testDatabase } from '../../../test/helpers/db.ts';
 import { type Receiver, telegramReceiver } from '../../../test/helpers/receivers.ts';
 import { testConfig } from '../../../test/helpers/wadi.ts';
@@ -25,7 +26,7 @@ describe.runIf(postgresUrl())('two replicas on one PostgreSQL database', () => {
   });
 
   it('exactly one notifies; the other takes over when the leader dies and resolves the same episode', async () => {
-    let now = Date.now();
+    const clock = new ManualClock(Date.now());
     let failing = true;
     const rule: AlertRule = {
       name: 'ServiceNotReady',
@@ -46,12 +47,12 @@ describe.runIf(postgresUrl())('two replicas on one PostgreSQL database', () => {
         notifiers: notifiersFromEnv(config.env),
         logger: pino({ level: 'silent' }),
         repeatSeconds: 3600,
-        now: () => now,
+        clock,
       });
     const a = make(t.database);
     const b = make(second);
     const both = async (seconds: number) => {
-      now += seconds * 1000;
+      clock.advance(seconds * 1000);
       await Promise.all([a.tick(), b.tick()]);
     };
 
@@ -72,7 +73,7 @@ describe.runIf(postgresUrl())('two replicas on one PostgreSQL database', () => {
     expect(leader.isLeader).toBe(false);
     // The crashed replica ticks no more; the survivor takes over on its next round.
     const survivor = async (seconds: number) => {
-      now += seconds * 1000;
+      clock.advance(seconds * 1000);
       await follower.tick();
     };
     await survivor(10);
@@ -138,7 +139,7 @@ describe.runIf(postgresUrl())('alerting while the database is unreachable', () =
     const database = await openDatabase({ url: proxy.url, poolSize: 2 });
     const telegram = await telegramReceiver();
     try {
-      let now = Date.now();
+      const clock = new ManualClock(Date.now());
       const config = testConfig({
         ALERT_TELEGRAM_CHAT_ID: '42',
         ALERT_TELEGRAM_BOT_TOKEN: '123:outage-test-token-abcdefghijkl',
@@ -151,7 +152,7 @@ describe.runIf(postgresUrl())('alerting while the database is unreachable', () =
         logger: pino({ level: 'silent' }),
         repeatSeconds: 3600,
         outageForSeconds: 60,
-        now: () => now,
+        clock,
       });
       await engine.tick();
       expect(engine.isLeader).toBe(true);
@@ -159,19 +160,19 @@ describe.runIf(postgresUrl())('alerting while the database is unreachable', () =
       for (let i = 0; i < 50 && engine.isLeader; i++) await new Promise((r) => setTimeout(r, 20));
       expect(engine.isLeader).toBe(false);
       await engine.tick();
-      now += 30_000;
+      clock.advance(30_000);
       await engine.tick();
       expect(telegram.received).toHaveLength(0);
-      now += 30_000;
+      clock.advance(30_000);
       await engine.tick();
       expect(telegram.received).toHaveLength(1);
       expect(telegram.received[0].text).toContain('FIRING: ServiceNotReady');
       expect(telegram.received[0].text).toContain('database unreachable');
-      now += 10_000;
+      clock.advance(10_000);
       await engine.tick();
       expect(telegram.received).toHaveLength(1);
       await proxy.restore();
-      now += 10_000;
+      clock.advance(10_000);
       await engine.tick();
       expect(engine.isLeader).toBe(true);
       expect(telegram.received.map((r) => r.text.split('\n')[0])).toEqual([

@@ -6,6 +6,7 @@
  */
 import type { AssistantStatus } from '../../assistant/breaker.ts';
 import type { TelegramWebhookInfoReader } from '../../channels/telegram/webhook-check.ts';
+import { systemClock } from '../../kernel/clock.ts';
 import type { WadiModule } from '../../kernel/module.ts';
 import type { ResourceLimits } from '../../observability/metrics/resources.ts';
 import type { WindowedStats } from '../../observability/metrics/window-stats.ts';
@@ -36,7 +37,7 @@ export function alertsModule(ctx: ModuleContext, deps: AlertsDeps): AlertsFeatur
     stats: deps.stats,
     health: ctx.health,
     limits: deps.limits,
-    startedAt: Date.now(),
+    startedAt: systemClock.now(),
     assistant: deps.assistant,
     telegramWebhookInfo: deps.telegramWebhookInfo,
   });

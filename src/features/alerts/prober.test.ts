@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, spawnWadi } from '../../../test/helpers/cli.ts';
+import { ManualClock } from '../../../test/helpers/clock.ts';
 import { type Receiver, slackReceiver, telegramReceiver } from '../../../test/helpers/receivers.ts';
 import { notifiersFromEnv } from './notifiers.ts';
 import { Prober } from './prober.ts';
@@ -50,18 +51,18 @@ describe('external prober', () => {
   });
 
   it('alerts after the failure lasted `for`, repeats, retries a failed notifier, and reports recovery', async () => {
-    let now = Date.now();
+    const clock = new ManualClock(Date.now());
     const lines: string[] = [];
     const p = new Prober({
       url: wadi.url,
       forSeconds: 60,
       repeatSeconds: 3600,
       notifiers: env(telegram, slack),
-      now: () => now,
+      clock,
       log: (l) => lines.push(l),
     });
     const step = async (s: number) => {
-      now += s * 1000;
+      clock.advance(s * 1000);
       await p.poll();
     };
     await step(0);
@@ -92,20 +93,20 @@ describe('external prober', () => {
 
   it('a blip shorter than `for` notifies nobody; an unreachable service counts as failing', async () => {
     telegram.received.length = 0;
-    let now = Date.now();
+    const clock = new ManualClock(Date.now());
     const p = new Prober({
       url: `http://127.0.0.1:${await freePort()}`,
       forSeconds: 30,
       repeatSeconds: 3600,
       notifiers: env(telegram, slack),
-      now: () => now,
+      clock,
       log: () => {},
     });
     await p.poll();
-    now += 20_000;
+    clock.advance(20_000);
     await p.poll();
     expect(telegram.received).toHaveLength(0);
-    now += 20_000;
+    clock.advance(20_000);
     await p.poll();
     expect(telegram.received[0].text).toContain('Value: ECONNREFUSED');
   });

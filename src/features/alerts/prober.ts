@@ -5,6 +5,7 @@
  * notification that fails is kept and retried on the next polls.
  */
 import os from 'node:os';
+import { type Clock, systemClock } from '../../kernel/clock.ts';
 import { type Notification, type Notifier, runbookLink } from './notifiers.ts';
 
 /** The alert the prober raises (its runbook section is shared with the built-in rule). */
@@ -18,7 +19,8 @@ export interface ProberOptions {
   readonly repeatSeconds: number;
   readonly notifiers: readonly Notifier[];
   readonly timeoutMs?: number;
-  readonly now?: () => number;
+  /** Decision time (kernel/clock.ts); tests move it by hand. */
+  readonly clock?: Clock;
   readonly runbookBase?: string;
   /** One human line per event (state change, notification problem). */
   readonly log: (line: string) => void;
@@ -32,7 +34,7 @@ interface Pending {
 /** Polls readiness and raises/resolves the alert; call `poll()` on an interval. */
 export class Prober {
   private readonly opts: ProberOptions;
-  private readonly now: () => number;
+  private readonly clock: Clock;
   private readonly readyUrl: string;
   private failingSince: number | undefined;
   private lastProblem = '';
@@ -41,7 +43,7 @@ export class Prober {
 
   constructor(opts: ProberOptions) {
     this.opts = opts;
-    this.now = opts.now ?? Date.now;
+    this.clock = opts.clock ?? systemClock;
     this.readyUrl = `${opts.url.replace(/\/+$/, '')}/health/ready`;
   }
 
@@ -53,7 +55,7 @@ export class Prober {
   /** One probe, state update and delivery round; never throws. */
   async poll(): Promise<void> {
     const problem = await this.probe();
-    const now = this.now();
+    const now = this.clock.now();
     if (problem) {
       if (this.failingSince === undefined) {
         this.failingSince = now;

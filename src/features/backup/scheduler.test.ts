@@ -2,45 +2,14 @@ import { readdirSync } from 'node:fs';
 import pino from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../../../test/helpers/cli.ts';
+import { ManualTimerClock } from '../../../test/helpers/clock.ts';
 import { type TestDb, testDatabase } from '../../../test/helpers/db.ts';
 import { type Database, openDatabase } from '../../db/client.ts';
 import { metrics } from '../../observability/metrics/metrics.ts';
 import { type BackupSource, createBackup } from './backup.ts';
 import { lastBackupSuccess } from './last-success.ts';
 import { kindOf } from './naming.ts';
-import { BACKUP_LOCK_KEY, BackupScheduler, type Clock } from './scheduler.ts';
-
-/** A clock whose time moves only when the test says so; due timers fire on advance. */
-class FakeClock implements Clock {
-  private t: number;
-  private timers: { at: number; fn: () => void; id: number }[] = [];
-  private seq = 0;
-  constructor(start: Date) {
-    this.t = start.getTime();
-  }
-  now(): Date {
-    return new Date(this.t);
-  }
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = ++this.seq;
-    this.timers.push({ at: this.t + ms, fn, id });
-    return id;
-  }
-  clearTimeout(h: unknown): void {
-    this.timers = this.timers.filter((x) => x.id !== h);
-  }
-  advance(ms: number): void {
-    const end = this.t + ms;
-    for (;;) {
-      const due = this.timers.filter((x) => x.at <= end).sort((a, b) => a.at - b.at)[0];
-      if (!due) break;
-      this.timers = this.timers.filter((x) => x !== due);
-      this.t = Math.max(this.t, due.at);
-      due.fn();
-    }
-    this.t = end;
-  }
-}
+import { BACKUP_LOCK_KEY, BackupScheduler } from './scheduler.ts';
 
 const logger = pino({ level: 'silent' });
 
@@ -65,7 +34,7 @@ describe('scheduled backups', { timeout: 120_000 }, () => {
     await test.drop();
   });
 
-  function scheduler(database: Database, clock: FakeClock, dir: string, calls: { n: number }) {
+  function scheduler(database: Database, clock: ManualTimerClock, dir: string, calls: { n: number }) {
     return new BackupScheduler({
       schedule: '0 2 * * *',
       database,
@@ -75,17 +44,17 @@ describe('scheduled backups', { timeout: 120_000 }, () => {
       clock,
       runBackup: () => {
         calls.n++;
-        return createBackup(source, { dir, now: () => clock.now() });
+        return createBackup(source, { dir, now: () => new Date(clock.now()) });
       },
     });
   }
 
   it('fires at the slot on the leader only: two replicas, one backup, gauge and kv set', async () => {
-    // Real "now" so the files' mtimes are not pruned as future/past relative to the fake clock.
+    // Real "now" so the files' mtimes are not pruned as future/past relative to the hand-moved clock.
     const start = new Date();
     start.setUTCHours(1, 59, 59, 0);
     if (start.getTime() < Date.now() - 86_400_000) start.setTime(start.getTime() + 86_400_000);
-    const clock = new FakeClock(start);
+    const clock = new ManualTimerClock(start.getTime());
     const dir = tempDir('wadi-sched-');
     const calls = { n: 0 };
     const a = scheduler(test.database, clock, dir, calls);
@@ -119,26 +88,26 @@ describe('scheduled backups', { timeout: 120_000 }, () => {
   });
 
   it('a replica that cannot take the leader lock skips the slot; a slot already covered is not repeated', async () => {
-    const clock = new FakeClock(new Date());
+    const clock = new ManualTimerClock(Date.now());
     const dir = tempDir('wadi-sched-');
     const calls = { n: 0 };
     const s = scheduler(test.database, clock, dir, calls);
     const held = await replicaB.tryAdvisoryLock(BACKUP_LOCK_KEY);
     expect(held).not.toBeNull();
     try {
-      expect(await s.runSlot(clock.now())).toBe('not_leader');
+      expect(await s.runSlot(new Date(clock.now()))).toBe('not_leader');
       expect(calls.n).toBe(0);
     } finally {
       await held?.release();
     }
-    expect(await s.runSlot(clock.now())).toBe('backed_up');
+    expect(await s.runSlot(new Date(clock.now()))).toBe('backed_up');
     // Same slot again (another replica's timer firing late): covered by the recorded success.
-    expect(await s.runSlot(new Date(clock.now().getTime() - 1000))).toBe('already_done');
+    expect(await s.runSlot(new Date(clock.now() - 1000))).toBe('already_done');
     expect(calls.n).toBe(1);
   });
 
   it('a failing backup is logged and reported as failed, and the schedule keeps going', async () => {
-    const clock = new FakeClock(new Date());
+    const clock = new ManualTimerClock(Date.now());
     const s = new BackupScheduler({
       schedule: '*/5 * * * *',
       database: test.database,
@@ -148,7 +117,7 @@ describe('scheduled backups', { timeout: 120_000 }, () => {
       clock,
       runBackup: () => Promise.reject(new Error('disk full')),
     });
-    expect(await s.runSlot(new Date(clock.now().getTime() + 3_600_000))).toBe('failed');
+    expect(await s.runSlot(new Date(clock.now() + 3_600_000))).toBe('failed');
     expect(
       () =>
         new BackupScheduler({

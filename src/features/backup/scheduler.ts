@@ -7,6 +7,7 @@
 import { Cron } from 'croner';
 import type { Logger } from 'pino';
 import type { Database } from '../../db/client.ts';
+import { systemTimerClock, type TimerClock } from '../../kernel/clock.ts';
 import type { BackgroundService } from '../../kernel/service.ts';
 import { metrics } from '../../observability/metrics/metrics.ts';
 import type { BackupResult } from './backup.ts';
@@ -16,24 +17,6 @@ import { pruneBackups } from './retention.ts';
 
 /** Advisory lock key of the backup leader ("WADIBKUP" folded into 32 bits). */
 export const BACKUP_LOCK_KEY = 0x57424b50;
-
-/** Time source and timers, injectable so tests drive the schedule with a fake clock. */
-export interface Clock {
-  now(): Date;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-/** The real clock. */
-export const systemClock: Clock = {
-  now: () => new Date(),
-  setTimeout: (fn, ms) => {
-    const t = setTimeout(fn, ms);
-    t.unref();
-    return t;
-  },
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
 
 /** How one slot ended. */
 export type SlotOutcome = 'backed_up' | 'not_leader' | 'already_done' | 'failed';
@@ -47,7 +30,8 @@ export interface BackupSchedulerOptions {
   readonly dir: string;
   readonly retentionDays: number;
   readonly logger: Logger;
-  readonly clock?: Clock;
+  /** Time source and timers (kernel/clock.ts), so tests drive the schedule with a hand-moved clock. */
+  readonly clock?: TimerClock;
   /** How often every replica refreshes the gauge from the database (ms). */
   readonly gaugeRefreshMs?: number;
 }
@@ -59,7 +43,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 export class BackupScheduler implements BackgroundService {
   readonly name = 'backup-scheduler';
   private readonly opts: BackupSchedulerOptions;
-  private readonly clock: Clock;
+  private readonly clock: TimerClock;
   private readonly cron?: Cron;
   private timer: unknown;
   private gaugeTimer: unknown;
@@ -68,7 +52,7 @@ export class BackupScheduler implements BackgroundService {
 
   constructor(opts: BackupSchedulerOptions) {
     this.opts = opts;
-    this.clock = opts.clock ?? systemClock;
+    this.clock = opts.clock ?? systemTimerClock;
     if (opts.schedule) {
       try {
         this.cron = new Cron(opts.schedule, { paused: true, timezone: 'UTC' });
@@ -80,7 +64,7 @@ export class BackupScheduler implements BackgroundService {
 
   /** The next slot after now, if scheduled. */
   nextSlot(): Date | undefined {
-    return this.cron?.nextRun(this.clock.now()) ?? undefined;
+    return this.cron?.nextRun(new Date(this.clock.now())) ?? undefined;
   }
 
   start(): void {
@@ -126,7 +110,7 @@ export class BackupScheduler implements BackgroundService {
         'backup: finished',
       );
       // The backup stands even if pruning fails (e.g. a file someone made read-only).
-      await pruneBackups(this.opts.dir, this.opts.retentionDays, this.clock.now()).then(
+      await pruneBackups(this.opts.dir, this.opts.retentionDays, new Date(this.clock.now())).then(
         (removed) => removed.length > 0 && this.opts.logger.info({ removed }, 'backup: pruned expired files'),
         (err: Error) => this.opts.logger.warn({ err: err.message }, 'backup: pruning failed'),
       );
@@ -144,11 +128,11 @@ export class BackupScheduler implements BackgroundService {
     if (this.stopped || !this.cron) return;
     const slot = this.nextSlot();
     if (!slot) return;
-    const wait = slot.getTime() - this.clock.now().getTime();
+    const wait = slot.getTime() - this.clock.now();
     this.timer = this.clock.setTimeout(
       () => {
         if (this.stopped) return;
-        if (this.clock.now().getTime() < slot.getTime()) {
+        if (this.clock.now() < slot.getTime()) {
           this.arm(); // a long wait re-armed in steps
           return;
         }
