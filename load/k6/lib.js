@@ -8,13 +8,15 @@ import { check, sleep } from 'k6';
 import crypto from 'k6/crypto';
 import exec from 'k6/execution';
 import http from 'k6/http';
-import { pickKind, resolveScenario } from './options.js';
+import { Trend } from 'k6/metrics';
+import { pickKind, replyTimes, resolveScenario } from './options.js';
 
 const BASE = (__ENV.WADI_URL || 'http://127.0.0.1:3000').replace(/\/$/, '');
 const APP_SECRET = __ENV.WHATSAPP_APP_SECRET || 'sandbox-whatsapp-app-secret';
 const TG_SECRET = __ENV.TELEGRAM_WEBHOOK_SECRET || 'sandbox-telegram-webhook-secret';
 const ADMIN_KEY = __ENV.ADMIN_API_KEY || '';
 const RUN = Date.now().toString(36);
+const timeToReply = new Trend('time_to_reply', true);
 
 /**
  * One virtual user's iteration for scenario `name`.
@@ -24,7 +26,9 @@ const RUN = Date.now().toString(36);
 export function iteration(file, name) {
   const s = resolveScenario(file, name);
   const n = exec.scenario.iterationInTest;
-  const user = 1 + Math.floor(Math.random() * s.userPool);
+  // Chat users are many distinct senders: round robin over the pool.
+  const user = 1 + (n % s.userPool);
+  const text = `hola ${n} @${Date.now()}`;
   let kind = pickKind(s.mix, Math.random());
   if (kind === 'admin' && !ADMIN_KEY) kind = 'health';
   let res;
@@ -48,7 +52,7 @@ export function iteration(file, name) {
                     id: `wamid.k6.${RUN}.${exec.vu.idInTest}.${n}`,
                     timestamp: String(Math.floor(Date.now() / 1000)),
                     type: 'text',
-                    text: { body: `hola ${n}` },
+                    text: { body: text },
                   },
                 ],
               },
@@ -71,18 +75,52 @@ export function iteration(file, name) {
         from: { id, is_bot: false, first_name: `Load ${user}` },
         chat: { id, type: 'private' },
         date: Math.floor(Date.now() / 1000),
-        text: `hola ${n}`,
+        text,
       },
     });
     res = http.post(`${BASE}/webhooks/telegram`, body, {
       headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': TG_SECRET },
       tags: { name: 'telegram_webhook' },
     });
-  } else if (kind === 'admin') {
+  } else if (kind === 'admin' && ADMIN_KEY) {
     res = http.get(`${BASE}/admin/stats`, { headers: { 'x-admin-key': ADMIN_KEY }, tags: { name: 'admin_stats' } });
   } else {
     res = http.get(`${BASE}/health/ready`, { tags: { name: 'health_ready' } });
   }
   check(res, { 'status is 2xx': (r) => r.status >= 200 && r.status < 300 });
   sleep(s.thinkTimeMs / 1000);
+}
+
+/**
+ * One operator's dashboard refresh (the `operators` scenario of buildOptions).
+ * @param {import('./options.js').ScenarioFile} file
+ * @param {string} name
+ */
+export function operator(file, name) {
+  const s = resolveScenario(file, name);
+  const headers = { 'x-admin-key': ADMIN_KEY };
+  http.get(`${BASE}/admin/stats`, { headers, tags: { name: 'admin_stats' } });
+  http.get(`${BASE}/admin/sessions?active=true`, { headers, tags: { name: 'admin_sessions' } });
+  sleep(s.operators.intervalMs / 1000);
+}
+
+/** setup(): where the sandbox's call log stands before the run (null when not in sandbox mode). */
+export function sandboxStart() {
+  const res = http.get(`${BASE}/sandbox/outbox?summary=1`);
+  if (res.status !== 200) return { seq: null };
+  return { seq: res.json('summary.last.seq') || 0 };
+}
+
+/**
+ * teardown(): waits for the last replies, then records each reply's time-to-reply.
+ * @param {{ seq: number | null }} data
+ */
+export function recordTimeToReply(data) {
+  if (data.seq === null) return;
+  sleep(Number(__ENV.WADI_DRAIN_SECONDS || 30));
+  for (const channel of ['whatsapp', 'telegram']) {
+    const res = http.get(`${BASE}/sandbox/outbox?channel=${channel}&after=${data.seq}`, { timeout: '60s' });
+    if (res.status !== 200) continue;
+    for (const t of replyTimes(/** @type {any} */ (res.json('calls')))) timeToReply.add(t.ms, { channel: t.channel });
+  }
 }

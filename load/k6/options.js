@@ -6,10 +6,11 @@
 
 /**
  * @typedef {{ durationSeconds: number, target: number }} Stage
- * @typedef {{ p95Ms: number, errorRate: number }} Thresholds
+ * @typedef {{ p95Ms: number, errorRate: number, timeToReplyP95Ms?: number }} Thresholds
+ * @typedef {{ clients: number, intervalMs: number }} Operators
  * @typedef {{ whatsapp: number, telegram: number, health: number, admin: number }} Mix
- * @typedef {{ description: string, stages: Stage[], breakingPoint?: boolean, thresholds?: Thresholds, thinkTimeMs?: number, mix?: Mix }} ScenarioDef
- * @typedef {{ defaults: { thinkTimeMs: number, userPool: number, mix: Mix, thresholds: Thresholds }, scenarios: Record<string, ScenarioDef> }} ScenarioFile
+ * @typedef {{ description: string, stages: Stage[], breakingPoint?: boolean, thresholds?: Thresholds, thinkTimeMs?: number, mix?: Mix, operators?: Operators }} ScenarioDef
+ * @typedef {{ defaults: { thinkTimeMs: number, userPool: number, mix: Mix, thresholds: Thresholds, operators: Operators }, scenarios: Record<string, ScenarioDef> }} ScenarioFile
  */
 
 /**
@@ -28,6 +29,7 @@ export function resolveScenario(file, name) {
     thinkTimeMs: s.thinkTimeMs === undefined ? file.defaults.thinkTimeMs : s.thinkTimeMs,
     userPool: file.defaults.userPool,
     mix: s.mix || file.defaults.mix,
+    operators: s.operators || file.defaults.operators,
   };
 }
 
@@ -36,24 +38,57 @@ export function resolveScenario(file, name) {
  * @param {ScenarioFile} file
  * @param {string} name
  */
-export function buildOptions(file, name) {
+export function buildOptions(file, name, adminKey = '') {
   const s = resolveScenario(file, name);
-  return {
-    scenarios: {
-      [name]: {
-        executor: 'ramping-vus',
-        startVUs: 0,
-        stages: s.stages.map((st) => ({ duration: `${st.durationSeconds}s`, target: st.target })),
-        gracefulRampDown: '5s',
-      },
+  const total = s.stages.reduce((a, st) => a + st.durationSeconds, 0);
+  /** @type {Record<string, unknown>} */
+  const scenarios = {
+    [name]: {
+      executor: 'ramping-vus',
+      startVUs: 0,
+      stages: s.stages.map((st) => ({ duration: `${st.durationSeconds}s`, target: st.target })),
+      gracefulRampDown: '5s',
     },
-    thresholds: {
-      // Stress reports its breaking point instead of aborting; smoke and load must hold.
-      http_req_duration: [{ threshold: `p(95)<${s.thresholds.p95Ms}`, abortOnFail: false }],
-      http_req_failed: [{ threshold: `rate<${s.thresholds.errorRate}`, abortOnFail: false }],
-    },
-    summaryTrendStats: ['avg', 'med', 'p(95)', 'p(99)', 'max'],
   };
+  // Dashboards: a few operator clients reading at a dashboard's rate (see operator() in lib.js).
+  if (adminKey && s.operators.clients > 0) {
+    scenarios.operators = {
+      executor: 'constant-vus',
+      vus: s.operators.clients,
+      duration: `${total}s`,
+      exec: 'operator',
+    };
+  }
+  /** @type {Record<string, { threshold: string, abortOnFail: boolean }[]>} */
+  const thresholds = {
+    // Stress reports its breaking point instead of aborting; smoke and load must hold.
+    http_req_duration: [{ threshold: `p(95)<${s.thresholds.p95Ms}`, abortOnFail: false }],
+    http_req_failed: [{ threshold: `rate<${s.thresholds.errorRate}`, abortOnFail: false }],
+  };
+  // Webhook accepted → reply accepted by the sandbox's fake platform (measured in teardown()).
+  if (s.thresholds.timeToReplyP95Ms) {
+    thresholds.time_to_reply = [{ threshold: `p(95)<=${s.thresholds.timeToReplyP95Ms}`, abortOnFail: false }];
+  }
+  // teardown() waits WADI_DRAIN_SECONDS (30) for the last replies before timing them.
+  return { scenarios, thresholds, teardownTimeout: '120s', summaryTrendStats: ['avg', 'med', 'p(95)', 'p(99)', 'max'] };
+}
+
+/**
+ * Time-to-reply of the replies in a sandbox outbox listing: load messages say `hola <n>`, then an
+ * at sign and the epoch milliseconds the webhook was sent; the sandbox LLM echoes the last one of a burst.
+ * @param {{ kind: string, at: string, status: number, body: any }[]} calls
+ * @returns {{ channel: string, ms: number }[]}
+ */
+export function replyTimes(calls) {
+  const out = [];
+  for (const c of calls) {
+    if (c.status !== 200) continue;
+    const text = c.kind === 'send_text' ? c.body?.text?.body : c.kind === 'sendMessage' ? c.body?.text : undefined;
+    const m = typeof text === 'string' ? /hola \d+ @(\d+)/.exec(text) : null;
+    if (!m) continue;
+    out.push({ channel: c.kind === 'send_text' ? 'whatsapp' : 'telegram', ms: Date.parse(c.at) - Number(m[1]) });
+  }
+  return out;
 }
 
 /**

@@ -1,13 +1,26 @@
 // @ts-check
 // k6 run load/k6/stress.js — the "stress" scenario of load/scenarios.json (see load/README.md).
-import { iteration } from './lib.js';
+import { iteration, operator as operatorRead, recordTimeToReply, sandboxStart } from './lib.js';
 import { buildOptions } from './options.js';
 
 /** @type {import('./options.js').ScenarioFile} */
 const file = JSON.parse(open('../scenarios.json'));
 
-export const options = buildOptions(file, 'stress');
+export const options = buildOptions(file, 'stress', __ENV.ADMIN_API_KEY || '');
 
 export default function () {
   iteration(file, 'stress');
+}
+
+export function operator() {
+  operatorRead(file, 'stress');
+}
+
+export function setup() {
+  return sandboxStart();
+}
+
+/** @param {{ seq: number | null }} data */
+export function teardown(data) {
+  recordTimeToReply(data);
 }

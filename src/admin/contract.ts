@@ -68,13 +68,28 @@ export const stage = z.object({
   at: instant,
 });
 
+/** What WADI understood of an inbound voice note, image, document… (src/media). */
+export const mediaInfo = z.object({
+  kind: z.string().describe('audio, image, sticker, document, video, location, contacts'),
+  outcome: z.string().describe('transcribed, extracted, image, caption_only, described, too_large, gone, …'),
+  bytes: z.int().nullable().describe('bytes downloaded'),
+  mimeType: z.string().nullable(),
+  fileName: z.string().nullable(),
+  text: z.string().nullable().describe('the transcript, extracted text or "[image] caption" the model read'),
+  truncated: z.boolean().describe('the document had more text than MEDIA_MAX_DOCUMENT_CHARS'),
+});
+
 /** One message with its stage timeline. */
 export const message = z.object({
   direction: z.enum(['in', 'out']),
   id: z.int(),
   at: instant,
   kind: z.string(),
+  /** Outbound: the text as it went out (the plain resend when the platform refused its formatting). */
   text: z.string().nullable(),
+  format: z
+    .enum(['plain', 'whatsapp', 'telegram_html'])
+    .describe('how `text` is written: plain, WhatsApp markup, or Telegram HTML (parse_mode HTML)'),
   status: z.string(),
   attempts: z.int(),
   timeline: z.array(stage),
@@ -89,6 +104,8 @@ export const message = z.object({
     .object({ name: z.string(), language: z.string() })
     .nullable()
     .describe('sent (or to be sent) as this WhatsApp template'),
+  /** Inbound media: what was understood of it (null for text and outbound messages). */
+  media: mediaInfo.nullable(),
 });
 
 /** GET /admin/sessions query. */
@@ -196,6 +213,9 @@ export const deadLetter = z.object({
   attempts: z.int(),
   lastError: z.string().nullable(),
   receivedAt: instant,
+  userNotified: z
+    .boolean()
+    .describe('the user was told this message could not be answered (rate-limited per conversation)'),
 });
 
 /** GET /admin/dead-letters query. */

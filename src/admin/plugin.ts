@@ -8,9 +8,11 @@ import type { FastifyPluginAsync } from 'fastify';
 import { errors } from '../http/errors.ts';
 import type { ModuleContext } from '../platform/context.ts';
 import { KeyVerifier, keyFingerprint } from './auth.ts';
+import { clientKey } from './client-key.ts';
 import { type AdminDeps, adminContext, setActor } from './context.ts';
 import { dashboardPlugin } from './dashboard.ts';
 import { adminErrors } from './errors.ts';
+import { FailureLockout } from './lockout.ts';
 import { deadLetterRoutes } from './routes-dead-letters.ts';
 import { knowledgeRoutes } from './routes-knowledge.ts';
 import { operatorRoutes } from './routes-operator.ts';
@@ -57,31 +59,42 @@ export function adminPlugin(ctx: ModuleContext, deps: AdminDeps, opts: AdminOpti
         timeWindow: 60_000,
         redis: ctx.redis,
         nameSpace: 'wadi:admin-rl:',
-        // Redis down: fall back to no shared limit rather than locking operators out.
+        // Redis down: fall back to no shared limit rather than locking operators out. (The
+        // failed-key lockout below never turns off: it falls back to an in-process count.)
         skipOnError: true,
-        keyGenerator: (req) => req.ip,
+        keyGenerator: (req) => clientKey(req.ip),
         errorResponseBuilder: (_req, c) => adminErrors.tooManyRequests(Math.ceil(c.ttl / 1000)),
       });
-      const failures = api.createRateLimit({
+      const failures = new FailureLockout({
         max: opts.maxFailures ?? 10,
-        timeWindow: opts.failureWindowMs ?? 5 * 60_000,
-        keyGenerator: (req) => `auth-fail:${req.ip}`,
+        windowMs: opts.failureWindowMs ?? 5 * 60_000,
+        redis: ctx.redis,
       });
       api.addHook('onRequest', async (req) => {
         // Checked before the key, so a client that is locked out learns nothing from a right guess.
-        const seen = await failures(req, { increment: false });
-        if (!seen.isAllowed && seen.remaining === 0 && seen.ttl > 0) {
-          throw adminErrors.tooManyRequests(seen.ttlInSeconds);
-        }
+        const client = clientKey(req.ip);
+        const seen = await failures.check(client);
+        if (seen.locked) throw adminErrors.tooManyRequests(seen.retryAfterSeconds);
         const presented = req.headers['x-admin-key'];
         const key = typeof presented === 'string' ? presented : undefined;
         if (key !== undefined && verifier.verify(key)) {
           setActor(req, keyFingerprint(key));
           return;
         }
-        await failures(req);
+        await failures.fail(client);
         req.log.warn({ ip: req.ip, keyPresent: key !== undefined }, 'admin request with a missing or wrong key');
         throw errors.unauthorized('a valid x-admin-key header is required');
+      });
+
+      // ajv coerces "Infinity" to a number that passes "integer" and even "maximum": refuse
+      // non-finite numbers before a route hands one to PostgreSQL.
+      api.addHook('preHandler', async (req) => {
+        for (const part of [req.query, req.params]) {
+          if (part === null || typeof part !== 'object') continue;
+          for (const [k, v] of Object.entries(part as Record<string, unknown>)) {
+            if (typeof v === 'number' && !Number.isFinite(v)) throw errors.badRequest(`${k} must be a finite number`);
+          }
+        }
       });
 
       await api.register(opsRoutes(a));

@@ -73,7 +73,28 @@ export interface SessionCursor {
 }
 
 // PostgreSQL's text form of a timestamptz, e.g. `2026-11-28 19:55:01.123456+00`.
-const PG_TIMESTAMP = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}(:?\d{2})?|Z)?$/;
+const PG_TIMESTAMP =
+  /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?(?:([+-])(\d{2})(?::?(\d{2}))?|Z)?$/;
+
+/** True when `s` is a real instant PostgreSQL accepts (`9999-99-99` or 30 February are not). */
+function validTimestamp(s: string): boolean {
+  const m = PG_TIMESTAMP.exec(s);
+  if (!m) return false;
+  const [y, mo, d, h, mi, sec, , , offH, offM] = m.slice(1).map((x) => (x === undefined ? 0 : Number(x)));
+  const daysInMonth = new Date(Date.UTC(y as number, mo as number, 0)).getUTCDate();
+  return (
+    (y as number) >= 1 &&
+    (mo as number) >= 1 &&
+    (mo as number) <= 12 &&
+    (d as number) >= 1 &&
+    (d as number) <= daysInMonth &&
+    (h as number) < 24 &&
+    (mi as number) < 60 &&
+    (sec as number) < 60 &&
+    (offH as number) <= 15 &&
+    (offM as number) < 60
+  );
+}
 
 /** Opaque cursor text for a position. */
 export function encodeCursor(c: SessionCursor): string {
@@ -86,8 +107,8 @@ export function decodeCursor(s: string): SessionCursor | undefined {
     const v = JSON.parse(Buffer.from(s, 'base64url').toString('utf8')) as unknown;
     if (!Array.isArray(v) || v.length !== 2) return undefined;
     const [lastSeen, id] = v as [unknown, unknown];
-    if (typeof lastSeen !== 'string' || !PG_TIMESTAMP.test(lastSeen)) return undefined;
-    if (typeof id !== 'number' || !Number.isSafeInteger(id)) return undefined;
+    if (typeof lastSeen !== 'string' || !validTimestamp(lastSeen)) return undefined;
+    if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) return undefined;
     return { lastSeen, id };
   } catch {
     return undefined;
@@ -172,17 +193,43 @@ function stages(r: Row, cols: [string, string][]): Stage[] {
   return out;
 }
 
+/** The stored understanding of a media message (inbox_messages.media), as the dashboard shows it. */
+function mediaOf(v: unknown): Message['media'] {
+  if (typeof v !== 'object' || v === null) return null;
+  const m = v as Record<string, unknown>;
+  const str = (x: unknown) => (typeof x === 'string' ? x : null);
+  return {
+    kind: String(m.kind ?? 'unknown'),
+    outcome: String(m.outcome ?? 'unknown'),
+    bytes: typeof m.bytes === 'number' ? m.bytes : null,
+    mimeType: str(m.mimeType),
+    fileName: str(m.fileName),
+    text: str(m.text),
+    truncated: m.truncated === true,
+  };
+}
+
+/**
+ * What an outbound part looked like to the user: its body in the channel's markup, or the plain
+ * text the sender resent when the platform refused the markup (`options.sent_as_plain`).
+ */
+function asSent(channel: string, body: string, options: Record<string, unknown>): Pick<Message, 'text' | 'format'> {
+  if (typeof options.sent_as_plain === 'string') return { text: options.sent_as_plain, format: 'plain' };
+  if (options.parse_mode === 'HTML') return { text: body, format: 'telegram_html' };
+  return { text: body, format: channel === 'whatsapp' ? 'whatsapp' : 'plain' };
+}
+
 /** The newest `limit` messages of a conversation, both directions, oldest first, with their timelines. */
 export async function conversationMessages(db: Queryable, conversationId: number, limit: number): Promise<Message[]> {
   const inbound = await db.query<Row>(
     `select id, kind, event->>'text' as text, status, attempts, last_error, received_at, claimed_at, llm_started_at,
-       llm_ended_at, done_at, answered_by
+       llm_ended_at, done_at, answered_by, media
      from inbox_messages where conversation_id = $1 order by id desc limit $2`,
     [conversationId, limit],
   );
   const outbound = await db.query<Row>(
-    `select id, kind, body, status, attempts, inbox_id, part, failure_reason, error_code, error_title, created_at,
-       sent_at, delivered_at, read_at, failed_at, options->'template'->>'name' as template_name,
+    `select id, channel, kind, body, options, status, attempts, inbox_id, part, failure_reason, error_code, error_title,
+       created_at, sent_at, delivered_at, read_at, failed_at, options->'template'->>'name' as template_name,
        options->'template'->>'language' as template_language
      from outbox_messages where conversation_id = $1 order by id desc limit $2`,
     [conversationId, limit],
@@ -195,6 +242,7 @@ export async function conversationMessages(db: Queryable, conversationId: number
         at: iso(r.received_at),
         kind: String(r.kind),
         text: (r.text as string | null) ?? null,
+        format: 'plain',
         status: String(r.status),
         attempts: Number(r.attempts),
         timeline: stages(r, [
@@ -209,6 +257,7 @@ export async function conversationMessages(db: Queryable, conversationId: number
         part: null,
         author: 'user',
         template: null,
+        media: mediaOf(r.media),
       }),
     ),
     ...outbound.rows.map(
@@ -217,7 +266,7 @@ export async function conversationMessages(db: Queryable, conversationId: number
         id: Number(r.id),
         at: iso(r.created_at),
         kind: String(r.kind),
-        text: String(r.body),
+        ...asSent(String(r.channel), String(r.body), (r.options ?? {}) as Record<string, unknown>),
         status: String(r.status),
         attempts: Number(r.attempts),
         timeline: stages(r, [
@@ -236,6 +285,7 @@ export async function conversationMessages(db: Queryable, conversationId: number
         template: r.template_name
           ? { name: String(r.template_name), language: String(r.template_language ?? '') }
           : null,
+        media: null,
       }),
     ),
   ];

@@ -10,20 +10,21 @@ import { errorBody } from './contract.ts';
 export type Schema = Record<string, unknown>;
 
 /** Removes what zod adds on its own but the admin API never promised (see `toSchema`). */
-function tidy(node: unknown): void {
+function tidy(node: unknown, io: 'input' | 'output'): void {
   if (Array.isArray(node)) {
-    for (const n of node) tidy(n);
+    for (const n of node) tidy(n, io);
     return;
   }
   if (node === null || typeof node !== 'object') return;
   const s = node as Schema;
-  // z.int() carries the safe-integer range; bounds the contract states itself stay.
-  if (s.minimum === Number.MIN_SAFE_INTEGER) delete s.minimum;
-  if (s.maximum === Number.MAX_SAFE_INTEGER) delete s.maximum;
+  // z.int() carries the safe-integer range. Answers need not repeat it; input keeps it, so an id
+  // such as 99999999999999999999 is a 400, not a number PostgreSQL's bigint refuses (a 500).
+  if (io === 'output' && s.minimum === Number.MIN_SAFE_INTEGER) delete s.minimum;
+  if (io === 'output' && s.maximum === Number.MAX_SAFE_INTEGER) delete s.maximum;
   // A loose object's "anything else": written `true`, as fast-json-stringify and OpenAPI read best.
   const extra = s.additionalProperties;
   if (extra !== null && typeof extra === 'object' && Object.keys(extra).length === 0) s.additionalProperties = true;
-  for (const v of Object.values(s)) tidy(v);
+  for (const v of Object.values(s)) tidy(v, io);
 }
 
 /**
@@ -34,7 +35,7 @@ function tidy(node: unknown): void {
 export function toSchema(shape: z.ZodType, io: 'input' | 'output'): Schema {
   const json = z.toJSONSchema(shape, { target: 'openapi-3.0', io, unrepresentable: 'throw' }) as Schema;
   delete json.$schema;
-  tidy(json);
+  tidy(json, io);
   return json;
 }
 

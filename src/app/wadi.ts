@@ -21,6 +21,7 @@ import { whatsappModule } from '../channels/whatsapp/module.ts';
 import type { Config } from '../config/config.ts';
 import { conversationModule } from '../conversation/module.ts';
 import { type Database, openDatabase } from '../db/client.ts';
+import { isServerShutdown, sqlState } from '../db/errors.ts';
 import { migrate } from '../db/migrate.ts';
 import { alertsModule } from '../features/alerts/module.ts';
 import { onCallChannels } from '../features/alerts/notifiers.ts';
@@ -33,6 +34,7 @@ import type { InboxWriter } from '../inbox/writer.ts';
 import type { Role, WadiModule } from '../kernel/module.ts';
 import type { BackgroundService } from '../kernel/service.ts';
 import { knowledgeModule } from '../knowledge/module.ts';
+import { createMediaService } from '../media/factory.ts';
 import { databaseCheck, migrationsCheck, redisCheck } from '../observability/health/checks.ts';
 import { Health } from '../observability/health/health.ts';
 import { createLogger, type LogKit } from '../observability/logging/logger.ts';
@@ -142,7 +144,13 @@ export async function createWadi(config: Config, opts: WadiOptions = {}): Promis
           dataDir: config.database.dataDir,
           poolSize: config.env.DATABASE_POOL_SIZE,
           applicationName: `wadi-${role}`,
-          onError: (err) => logger.warn({ err: err.message }, 'database connection error'),
+          onError: (err) =>
+            isServerShutdown(err)
+              ? logger.info(
+                  { code: sqlState(err) },
+                  'database closed an idle connection (server shutdown); reconnecting on use',
+                )
+              : logger.warn({ err: err.message }, 'database connection error'),
         }),
       () =>
         config.database.embedded
@@ -210,7 +218,7 @@ export async function createWadi(config: Config, opts: WadiOptions = {}): Promis
   const telegram = telegramModule(context, { writer: inbox.writer });
   const senders = new Map<ChannelName, ChannelSender>();
   for (const s of opts.senders ?? [whatsapp.sender, telegram.sender]) if (s) senders.set(s.channel, s);
-  const assistant = createAssistant(config, () => context.localBaseUrl());
+  const assistant = createAssistant(config, () => context.localBaseUrl(), { redis, logger });
   const observability = observabilityModule({ metricsToken: config.env.METRICS_TOKEN });
   const alerts = alertsModule(context, {
     stats: observability.stats,
@@ -221,6 +229,7 @@ export async function createWadi(config: Config, opts: WadiOptions = {}): Promis
   const outboxEvents = new EventEmitter();
   const knowledge = knowledgeModule(context);
   const tools = toolsModule(context);
+  const media = createMediaService(config, () => context.localBaseUrl());
   const conversation = conversationModule(context, {
     assistant,
     senders,
@@ -228,6 +237,7 @@ export async function createWadi(config: Config, opts: WadiOptions = {}): Promis
     outboxEvents,
     onCall: onCallChannels(config.env),
     tools: on('tools') ? tools.tools : undefined,
+    media,
   });
   const sandbox = sandboxModule(context);
   const adminDeps: AdminDeps = {

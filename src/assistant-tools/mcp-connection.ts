@@ -24,7 +24,7 @@ export interface McpConnectionOptions {
   readonly logger: Logger;
   /** Default per-call timeout (the server's `timeoutMs` wins). */
   readonly callTimeoutMs: number;
-  /** Time allowed to connect and list tools. */
+  /** Time allowed to connect and list tools (default 30 s: a stdio server may compile or download at start). */
   readonly connectTimeoutMs?: number;
   readonly version: string;
   /** Backoff bounds (tests shorten them). */
@@ -126,7 +126,7 @@ export class McpConnection {
     client.onclose = () => this.lost(client, 'connection closed');
     client.onerror = (err) => this.log.debug({ err: err.message }, 'mcp transport error');
     try {
-      const timeout = this.opts.connectTimeoutMs ?? 10_000;
+      const timeout = this.opts.connectTimeoutMs ?? 30_000;
       await client.connect(transport, { timeout });
       const listed: ToolDefinition[] = [];
       let cursor: string | undefined;

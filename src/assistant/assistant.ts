@@ -5,10 +5,30 @@
  * towards the dead letter), `AssistantRejectedError` is a failure of this request that counts.
  */
 
-/** One message of the prompt. */
+/** A part of a user message: text, or an image (a data URL) for a vision model. */
+export type ContentPart =
+  | { readonly type: 'text'; readonly text: string }
+  | { readonly type: 'image_url'; readonly image_url: { readonly url: string } };
+
+/** One message of the prompt; only user messages carry parts (images). */
 export interface ChatMessage {
   readonly role: 'system' | 'user' | 'assistant';
-  readonly content: string;
+  readonly content: string | readonly ContentPart[];
+}
+
+/** The text of a message's content (image parts left out). */
+export function contentText(content: ChatMessage['content'] | null | undefined): string {
+  if (content === null || content === undefined) return '';
+  if (typeof content === 'string') return content;
+  return content
+    .filter((p): p is Extract<ContentPart, { type: 'text' }> => p.type === 'text')
+    .map((p) => p.text)
+    .join('\n');
+}
+
+/** True when any message carries an image part. */
+export function hasImages(messages: readonly { readonly content: ChatMessage['content'] | null }[]): boolean {
+  return messages.some((m) => Array.isArray(m.content) && m.content.some((p) => p.type === 'image_url'));
 }
 
 /** A tool call the model asked for (arguments: the JSON text it wrote). */
@@ -71,13 +91,21 @@ export class AssistantUnavailableError extends Error {
   }
 }
 
-/** The LLM refused this request (bad request, context too long, auth): retrying may not help. */
+/** The LLM refused this request (bad request, auth): retrying may not help. */
 export class AssistantRejectedError extends Error {
-  readonly code = 'ASSISTANT_REJECTED';
+  readonly code: string = 'ASSISTANT_REJECTED';
   constructor(message: string, opts: { cause?: unknown } = {}) {
     super(message, { cause: opts.cause });
-    this.name = 'AssistantRejectedError';
+    this.name = new.target.name;
   }
+}
+
+/**
+ * The prompt does not fit the model's context window (OpenAI `context_length_exceeded` and its
+ * equivalents): the same request will fail again, a shorter history may not.
+ */
+export class AssistantContextTooLongError extends AssistantRejectedError {
+  override readonly code = 'ASSISTANT_CONTEXT_TOO_LONG';
 }
 
 /** Rough token estimate (~4 characters per token) used for the history budget. */

@@ -3,7 +3,7 @@
  * (never used in production: config refuses it). It answers greetings, the time, thanks and help,
  * and otherwise says what it understood and that it is the offline demo.
  */
-import type { Assistant, AssistantReply, AssistantRequest } from './assistant.ts';
+import { type Assistant, type AssistantReply, type AssistantRequest, contentText } from './assistant.ts';
 
 const GREETING = /\b(hola|buenas|buenos d[ií]as|hello|hi|hey|good (morning|afternoon|evening))\b/i;
 const TIME = /\b(hora|time|qu[eé] d[ií]a|fecha|date)\b/i;
@@ -26,7 +26,7 @@ export class OfflineAssistant implements Assistant {
     while (i > 0 && msgs[i - 1].role === 'user') i--;
     const said = msgs
       .slice(i)
-      .map((m) => (m.content ?? '').trim())
+      .map((m) => contentText(m.content).trim())
       .filter(Boolean)
       .join('\n');
     const text = answer(said, req.locale, this.now());

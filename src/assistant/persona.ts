@@ -8,3 +8,13 @@ const PERSONAS = {
 export function defaultPersona(locale: 'es' | 'en'): string {
   return PERSONAS[locale];
 }
+
+const CHAT_LENGTH = {
+  es: 'Escribes en un chat: responde con la extensión de un mensaje de chat (unas pocas frases o una lista corta), salvo que te pidan más detalle.',
+  en: 'You are writing in a chat: keep answers the length of a chat message (a few sentences or a short list) unless asked for more detail.',
+} as const;
+
+/** Appended to every system prompt (the default persona or the operator's): answers sized for a chat bubble. */
+export function chatLengthLine(locale: 'es' | 'en'): string {
+  return CHAT_LENGTH[locale];
+}

@@ -40,6 +40,7 @@ export type PermanentReason =
   | 'undeliverable'
   | 'unsupported'
   | 'bad_request'
+  | 'bad_markup'
   | 'auth'
   | 'permanent';
 

@@ -10,6 +10,11 @@
 export interface SplitOptions {
   readonly limit: number;
   readonly measure?: (s: string) => number;
+  /**
+   * Keep the indentation of the line a part starts with (code blocks): only the blank lines at
+   * the cut are dropped. Default: every blank at the cut is dropped.
+   */
+  readonly keepIndent?: boolean;
 }
 
 const utf16 = (s: string) => s.length;
@@ -29,9 +34,20 @@ export function splitText(text: string, opts: SplitOptions): string[] {
     }
     const cut = findCut(rest, opts.limit, measure);
     parts.push(rest.slice(0, cut).trimEnd());
-    rest = rest.slice(cut).trimStart();
+    rest = opts.keepIndent ? dropBlankLines(rest.slice(cut), rest[cut - 1] === '\n') : rest.slice(cut).trimStart();
   }
   return parts.filter((p) => p.length > 0);
+}
+
+/**
+ * Drops the blank lines at the start of `s` but keeps the indentation of its first line; a part
+ * cut mid-line (`atLineStart` false, no newline in the blanks) loses its leading blanks.
+ */
+function dropBlankLines(s: string, atLineStart: boolean): string {
+  const lead = /^\s*/.exec(s)?.[0] ?? '';
+  const nl = lead.lastIndexOf('\n');
+  if (nl >= 0) return s.slice(nl + 1);
+  return atLineStart ? s : s.slice(lead.length);
 }
 
 /** The largest index ≤ the limit at the best available boundary. */

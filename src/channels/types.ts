@@ -103,6 +103,11 @@ export interface OutboundMessage {
 /** What the platform said when it accepted a send. */
 export interface SendResult {
   readonly platformMessageId: string;
+  /**
+   * Set when what went out differs from the message given: the platform refused its formatting
+   * and the sender resent it as plain text (Telegram "can't parse entities").
+   */
+  readonly sentAsPlain?: { readonly text: string };
 }
 
 /**
@@ -113,8 +118,11 @@ export interface ChannelSender {
   readonly channel: ChannelName;
   /** Longest text one message may carry, in the platform's own units. */
   readonly maxTextLength: number;
-  /** Splits a long reply into sendable parts (platform-aware). */
-  split(text: string): string[];
+  /**
+   * Splits a long reply into sendable parts, keeping the channel's markup valid in each one.
+   * `options` are the send options the parts will go out with (Telegram reads `parse_mode`).
+   */
+  split(text: string, options?: Readonly<Record<string, unknown>>): string[];
   send(message: OutboundMessage): Promise<SendResult>;
   /** Shows "typing…" (WhatsApp: also marks `replyTo` read). Best effort: never throws. */
   typing(chatId: string, replyTo?: string): Promise<void>;
@@ -132,6 +140,22 @@ export interface AcceptResult {
   readonly duplicateStatuses: number;
   /** Inbox ids of the newly stored events, in input order. */
   readonly ids: readonly number[];
+  /** Per input event: true when this call stored it (false: a redelivery, or unstorable). */
+  readonly fresh: readonly boolean[];
+  /**
+   * Events and statuses the database refused even after normalisation; the delivery is kept in
+   * `unstorable_deliveries` (see `deadLetterId`) and may be acknowledged: retrying cannot help.
+   */
+  readonly unstorable?: number;
+  /** The `unstorable_deliveries` row holding this delivery, when `unstorable` > 0. */
+  readonly deadLetterId?: number;
+}
+
+/** Where a delivery came from, kept when it cannot be stored. */
+export interface DeliverySource {
+  readonly channel: ChannelName;
+  /** The delivery's bytes as received (the webhook body); kept base64 if it cannot be stored. */
+  readonly raw?: Uint8Array;
 }
 
 /**
@@ -143,6 +167,7 @@ export interface InboundStore {
     events: readonly InboundEvent[],
     statuses?: readonly StatusEvent[],
     traceContext?: string,
+    source?: DeliverySource,
   ): Promise<AcceptResult>;
   /** Moves a Telegram group's conversation to its new supergroup chat id (idempotent); whether one moved. */
   followGroupMigration(fromChatId: string, toChatId: string): Promise<boolean>;

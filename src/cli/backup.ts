@@ -91,6 +91,7 @@ export function registerBackup(program: Command): void {
           '',
         ].join('\n'),
       );
+      for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
     });
 
   program

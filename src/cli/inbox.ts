@@ -1,4 +1,7 @@
-/** `wadi inbox dead` (list dead letters with their reason) and `wadi inbox replay ID`. */
+/**
+ * `wadi inbox dead` (list dead letters with their reason), `wadi inbox replay ID`, and
+ * `wadi inbox unstorable [--raw ID]` (deliveries the database refused, acknowledged and kept).
+ */
 import type { Command } from 'commander';
 import type { Database } from '../db/client.ts';
 import { CliError, configOrExit } from './common.ts';
@@ -61,6 +64,35 @@ export function registerInbox(program: Command): void {
         throw err;
       }
       process.stdout.write(`message ${id} is pending again; a worker will answer it\n`);
+    });
+  inbox
+    .command('unstorable')
+    .description('list webhook deliveries the database could not store (acknowledged, kept byte for byte)')
+    .option('--limit <n>', 'how many', '50')
+    .option('--raw <id>', 'write the bytes of one delivery, exactly as received, to stdout')
+    .option('--json', 'print JSON')
+    .action(async (opts: { limit: string; raw?: string; json?: boolean }) => {
+      if (opts.raw !== undefined) {
+        const id = positiveInt(opts.raw, 'id');
+        const { unstorableBytes } = await import('../inbox/dead-letters.ts');
+        const bytes = await withDatabase((db) => unstorableBytes(db, id));
+        if (!bytes) throw new CliError(`unstorable delivery ${id} does not exist`);
+        process.stdout.write(bytes);
+        return;
+      }
+      const limit = positiveInt(opts.limit, 'limit');
+      const { listUnstorable } = await import('../inbox/dead-letters.ts');
+      const items = await withDatabase((db) => listUnstorable(db, limit));
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(items, null, 2)}\n`);
+        return;
+      }
+      if (items.length === 0) process.stdout.write('no unstorable deliveries\n');
+      for (const d of items) {
+        process.stdout.write(
+          `${d.id}\t${d.channel}\t${d.receivedAt}\titems=${d.items}\tbytes=${d.bytes}\t${d.reason}\n`,
+        );
+      }
     });
   for (const cmd of inbox.commands) cmd.exitOverride();
 }

@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { Argument, type Command, Option } from 'commander';
 import type { LoadReport } from '../tools/load/report.ts';
 import { loadScenario, SCENARIO_NAMES, type ScenarioName, withDuration } from '../tools/load/scenarios.ts';
+import type { TimeToReply } from '../tools/load/time-to-reply.ts';
 import { CliError, configOrExit } from './common.ts';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
@@ -17,13 +18,27 @@ export function registerLoad(program: Command): void {
     .option('--duration <seconds>', 'scale the stages to this total duration')
     .option('--json <file>', 'also write the report as JSON to this file')
     .option('--drain <seconds>', 'after the run, wait up to this long for the inbox backlog to empty', '30')
+    .option('--llm-median-ms <ms>', "sandbox targets: the fake LLM's median latency during the run", '1500')
+    .option('--llm-p95-ms <ms>', "sandbox targets: the fake LLM's p95 latency during the run", '6000')
+    .option('--llm-instant', 'sandbox targets: the fake LLM answers at once (pipeline figures)')
+    .option('--llm-keep', "sandbox targets: leave the fake LLM's latency as it is")
     .addOption(
       new Option('--allow-remote', 'allow a target that is not this machine (only hosts you operate)').hideHelp(),
     )
     .action(
       async (
         name: ScenarioName,
-        opts: { url?: string; duration?: string; json?: string; drain: string; allowRemote?: boolean },
+        opts: {
+          url?: string;
+          duration?: string;
+          json?: string;
+          drain: string;
+          allowRemote?: boolean;
+          llmMedianMs: string;
+          llmP95Ms: string;
+          llmInstant?: boolean;
+          llmKeep?: boolean;
+        },
       ) => {
         const config = configOrExit();
         const url = (opts.url ?? `http://127.0.0.1:${config.env.PORT}`).replace(/\/$/, '');
@@ -51,11 +66,13 @@ export function registerLoad(program: Command): void {
           { runScenario },
           { drain, inboxPending, sandboxReplies },
           { TrafficGenerator },
+          { collectTimeToReply, sandboxSeq, summarizeTtr },
         ] = await Promise.all([
           import('../tools/load/report.ts'),
           import('../tools/load/runner.ts'),
           import('../tools/load/server-side.ts'),
           import('../tools/load/traffic.ts'),
+          import('../tools/load/time-to-reply.ts'),
         ]);
         const ready = await fetch(`${url}/health/ready`, { signal: AbortSignal.timeout(5000) }).catch(() => undefined);
         if (!ready) throw new CliError(`nothing answers at ${url}; start WADI first (npm start)`);
@@ -67,15 +84,31 @@ export function registerLoad(program: Command): void {
         });
         const metricsToken = config.env.METRICS_TOKEN;
         const repliesBefore = await sandboxReplies(url);
+        const seqBefore = await sandboxSeq(url);
+        // In sandbox mode the fake LLM answers like a hosted model (log-normal latency) unless told otherwise.
+        const previousLatency = seqBefore === null ? undefined : await llmLatency(url);
+        if (previousLatency && !opts.llmKeep) {
+          const body = opts.llmInstant
+            ? { mode: 'instant' }
+            : { mode: 'lognormal', median_ms: Number(opts.llmMedianMs), p95_ms: Number(opts.llmP95Ms) };
+          const res = await fetch(`${url}/sandbox/llm/latency`, {
+            method: 'PUT',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify(body),
+          });
+          if (!res.ok) throw new CliError(`the sandbox refused the LLM latency: ${await res.text()}`);
+        }
+        const latencyDuringRun = previousLatency ? await llmLatency(url) : undefined;
         const startedAt = new Date().toISOString();
         const total = scenario.stages.reduce((n, s) => n + s.durationSeconds, 0);
         process.stderr.write(
           `wadi load ${name}: ${scenario.description}; ${scenario.stages.length} stage(s), ${total} s\n`,
         );
-        const { stages, overall } = await runScenario({
+        const { stages, overall, accepted, operators } = await runScenario({
           url,
           scenario,
           traffic,
+          adminKey: config.admin.keys[0],
           onProgress: (() => {
             let last = 0;
             // A live line on a terminal; one line every 5 s in logs.
@@ -91,8 +124,34 @@ export function registerLoad(program: Command): void {
         process.stderr.write('\n');
         const pendingAtEnd = (await inboxPending(url, metricsToken)) ?? undefined;
         const drained = pendingAtEnd && drainSeconds > 0 ? await drain(url, drainSeconds, metricsToken) : undefined;
+        const ttrTimes =
+          seqBefore === null ? null : await collectTimeToReply(url, seqBefore, accepted, Math.max(drainSeconds, 15));
+        if (previousLatency && !opts.llmKeep) {
+          await fetch(`${url}/sandbox/llm/latency`, {
+            method: 'PUT',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify(previousLatency),
+          }).catch(() => {});
+        }
         const repliesAfter = await sandboxReplies(url);
-        const v = verdict(scenario, stages, overall);
+        let timeToReply: LoadReport['timeToReply'];
+        let stageTtr: TimeToReply[] | undefined;
+        if (ttrTimes) {
+          const pick = (f: (i: number) => boolean) => summarizeTtr(ttrTimes.filter((_, i) => f(i)));
+          const has = (ch: string) => accepted.some((m) => m.channel === ch);
+          timeToReply = {
+            whatsapp: has('whatsapp') ? pick((i) => accepted[i].channel === 'whatsapp') : undefined,
+            telegram: has('telegram') ? pick((i) => accepted[i].channel === 'telegram') : undefined,
+            all: summarizeTtr(ttrTimes),
+          };
+          stageTtr = stages.map((_, s) => pick((i) => accepted[i].stage === s));
+        }
+        const v = verdict(
+          scenario,
+          stages,
+          overall,
+          timeToReply && stageTtr ? { all: timeToReply.all, stages: stageTtr } : undefined,
+        );
         const report: LoadReport = {
           scenario: name,
           url,
@@ -103,6 +162,10 @@ export function registerLoad(program: Command): void {
           breakingPoint: v.breakingPoint,
           passed: v.passed,
           failures: v.failures,
+          timeToReply,
+          stageTimeToReplyP95Ms: stageTtr?.map((t) => t.p95Ms),
+          llmLatency: latencyDuringRun,
+          operators,
           server: {
             replies: repliesBefore !== null && repliesAfter !== null ? repliesAfter - repliesBefore : undefined,
             pendingAtEnd,
@@ -117,4 +180,14 @@ export function registerLoad(program: Command): void {
         if (!report.passed) process.exitCode = 1;
       },
     );
+}
+
+/** The sandbox's fake LLM latency model (undefined when the route is not there). */
+async function llmLatency(url: string): Promise<Record<string, unknown> | undefined> {
+  try {
+    const res = await fetch(`${url}/sandbox/llm/latency`, { signal: AbortSignal.timeout(5000) });
+    return res.ok ? ((await res.json()) as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -1,6 +1,6 @@
 /** `wadi sandbox [--port N]`: the fake Graph API, Bot API and OpenAI-compatible API, standalone. */
 import type { Command } from 'commander';
-import { configOrExit, parsePort } from './common.ts';
+import { CliError, configOrExit, parsePort } from './common.ts';
 
 /** Registers the command. */
 export function registerSandbox(program: Command): void {
@@ -9,35 +9,61 @@ export function registerSandbox(program: Command): void {
     .description('run the fake WhatsApp Graph API, Telegram Bot API and OpenAI-compatible API on their own')
     .option('--port <port>', 'listen port', '3100')
     .option('--host <host>', 'listen address', '127.0.0.1')
-    .action(async (opts: { port: string; host: string }) => {
-      const config = configOrExit();
-      if (config.production) throw new Error('the sandbox cannot run in production');
-      const port = parsePort(opts.port);
-      const [{ default: Fastify }, { sandboxPlugin }, { SandboxState }] = await Promise.all([
-        import('fastify'),
-        import('../sandbox/module.ts'),
-        import('../sandbox/state.ts'),
-      ]);
-      const app = Fastify({ bodyLimit: 5 * 1024 * 1024 });
-      await app.register(sandboxPlugin(new SandboxState()));
-      const stop = async () => {
-        await app.close();
-        process.exit(0);
-      };
-      process.once('SIGTERM', stop);
-      process.once('SIGINT', stop);
-      await app.listen({ port, host: opts.host });
-      const base = `http://${opts.host}:${(app.server.address() as { port: number }).port}`;
-      process.stdout.write(
-        [
-          `sandbox listening at ${base}`,
-          `  WhatsApp Graph API:  ${base}/sandbox/graph`,
-          `  Telegram Bot API:    ${base}/sandbox/telegram`,
-          `  OpenAI-compatible:   ${base}/sandbox/openai/v1`,
-          `  calls received:      ${base}/sandbox/outbox`,
-          `  point WADI at it with WADI_SANDBOX_URL=${base}`,
-          '',
-        ].join('\n'),
-      );
-    });
+    .option('--llm-median-ms <ms>', 'fake LLM: log-normal latency with this median (default: instant)')
+    .option('--llm-p95-ms <ms>', 'fake LLM: 95th percentile of the latency (default: 4 × median)')
+    .option('--llm-tokens-per-second <n>', 'fake LLM: add the completion tokens at this rate')
+    .action(
+      async (opts: {
+        port: string;
+        host: string;
+        llmMedianMs?: string;
+        llmP95Ms?: string;
+        llmTokensPerSecond?: string;
+      }) => {
+        const config = configOrExit();
+        if (config.production) throw new Error('the sandbox cannot run in production');
+        const port = parsePort(opts.port);
+        const [{ default: Fastify }, { sandboxPlugin }, { SandboxState }, { latencyFromBody, latencySchema }] =
+          await Promise.all([
+            import('fastify'),
+            import('../sandbox/module.ts'),
+            import('../sandbox/state.ts'),
+            import('../sandbox/latency.ts'),
+          ]);
+        const state = new SandboxState();
+        if (opts.llmMedianMs !== undefined) {
+          const median = Number(opts.llmMedianMs);
+          const parsed = latencySchema.safeParse({
+            mode: 'lognormal',
+            median_ms: median,
+            p95_ms: opts.llmP95Ms === undefined ? median * 4 : Number(opts.llmP95Ms),
+            tokens_per_second: opts.llmTokensPerSecond === undefined ? 0 : Number(opts.llmTokensPerSecond),
+          });
+          if (!parsed.success) throw new CliError(`invalid fake LLM latency: ${parsed.error.issues[0]?.message}`);
+          state.llmLatency = latencyFromBody(parsed.data);
+        }
+        const app = Fastify({ bodyLimit: 5 * 1024 * 1024 });
+        await app.register(sandboxPlugin(state));
+        const stop = async () => {
+          await app.close();
+          process.exit(0);
+        };
+        process.once('SIGTERM', stop);
+        process.once('SIGINT', stop);
+        await app.listen({ port, host: opts.host });
+        const base = `http://${opts.host}:${(app.server.address() as { port: number }).port}`;
+        process.stdout.write(
+          [
+            `sandbox listening at ${base}`,
+            `  WhatsApp Graph API:  ${base}/sandbox/graph`,
+            `  Telegram Bot API:    ${base}/sandbox/telegram`,
+            `  OpenAI-compatible:   ${base}/sandbox/openai/v1`,
+            `  calls received:      ${base}/sandbox/outbox`,
+            `  point WADI at it with WADI_SANDBOX_URL=${base}`,
+            `  fake LLM latency:    ${state.llmLatency.mode === 'instant' ? 'instant' : `log-normal, median ${state.llmLatency.medianMs} ms, p95 ${state.llmLatency.p95Ms} ms`} (PUT ${base}/sandbox/llm/latency)`,
+            '',
+          ].join('\n'),
+        );
+      },
+    );
 }

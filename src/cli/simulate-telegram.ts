@@ -3,13 +3,17 @@
  * webhook secret to a running WADI's real webhook route, then waits for the sendMessage the fake
  * Bot API receives for that chat and prints it (registered by simulate.ts).
  */
-import { telegramTextUpdate } from '../sandbox/payloads.ts';
+import { type SimulatedMedia, telegramMediaUpdate, telegramTextUpdate } from '../sandbox/payloads.ts';
 import { CliError, configOrExit } from './common.ts';
 import { sandboxOutboxSeq, waitForSandboxReply } from './sandbox-reply.ts';
+import { uploadSimulatedMedia } from './simulate-media.ts';
 
 /** Options of one simulation. */
 export interface SimulateTelegramOptions {
-  readonly text: string;
+  /** The message, or the caption of `media`. */
+  readonly text?: string;
+  /** A file to send as a voice note, photo or document (sandbox only). */
+  readonly media?: { readonly media: SimulatedMedia; readonly file: string };
   /** Telegram user id (= private chat id). */
   readonly from?: string;
   /** Base URL of the running WADI (default http://127.0.0.1:PORT). */
@@ -35,9 +39,23 @@ export async function simulateTelegram(opts: SimulateTelegramOptions): Promise<{
   const from = opts.from ?? '700000001';
   if (!/^\d{1,15}$/.test(from)) throw new CliError(`--from must be a numeric Telegram user id, got "${from}"`);
 
+  if (!opts.media && !opts.text) throw new CliError('give a TEXT, or a file with --voice, --image or --document');
   const after = await sandboxOutboxSeq(base, 'telegram');
   const updateId = Date.now() % 2_000_000_000;
-  const update = telegramTextUpdate({ updateId, chatId: Number(from), text: opts.text, name: 'Simulated' });
+  const uploaded = opts.media ? await uploadSimulatedMedia(base, opts.media.media, opts.media.file) : undefined;
+  const update = uploaded
+    ? telegramMediaUpdate({
+        updateId,
+        chatId: Number(from),
+        media: uploaded.media,
+        fileId: uploaded.id,
+        fileSize: uploaded.size,
+        mimeType: uploaded.mimeType,
+        fileName: uploaded.fileName,
+        caption: opts.text,
+        name: 'Simulated',
+      })
+    : telegramTextUpdate({ updateId, chatId: Number(from), text: opts.text ?? '', name: 'Simulated' });
   const res = await fetch(`${base}/webhooks/telegram`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': secret },

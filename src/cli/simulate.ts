@@ -5,15 +5,16 @@
  */
 import type { Command } from 'commander';
 import { metaStringify } from '../channels/whatsapp/meta-json.ts';
-import { textNotification } from '../channels/whatsapp/payload.ts';
+import { newInboundWamid, textNotification } from '../channels/whatsapp/payload.ts';
 import { signBody } from '../channels/whatsapp/signature.ts';
-import type { SandboxCall } from '../sandbox/state.ts';
+import { whatsappMediaWebhook } from '../sandbox/payloads.ts';
 import { CliError, configOrExit } from './common.ts';
 import { sandboxOutboxSeq, waitForSandboxReply } from './sandbox-reply.ts';
+import { chosenMedia, type MediaFlags, uploadSimulatedMedia } from './simulate-media.ts';
 import { simulateTelegram } from './simulate-telegram.ts';
 
 /** Options every simulate subcommand takes. */
-export interface SimulateOptions {
+export interface SimulateOptions extends MediaFlags {
   readonly from?: string;
   readonly url?: string;
   readonly timeout: string;
@@ -27,7 +28,7 @@ function timeoutMs(v: string): number {
   return Math.round(s * 1000);
 }
 
-async function simulateWhatsApp(text: string, opts: SimulateOptions): Promise<void> {
+async function simulateWhatsApp(text: string | undefined, opts: SimulateOptions): Promise<void> {
   const config = configOrExit();
   const wa = config.whatsapp;
   if (!wa) throw new CliError('WhatsApp is not configured (set the WHATSAPP_* variables or use the sandbox)');
@@ -36,8 +37,27 @@ async function simulateWhatsApp(text: string, opts: SimulateOptions): Promise<vo
   const base = (opts.url ?? `http://127.0.0.1:${config.env.PORT}`).replace(/\/+$/, '');
   const wait = timeoutMs(opts.timeout);
 
+  const chosen = chosenMedia(opts);
+  if (!chosen && !text) throw new CliError('give a TEXT, or a file with --voice, --image or --document');
   const after = await sandboxOutboxSeq(base, 'whatsapp');
-  const { body, wamid } = textNotification({ phoneNumberId: wa.phoneNumberId, from, text });
+  const uploaded = chosen ? await uploadSimulatedMedia(base, chosen.media, chosen.file) : undefined;
+  const { body, wamid } = uploaded
+    ? (() => {
+        const id = newInboundWamid();
+        const b = whatsappMediaWebhook({
+          from,
+          id,
+          media: uploaded.media,
+          mediaId: uploaded.id,
+          mimeType: uploaded.mimeType,
+          sha256: uploaded.sha256,
+          caption: text,
+          fileName: uploaded.fileName,
+          phoneNumberId: wa.phoneNumberId,
+        });
+        return { body: b, wamid: id };
+      })()
+    : textNotification({ phoneNumberId: wa.phoneNumberId, from, text: text ?? '' });
   // Meta's serialisation (escaped unicode), signed over exactly the bytes sent.
   const raw = metaStringify(body);
   let res: Response;
@@ -54,7 +74,10 @@ async function simulateWhatsApp(text: string, opts: SimulateOptions): Promise<vo
   if (res.status !== 200) {
     throw new CliError(`the webhook answered HTTP ${res.status}: ${(await res.text()).slice(0, 300)}`);
   }
-  process.stdout.write(`→ ${from}: ${text}\n  stored as ${wamid}\n`);
+  const what = uploaded
+    ? `[${uploaded.media}: ${uploaded.fileName}, ${uploaded.size} bytes]${text ? ` ${text}` : ''}`
+    : text;
+  process.stdout.write(`→ ${from}: ${what}\n  stored as ${wamid}\n`);
 
   const replies = await waitForSandboxReply({
     baseUrl: base,
@@ -81,20 +104,32 @@ export function registerSimulate(program: Command): void {
     .command('simulate')
     .description('send a correctly signed inbound message to a running WADI and print the reply');
   simulate
-    .command('whatsapp <text>')
-    .description('post a signed WhatsApp text message to /webhooks/whatsapp and print the reply')
+    .command('whatsapp [text]')
+    .description('post a signed WhatsApp message (text, or a voice note, image or document) and print the reply')
     .option('--from <id>', 'sender wa_id (digits)')
+    .option('--voice <file>', 'send FILE as a voice note (TEXT is ignored)')
+    .option('--image <file>', 'send FILE as an image (TEXT is its caption)')
+    .option('--document <file>', 'send FILE as a document (TEXT is its caption)')
     .option('--url <url>', 'base URL of the running WADI (default http://127.0.0.1:PORT)')
     .option('--timeout <seconds>', 'how long to wait for the reply', '30')
-    .action((text: string, opts: SimulateOptions) => simulateWhatsApp(text, opts));
+    .action((text: string | undefined, opts: SimulateOptions) => simulateWhatsApp(text, opts));
   simulate
-    .command('telegram <text>')
-    .description('post a Telegram update with the webhook secret to /webhooks/telegram and print the reply')
+    .command('telegram [text]')
+    .description('post a Telegram update (text, or a voice note, photo or document) and print the reply')
     .option('--from <id>', 'Telegram user id of the simulated user (= its private chat id)', '700000001')
+    .option('--voice <file>', 'send FILE as a voice note (TEXT is ignored)')
+    .option('--image <file>', 'send FILE as a photo (TEXT is its caption)')
+    .option('--document <file>', 'send FILE as a document (TEXT is its caption)')
     .option('--url <url>', 'base URL of the running WADI (default http://127.0.0.1:PORT)')
     .option('--timeout <seconds>', 'how long to wait for the reply', '30')
-    .action(async (text: string, opts: SimulateOptions) => {
-      await simulateTelegram({ text, from: opts.from, url: opts.url, timeoutMs: timeoutMs(opts.timeout) });
+    .action(async (text: string | undefined, opts: SimulateOptions) => {
+      await simulateTelegram({
+        text,
+        from: opts.from,
+        url: opts.url,
+        timeoutMs: timeoutMs(opts.timeout),
+        media: chosenMedia(opts),
+      });
     });
   for (const cmd of simulate.commands) cmd.exitOverride();
   simulate.exitOverride();

@@ -16,7 +16,7 @@ const problems = (env: Record<string, string>, cwd = dir()) => {
   }
 };
 
-const STRONG = 'k'.repeat(40);
+const STRONG = 'kQ7v-Zr2Lp9xW4mB8nT1cY6hJ3sD5fG0aE';
 const PROD_OK = {
   NODE_ENV: 'production',
   ADMIN_API_KEY: STRONG,
@@ -26,6 +26,7 @@ const PROD_OK = {
   TELEGRAM_BOT_TOKEN: '123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ',
   TELEGRAM_WEBHOOK_SECRET: 'secret-token-abcdefghijkl',
   PUBLIC_URL: 'https://wadi.example.com',
+  METRICS_TOKEN: 'metrics-Hq4Xz81LpVw2',
 };
 
 describe('production fails closed', () => {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { type Env, envSchema, SECRET_VARS } from './schema.ts';
 import { loadTemplatesFile, type TemplateBook } from './templates.ts';
 import { loadToolsFile, type ToolsFile, ToolsFileError } from './tools-file.ts';
+import { trustsAProxy } from './trust-proxy.ts';
 
 /** Fixed credentials used by the built-in fakes; only ever valid in sandbox mode. */
 export const SANDBOX_CREDENTIALS = {
@@ -280,6 +281,109 @@ function productionProblems(env: Env, cwd: string, sandbox: boolean): ConfigProb
   }
   if (env.TELEGRAM_BOT_TOKEN && (env.TELEGRAM_MODE ?? 'webhook') === 'webhook' && !env.PUBLIC_URL) {
     p.push({ variable: 'PUBLIC_URL', message: 'required for Telegram webhook mode (or set TELEGRAM_MODE=polling)' });
+  }
+  p.push(...hardeningProblems(env));
+  return p;
+}
+
+/** Values printed in WADI's own source: whoever reads it knows them, so production refuses them. */
+const PUBLIC_VALUES = new Set<string>(Object.values(SANDBOX_CREDENTIALS));
+
+/** Secrets an operator chooses: too little variety means they can be guessed. */
+const CHOSEN_SECRETS = [
+  'WHATSAPP_APP_SECRET',
+  'WHATSAPP_VERIFY_TOKEN',
+  'TELEGRAM_WEBHOOK_SECRET',
+  'METRICS_TOKEN',
+] as const satisfies readonly (keyof Env)[];
+
+/**
+ * Why `secret` is too weak to guard production, or undefined: fewer than 10 distinct characters,
+ * or one short pattern repeated (`abcabcabc…`, `0123456789` twice).
+ */
+export function weakSecret(secret: string): string | undefined {
+  if (new Set(secret).size < 10) return 'has fewer than 10 distinct characters: generate one (openssl rand -hex 32)';
+  for (let period = 1; period <= secret.length / 2; period++) {
+    let repeats = true;
+    for (let i = period; i < secret.length && repeats; i++) repeats = secret[i] === secret[i - period];
+    if (repeats) return 'is a short pattern repeated: generate one (openssl rand -hex 32)';
+  }
+  return undefined;
+}
+
+/** True for http:// URLs that stay on this machine (a local LLM server, a sidecar). */
+function isLoopbackUrl(u: URL): boolean {
+  const h = u.hostname.replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
+}
+
+/** Production refusals from the adversarial review (issue 14): guessable, public or clear-text settings. */
+function hardeningProblems(env: Env): ConfigProblem[] {
+  const p: ConfigProblem[] = [];
+  const secretVars = [...SECRET_VARS, 'WHATSAPP_PHONE_NUMBER_ID'] as const;
+  for (const name of secretVars) {
+    const v = env[name];
+    for (const s of Array.isArray(v) ? v : v ? [v] : []) {
+      if (PUBLIC_VALUES.has(s)) {
+        p.push({ variable: name, message: "is the sandbox's built-in value (public in WADI's source); set your own" });
+      }
+    }
+  }
+  for (const [i, key] of env.ADMIN_API_KEY.entries()) {
+    const weak = key.length >= 32 ? weakSecret(key) : undefined;
+    if (weak) {
+      const which = env.ADMIN_API_KEY.length > 1 ? `key ${i + 1} ` : '';
+      p.push({ variable: 'ADMIN_API_KEY', message: `${which}${weak}` });
+    }
+  }
+  for (const name of CHOSEN_SECRETS) {
+    const v = env[name];
+    const weak = v && v.length >= 16 && !PUBLIC_VALUES.has(v) ? weakSecret(v) : undefined;
+    if (weak) p.push({ variable: name, message: weak });
+  }
+  for (const name of ['WHATSAPP_GRAPH_URL', 'TELEGRAM_API_URL', 'OPENAI_BASE_URL'] as const) {
+    const v = env[name];
+    if (!v) continue;
+    const u = new URL(v);
+    if (u.protocol !== 'https:' && !isLoopbackUrl(u)) {
+      p.push({
+        variable: name,
+        message: 'must be https:// in production (tokens would travel in clear); http:// only to loopback',
+      });
+    }
+  }
+  for (const o of env.CORS_ORIGINS) {
+    if (o.startsWith('http://')) {
+      p.push({
+        variable: 'CORS_ORIGINS',
+        message: `"${o}" is http://: the admin key would travel in clear; use https://`,
+      });
+    }
+  }
+  if (env.HSTS_MAX_AGE > 0 && env.HSTS_MAX_AGE < 86_400) {
+    p.push({
+      variable: 'HSTS_MAX_AGE',
+      message: 'too short for production (at least 86400, one day; 31536000 advised)',
+    });
+  }
+  if (!env.METRICS_TOKEN) {
+    p.push({
+      variable: 'METRICS_TOKEN',
+      message: 'required in production: /metrics would be open to anyone who can reach WADI',
+    });
+  }
+  if (env.TRUST_PROXY && /^true$/i.test(env.TRUST_PROXY.trim())) {
+    p.push({
+      variable: 'TRUST_PROXY',
+      message:
+        "true believes any X-Forwarded-For a client writes (lockout bypass, forged audit addresses); set the hop count (e.g. 1) or the proxies' CIDRs",
+    });
+  }
+  if (trustsAProxy(env.TRUST_PROXY) && !env.PUBLIC_URL) {
+    p.push({
+      variable: 'PUBLIC_URL',
+      message: 'required with TRUST_PROXY: https redirects go to PUBLIC_URL, never to a host a request names',
+    });
   }
   return p;
 }

@@ -195,6 +195,32 @@ export const envSchema = z.object({
   RETENTION_DAYS: int(0, 0, 36_500),
   /** JSON file mapping WADI's messages to approved WhatsApp templates for after the 24 h window. */
   WHATSAPP_TEMPLATES_FILE: optStr,
+
+  // Media (src/media): voice notes, images, documents. Names fixed by CONTRACT.md.
+  /** Transcribe voice notes; default on when an LLM is configured (or the sandbox LLM is used). */
+  ASSISTANT_TRANSCRIPTION: z.stringbool().optional(),
+  ASSISTANT_TRANSCRIPTION_MODEL: z.string().trim().min(1).default('whisper-1'),
+  /** Send images to the chat model as image content parts. */
+  ASSISTANT_VISION: bool(false),
+  /** One download cap for every media kind, bytes; unset: the platforms' own per-kind limits. */
+  MEDIA_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(100 * 1024 * 1024)
+    .optional(),
+  MEDIA_MAX_DOCUMENT_CHARS: int(20_000, 100, 1_000_000),
+  /** Media downloads in flight per process, and the time one may take. */
+  MEDIA_DOWNLOAD_CONCURRENCY: int(4, 1, 64),
+  MEDIA_DOWNLOAD_TIMEOUT_MS: int(60_000, 1000, 600_000),
+
+  // Turn scheduling (src/inbox/worker.ts, src/assistant/llm-gate.ts)
+  /**
+   * Chat completions in flight per process. Turns run concurrently up to this plus
+   * WORKER_CONCURRENCY (which now counts the claim loops and the turns' share of the DB pool).
+   */
+  LLM_MAX_CONCURRENCY: int(256, 1, 4096),
+
   // Knowledge and tools (src/knowledge, src/assistant-tools): the operator's documents, searched
   // with PostgreSQL full-text search, and MCP servers the model may call.
   /** Folder of Markdown, text, PDF and DOCX files the assistant can search; unset = no knowledge. */
@@ -215,6 +241,16 @@ export const envSchema = z.object({
   ASSISTANT_TOOL_TIMEOUT_MS: int(15_000, 100, 600_000),
   /** Most tool calls in one turn; then the model must answer with what it has. */
   ASSISTANT_TOOL_MAX_STEPS: int(6, 1, 50),
+
+  // Replies and silent failures (issue 18: src/render, src/conversation)
+  /** Cap on one reply's tokens (`max_tokens`), so a runaway answer is not ten messages; 0 = no cap. */
+  ASSISTANT_MAX_OUTPUT_TOKENS: int(800, 0, 100_000),
+  /** WhatsApp's typing indicator fades after ~25 s: re-send it this often while a turn runs. */
+  WHATSAPP_TYPING_REFRESH_MS: int(20_000, 100, 24_000),
+  /** Longest a turn keeps a typing indicator up (both channels). */
+  TYPING_MAX_MS: int(120_000, 1000, 3_600_000),
+  /** At most one "your message could not be answered" notice per conversation in this many minutes. */
+  DEAD_LETTER_NOTICE_MINUTES: int(60, 0, 10_080),
 });
 
 function validCron(pattern: string): boolean {

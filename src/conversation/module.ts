@@ -7,10 +7,14 @@ import { EventEmitter } from 'node:events';
 import type { Assistant } from '../assistant/assistant.ts';
 import type { ToolAnswerDeps } from '../assistant-tools/answer.ts';
 import type { ChannelName, ChannelSender } from '../channels/types.ts';
+import { sharedDatabase } from '../db/share.ts';
 import { InboxWorker } from '../inbox/worker.ts';
 import type { WadiModule } from '../kernel/module.ts';
+import { Semaphore } from '../kernel/semaphore.ts';
+import type { MediaService } from '../media/service.ts';
 import { OutboxDispatcher } from '../outbox/dispatcher.ts';
 import type { ModuleContext } from '../platform/context.ts';
+import { queueDeadLetterNotice } from './dead-letter-notice.ts';
 import { HandoffNotifier, type OnCallChannel } from './handoff-notifier.ts';
 import { keywordSets } from './keywords.ts';
 import { PeopleSchedules } from './schedules.ts';
@@ -28,6 +32,8 @@ export interface ConversationDeps {
   readonly outboxEvents?: EventEmitter;
   /** Where on-call hears about handoffs: the alert notifiers that can send plain text. */
   readonly onCall?: readonly OnCallChannel[];
+  /** Voice notes, images, documents (src/media); without it they get the "text only" reply. */
+  readonly media?: MediaService;
   /** Knowledge search and MCP tools, when configured. */
   readonly tools?: ToolAnswerDeps;
 }
@@ -35,11 +41,11 @@ export interface ConversationDeps {
 /** Builds the engine. */
 export function conversationModule(ctx: ModuleContext, deps: ConversationDeps): WadiModule {
   const env = ctx.config.env;
-  const { assistant, senders } = deps;
+  const { assistant, senders, media } = deps;
   if (ctx.role === 'web') return { name: 'conversation' };
 
   const outboxEvents = deps.outboxEvents ?? new EventEmitter();
-  const typing = new TypingKeeper();
+  const typing = new TypingKeeper({ whatsappRefreshMs: env.WHATSAPP_TYPING_REFRESH_MS, maxMs: env.TYPING_MAX_MS });
   const onCall = deps.onCall ?? [];
   const handoffs = new HandoffNotifier({
     database: ctx.database,
@@ -59,10 +65,19 @@ export function conversationModule(ctx: ModuleContext, deps: ConversationDeps): 
     optOut: env.OPT_OUT_KEYWORDS,
     optIn: env.OPT_IN_KEYWORDS,
   });
+  // Claims, history loads and commits of all turns share half the pool (at most WORKER_CONCURRENCY
+  // connections): the webhook ingest, the dispatcher and the heartbeat keep the rest.
+  const turnDb = sharedDatabase(
+    ctx.database,
+    new Semaphore(Math.max(1, Math.min(env.WORKER_CONCURRENCY, Math.floor(env.DATABASE_POOL_SIZE / 2)))),
+  );
   const worker = new InboxWorker({
-    database: ctx.database,
+    database: turnDb,
+    heartbeatDatabase: ctx.database,
     logger: ctx.logger.child({ component: 'inbox-worker' }),
     concurrency: env.WORKER_CONCURRENCY,
+    // Turns mostly wait on the LLM (holding no connection): as many run as the LLM gate admits.
+    maxTurns: env.LLM_MAX_CONCURRENCY + env.WORKER_CONCURRENCY,
     leaseMs: env.INBOX_LEASE_MS,
     debounceMs: env.COALESCE_DEBOUNCE_MS,
     pollMs: env.WORKER_POLL_MS,
@@ -70,10 +85,21 @@ export function conversationModule(ctx: ModuleContext, deps: ConversationDeps): 
     retryBaseMs: env.INBOX_RETRY_BASE_MS,
     graceMs: Math.max(env.SHUTDOWN_GRACE_MS - 2000, 500),
     events: deps.inboxEvents,
+    // No silent dead letters: the user hears once (per DEAD_LETTER_NOTICE_MINUTES) that it failed.
+    onDead: async (tx, turn) => {
+      const conv = turn.conversation;
+      const last = turn.messages[turn.messages.length - 1];
+      const queued = await queueDeadLetterNotice(tx, conv, last.id, {
+        defaultLocale: env.ASSISTANT_LOCALE,
+        intervalMinutes: env.DEAD_LETTER_NOTICE_MINUTES,
+        sender: senders.get(conv.channel as ChannelName),
+      });
+      if (queued) setImmediate(() => outboxEvents.emit('queued'));
+    },
     handle: (turn, signal, lease) =>
       runTurn(
         {
-          database: ctx.database,
+          database: turnDb,
           logger: ctx.logger.child({ component: 'turn' }),
           assistant,
           sender: (channel) => senders.get(channel),
@@ -85,6 +111,7 @@ export function conversationModule(ctx: ModuleContext, deps: ConversationDeps): 
           keywords,
           notifyHandoffs: onCall.length > 0,
           onHandoff: () => handoffs.wake(),
+          media,
         },
         turn,
         signal,

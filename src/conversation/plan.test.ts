@@ -52,6 +52,7 @@ describe('turn plan', () => {
         m('text', 'alta.'),
         m('text', 'la fiebre es alta'),
       ],
+      new Map(),
       sets,
     );
     expect(

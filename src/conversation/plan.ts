@@ -5,6 +5,7 @@
  * OPT_OUT_KEYWORDS / OPT_IN_KEYWORDS (whole messages) opt out of and back into proactive messages.
  */
 import type { ClaimedMessage } from '../inbox/claim.ts';
+import type { Understood } from '../media/service.ts';
 import { type KeywordSets, keywordIntent } from './keywords.ts';
 
 /** One step of a turn. */
@@ -14,7 +15,9 @@ export type Step =
   | { readonly type: 'unsupported'; readonly kind: string; readonly message: ClaimedMessage }
   | { readonly type: 'handoff'; readonly trigger: 'command' | 'keyword'; readonly message: ClaimedMessage }
   | { readonly type: 'opt_out'; readonly message: ClaimedMessage }
-  | { readonly type: 'opt_in'; readonly message: ClaimedMessage };
+  | { readonly type: 'opt_in'; readonly message: ClaimedMessage }
+  /** Media WADI could not use (too large, gone, vision off…): answered with a notice. */
+  | { readonly type: 'media'; readonly understood: Understood; readonly message: ClaimedMessage };
 
 const TEXT_KINDS = new Set(['text', 'interactive', 'callback']);
 
@@ -33,8 +36,16 @@ function commandOf(m: ClaimedMessage): { name: string } | undefined {
 /** Commands that ask for a person. */
 const HANDOFF_COMMANDS = new Set(['human', 'humano', 'agente', 'agent']);
 
-/** Plans the steps of a turn (`keywords`: the deployment's handoff and opt-out words; none by default). */
-export function planTurn(messages: readonly ClaimedMessage[], keywords?: KeywordSets): Step[] {
+/**
+ * Plans the steps of a turn. `understood` holds what the media step made of media messages: those
+ * with derived text (a transcript, a document, an image for the model) join the run of text.
+ * `keywords`: the deployment's handoff and opt-out words (none by default).
+ */
+export function planTurn(
+  messages: readonly ClaimedMessage[],
+  understood: ReadonlyMap<number, Understood> = new Map(),
+  keywords?: KeywordSets,
+): Step[] {
   const steps: Step[] = [];
   let run: ClaimedMessage[] = [];
   const flush = () => {
@@ -42,6 +53,15 @@ export function planTurn(messages: readonly ClaimedMessage[], keywords?: Keyword
     run = [];
   };
   for (const m of messages) {
+    const u = understood.get(m.id);
+    if (u) {
+      if (u.text || u.imageUrl) run.push(m);
+      else {
+        flush();
+        steps.push({ type: 'media', understood: u, message: m });
+      }
+      continue;
+    }
     const cmd = m.kind === 'command' || messageText(m).startsWith('/') ? commandOf(m) : undefined;
     const intent = !cmd && keywords && TEXT_KINDS.has(m.kind) ? keywordIntent(messageText(m), keywords) : undefined;
     if (cmd && HANDOFF_COMMANDS.has(cmd.name)) {

@@ -16,6 +16,10 @@ export interface Texts {
   readonly optedOut: string;
   /** The user sent an OPT_IN_KEYWORDS word after opting out. */
   readonly optedIn: string;
+  /** The conversation no longer fits the model, even trimmed. */
+  readonly tooLong: string;
+  /** A message went to the dead letter: it will not be answered. */
+  readonly deadLetter: string;
   readonly kindNames: Record<string, string>;
 }
 
@@ -31,6 +35,10 @@ const es: Texts = {
   optedOut:
     'Listo, no te enviaremos más mensajes por iniciativa propia. Seguiré respondiendo si me escribes. Envía ALTA para volver a recibirlos.',
   optedIn: 'Perfecto, vuelves a recibir nuestros avisos. Envía BAJA cuando quieras dejar de recibirlos.',
+  tooLong:
+    'Lo siento, la conversación se ha hecho demasiado larga para responderte. Prueba con un mensaje más corto o envía /reset para empezar de cero.',
+  deadLetter:
+    'Lo siento, no he podido responder a tu último mensaje por un problema técnico. ¿Puedes enviarlo de nuevo en unos minutos?',
   kindNames: {
     audio: 'audios',
     image: 'imágenes',
@@ -55,6 +63,10 @@ const en: Texts = {
   optedOut:
     "Done, we won't send you messages on our own initiative any more. I'll still answer if you write. Send START to receive them again.",
   optedIn: "Great, you'll receive our notices again. Send STOP whenever you want to stop them.",
+  tooLong:
+    'Sorry, our conversation has grown too long for me to answer. Try a shorter message, or send /reset to start over.',
+  deadLetter:
+    "Sorry, I couldn't answer your last message because of a technical problem. Could you send it again in a few minutes?",
   kindNames: {
     audio: 'voice or audio messages',
     image: 'images',

@@ -4,7 +4,12 @@
  * with the history window. Everything the turn decides (replies in the outbox, history, /reset,
  * messages done) commits in ONE transaction, so a crash before it changes nothing and the turn is
  * simply claimed again. When the LLM is unavailable the messages stay pending and the user gets
- * one short notice per outage (conversations.fallback_notified_at).
+ * People: `/human` or a HANDOFF_KEYWORDS word hands the conversation to a person (needs_human: the
+ * user is told once, on-call is due to be told, the bot goes silent); while a person has it, what
+ * the user writes is stored `unanswered` and added to the history, not answered. Opt-out and opt-in
+ * one short notice per outage (conversations.fallback_notified_at). Every text is rendered for the
+ * channel (reply-format.ts). A prompt too long for the model is retried once with a trimmed
+ * history (context-retry.ts); if it still does not fit, the user gets an apology and the turn ends.
  *
  * People: `/human` or a HANDOFF_KEYWORDS word hands the conversation to a person (needs_human: the
  * user is told once, on-call is due to be told, the bot goes silent); while a person has it, what
@@ -17,19 +22,32 @@ import {
   AssistantRejectedError,
   AssistantUnavailableError,
   type ChatMessage,
+  type ContentPart,
+  hasImages,
 } from '../assistant/assistant.ts';
 import { answerWithTools, type ToolAnswerDeps } from '../assistant-tools/answer.ts';
-import { splitText } from '../channels/split.ts';
 import type { ChannelName, ChannelSender } from '../channels/types.ts';
 import type { Database } from '../db/client.ts';
 import { type HandoffTrigger, optIn, optOut, requestHandoff } from '../db/conversation-states.ts';
 import { markFallbackNotified, resetContext } from '../db/conversations.ts';
-import { type ClaimedTurn, type CompleteOptions, LeaseLostError, type TurnLease } from '../inbox/claim.ts';
+import {
+  type ClaimedMessage,
+  type ClaimedTurn,
+  type CompleteOptions,
+  LeaseLostError,
+  type TurnLease,
+} from '../inbox/claim.ts';
+import { MediaError } from '../media/errors.ts';
+import { mediaNotice } from '../media/notices.ts';
+import type { MediaService, Understood } from '../media/service.ts';
+import { understandTurnMedia } from '../media/turn-media.ts';
 import { metrics } from '../observability/metrics/metrics.ts';
 import { enqueueReplies, type QueuedReply } from '../outbox/enqueue.ts';
+import { replyWithinContext } from './context-retry.ts';
 import { appendHistory, loadHistory } from './history.ts';
 import type { KeywordSets } from './keywords.ts';
 import { messageText, planTurn } from './plan.ts';
+import { formatReply } from './reply-format.ts';
 import { kindName, type Locale, resolveLocale, texts } from './texts.ts';
 import type { TypingKeeper } from './typing.ts';
 
@@ -52,6 +70,8 @@ export interface TurnDeps {
   readonly notifyHandoffs?: boolean;
   /** Called after a new handoff was recorded (wakes the on-call notifier). */
   readonly onHandoff?: () => void;
+  /** Voice notes, images, documents (src/media); without it they get the "text only" reply. */
+  readonly media?: MediaService;
 }
 
 /** Effects on the conversation, applied in order inside the final transaction. */
@@ -61,8 +81,6 @@ type Effect =
   | { type: 'handoff'; trigger: HandoffTrigger }
   | { type: 'opt_out' }
   | { type: 'opt_in' };
-
-const FALLBACK_SPLIT_LIMIT = 4096;
 
 /**
  * Runs one claimed turn to completion or hands it back, through `lease` (the worker's: it owns the
@@ -80,14 +98,12 @@ export async function runTurn(deps: TurnDeps, turn: ClaimedTurn, signal: AbortSi
     return;
   }
 
-  const steps = planTurn(turn.messages, deps.keywords);
   // A person has the conversation (paused or handed off): the bot answers nothing but opt-outs.
   let paused = conv.paused;
   let needsHuman = conv.handoff_requested_at !== null;
   const sender = deps.sender(channel);
   const locale = resolveLocale(conv.locale, deps.defaultLocale);
   const t = texts(locale);
-  const split = (s: string) => (sender ? sender.split(s) : splitText(s, { limit: FALLBACK_SPLIT_LIMIT }));
   if (sender && !paused) deps.typing.start(conv.id, sender, conv.chat_id, last.event.platformMessageId);
   const unanswered = new Set<number>();
   const inHistory = new Set<number>();
@@ -95,23 +111,36 @@ export async function runTurn(deps: TurnDeps, turn: ClaimedTurn, signal: AbortSi
   const replies: QueuedReply[] = [];
   const effects: Effect[] = [];
   const answeredBy = new Map<number, number>();
-  const reply = (inboxId: number, body: string, kind: 'text' | 'notice' = 'text') =>
+  const reply = (inboxId: number, markdown: string, kind: 'text' | 'notice' = 'text') => {
+    const { parts, options } = formatReply(channel, sender, markdown);
     replies.push({
       channel,
       chatId: conv.chat_id,
       conversationId: conv.id,
       inboxId,
       kind,
-      parts: split(body),
+      parts,
+      options,
       traceContext: turn.messages.find((m) => m.id === inboxId)?.traceContext,
     });
+  };
   let history: ChatMessage[] | undefined;
   let llmStartedAt: Date | undefined;
   let llmEndedAt: Date | undefined;
   let answered = false;
 
   try {
-    for (const step of steps) {
+    // Media first (downloads, transcriptions), each result stored as soon as it is known (also while
+    // a person has the conversation: the transcript is what they and, later, the assistant read).
+    const understood = deps.media
+      ? await understandTurnMedia(
+          { database: deps.database, media: deps.media, logger: deps.logger },
+          turn,
+          locale,
+          signal,
+        )
+      : new Map<number, Understood>();
+    for (const step of planTurn(turn.messages, understood, deps.keywords)) {
       if (step.type === 'opt_out' || step.type === 'opt_in') {
         answeredBy.set(step.message.id, step.message.id);
         effects.push({ type: step.type });
@@ -132,7 +161,7 @@ export async function runTurn(deps: TurnDeps, turn: ClaimedTurn, signal: AbortSi
         // Kept for the person (and for the assistant's context later), not answered.
         for (const m of step.type === 'ask' ? step.messages : [step.message]) {
           unanswered.add(m.id);
-          const said = messageText(m);
+          const said = understood.get(m.id)?.text ?? messageText(m);
           if (said && !m.inHistory) {
             effects.push({ type: 'history', rows: [{ role: 'user', content: said }] });
             inHistory.add(m.id);
@@ -153,24 +182,81 @@ export async function runTurn(deps: TurnDeps, turn: ClaimedTurn, signal: AbortSi
       } else if (step.type === 'unsupported') {
         answeredBy.set(step.message.id, step.message.id);
         reply(step.message.id, t.unsupported(kindName(locale, step.kind)));
+      } else if (step.type === 'media') {
+        const u = step.understood;
+        answeredBy.set(step.message.id, step.message.id);
+        reply(step.message.id, mediaNotice(locale, u.kind, u.outcome, u.limit));
       } else {
         history ??= await loadHistory(deps.database, conv.id, deps.historyTokens);
-        // Messages stored while paused are in the history already (handed to the assistant later).
-        const user = step.messages
-          .filter((m) => !m.inHistory)
-          .map((m) => ({ role: 'user' as const, content: messageText(m) }));
+        // The history keeps text only: the transcript, the document, "[image] caption". Messages
+        // stored while paused are in the history already (handed to the assistant later).
+        const said = step.messages.map((m) => ({
+          role: 'user' as const,
+          content: understood.get(m.id)?.text ?? messageText(m),
+        }));
+        const fresh = (ms: readonly ClaimedMessage[]) => ms.filter((m) => !m.inHistory);
+        let run = step.messages;
+        let user: ChatMessage[] = fresh(run).map((m) => ({ role: 'user', content: userContent(m, understood) }));
         llmStartedAt ??= new Date();
         // Tool calls are journaled under the run's first message: stable when a retry claims more.
         const journal = { inboxId: step.messages[0].id, conversationId: conv.id, leaseToken: turn.token };
-        const messages = [...history, ...user];
-        const r = deps.tools
-          ? await answerWithTools(deps.tools, deps.assistant, { messages, locale, signal, turn: journal })
-          : await deps.assistant.reply({ messages, locale, signal });
+        const ask = (messages: ChatMessage[]) =>
+          deps.tools
+            ? answerWithTools(deps.tools, deps.assistant, { messages, locale, signal, turn: journal })
+            : deps.assistant.reply({ messages, locale, signal });
+        const h = history;
+        const askWithin = (u: ChatMessage[]) =>
+          replyWithinContext(ask, { history: h, user: u }, (trim) =>
+            deps.logger.warn(
+              { conversationId: conv.id, ...trim },
+              'context window exceeded; retrying with a trimmed history',
+            ),
+          );
+        let outcome: Awaited<ReturnType<typeof askWithin>>;
+        try {
+          outcome = await askWithin(user);
+        } catch (err) {
+          if (!(err instanceof AssistantRejectedError) || !hasImages(user)) throw err;
+          // The model refuses images: answer the captions; an image without one gets a notice.
+          deps.logger.warn(
+            { conversationId: conv.id, err: err.message },
+            'the chat model rejected an image; captions only',
+          );
+          const keep: (typeof run)[number][] = [];
+          for (const m of run) {
+            const u = understood.get(m.id);
+            if (!u?.imageUrl) keep.push(m);
+            else {
+              metrics.mediaItems.inc({ channel, kind: u.kind, outcome: 'vision_rejected' });
+              if (u.caption) keep.push(m);
+              else {
+                answeredBy.set(m.id, m.id);
+                reply(m.id, mediaNotice(locale, u.kind, 'vision_rejected'));
+              }
+            }
+          }
+          run = keep;
+          user = fresh(run).map((m) => {
+            const u = understood.get(m.id);
+            return { role: 'user', content: u?.imageUrl ? (u.caption ?? '') : userContent(m, understood) };
+          });
+          if (run.length === 0) continue;
+          outcome = await askWithin(user);
+        }
         llmEndedAt = new Date();
-        const anchor = step.messages[step.messages.length - 1].id;
-        for (const m of step.messages) answeredBy.set(m.id, anchor);
+        const anchor = run[run.length - 1].id;
+        for (const m of step.messages) if (!answeredBy.has(m.id)) answeredBy.set(m.id, anchor);
+        if (!outcome.ok) {
+          // Even the trimmed prompt does not fit: say so and end the turn; keeping these words in
+          // the history would only make the next prompt fail the same way.
+          deps.logger.warn({ conversationId: conv.id }, 'context window exceeded after trimming; apology sent');
+          reply(anchor, t.tooLong, 'notice');
+          continue;
+        }
+        const r = outcome.reply;
         reply(anchor, r.text);
-        const rows = [...user, { role: 'assistant' as const, content: r.text }];
+        const kept = said.filter((_, i) => run.includes(step.messages[i]) && !step.messages[i].inHistory);
+        const rows = [...kept, { role: 'assistant' as const, content: r.text }];
         effects.push({ type: 'history', rows });
         history = [...history, ...rows];
         answered = true;
@@ -178,7 +264,12 @@ export async function runTurn(deps: TurnDeps, turn: ClaimedTurn, signal: AbortSi
     }
   } catch (err) {
     deps.typing.stop(conv.id);
-    await handBack(deps, turn, lease, err, signal);
+    // The platform or the transcriber is down: wait like an LLM outage (one notice, not counted).
+    const e =
+      err instanceof MediaError && err.reason === 'unavailable'
+        ? new AssistantUnavailableError(err.message, { retryAfterMs: err.retryAfterMs })
+        : err;
+    await handBack(deps, turn, lease, e, signal);
     return;
   }
 
@@ -191,6 +282,17 @@ export async function runTurn(deps: TurnDeps, turn: ClaimedTurn, signal: AbortSi
     unanswered,
     inHistory,
   });
+}
+
+/** What the model reads for one message: text, or the caption and the image for a vision model. */
+function userContent(m: ClaimedMessage, understood: ReadonlyMap<number, Understood>): ChatMessage['content'] {
+  const u = understood.get(m.id);
+  if (!u) return messageText(m);
+  if (!u.imageUrl) return u.text ?? '';
+  const parts: ContentPart[] = [];
+  if (u.caption) parts.push({ type: 'text', text: u.caption });
+  parts.push({ type: 'image_url', image_url: { url: u.imageUrl } });
+  return parts;
 }
 
 async function commit(
@@ -255,7 +357,11 @@ async function handBack(
       // One notice per outage: the flag is cleared by the next real answer.
       if (await markFallbackNotified(tx, conv.id)) {
         notified = true;
-        const parts = [texts(locale).unavailable];
+        const { parts, options } = formatReply(
+          conv.channel,
+          deps.sender(conv.channel as ChannelName),
+          texts(locale).unavailable,
+        );
         await enqueueReplies(tx, [
           {
             channel: conv.channel,
@@ -264,6 +370,7 @@ async function handBack(
             inboxId: first.id,
             kind: 'notice',
             parts,
+            options,
           },
         ]);
       }

@@ -154,6 +154,12 @@ describe.each(backends())('conversation states on %s', (backend) => {
       status: 'read',
     });
     await t.database.query(`update inbox_messages set received_at = now() - interval '40 days' where id = $1`, [oldIn]);
+    // What the media step understood (a voice note's transcript) is content too.
+    await t.database.query(`update inbox_messages set media = $2::jsonb where id in ($1, $3)`, [
+      oldIn,
+      JSON.stringify({ kind: 'audio', outcome: 'ok', text: 'transcripción secreta' }),
+      newIn,
+    ]);
     await t.database.query(`update outbox_messages set created_at = now() - interval '40 days' where id = $1`, [
       oldOut,
     ]);
@@ -166,13 +172,14 @@ describe.each(backends())('conversation states on %s', (backend) => {
     expect(first.inbound).toBeGreaterThanOrEqual(1);
     expect(first.outbound).toBeGreaterThanOrEqual(1);
     expect(first.history).toBeGreaterThanOrEqual(1);
-    const texts = await t.database.query<{ id: number; text: string | null }>(
-      `select id, event->>'text' as text from inbox_messages where conversation_id = $1 order by id`,
+    const texts = await t.database.query<{ id: number; text: string | null; transcript: string | null }>(
+      `select id, event->>'text' as text, media->>'text' as transcript from inbox_messages
+       where conversation_id = $1 order by id`,
       [id],
     );
     expect(texts.rows).toEqual([
-      { id: oldIn, text: null },
-      { id: newIn, text: 'nuevo' },
+      { id: oldIn, text: null, transcript: null },
+      { id: newIn, text: 'nuevo', transcript: 'transcripción secreta' },
     ]);
     const out = await t.database.query<{ body: string; status: string }>(
       'select body, status from outbox_messages where id = $1',

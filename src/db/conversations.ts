@@ -25,6 +25,26 @@ export async function markFallbackNotified(tx: Queryable, conversationId: number
   return rows.length > 0;
 }
 
+/**
+ * Marks that the user was told a message of theirs went to the dead letter; true when the notice
+ * should go out: not blocked or paused, and none in the last `intervalMinutes` (0: always).
+ */
+export async function markDeadLetterNotified(
+  tx: Queryable,
+  conversationId: number,
+  intervalMinutes: number,
+): Promise<boolean> {
+  const { rows } = await tx.query(
+    `update conversations set dead_letter_notified_at = now()
+     where id = $1 and not blocked and not paused
+       and ($2::int = 0 or dead_letter_notified_at is null
+            or dead_letter_notified_at < now() - make_interval(mins => $2::int))
+     returning id`,
+    [conversationId, intervalMinutes],
+  );
+  return rows.length > 0;
+}
+
 /** Counts one more reply part sent to the conversation. */
 export async function countMessageOut(db: Queryable, conversationId: number): Promise<void> {
   await db.query('update conversations set messages_out = messages_out + 1 where id = $1', [conversationId]);

@@ -86,7 +86,8 @@ export interface PurgeResult {
 
 /**
  * Removes the content of messages older than `days` while keeping the rows, so per-conversation
- * counts, statuses and timings stay: inbound events keep only their kind and channel, outbound
+ * counts, statuses and timings stay: inbound events keep only their kind and channel (and lose
+ * what was understood of their media: transcripts, document text), outbound
  * bodies become empty, history rows go. At most `batch` rows of each table per call (the schedule
  * calls again until nothing is left), so one purge never holds long locks.
  */
@@ -98,7 +99,7 @@ export async function purgeOldContent(db: Queryable, days: number, batch = 5000)
          and not (event ? 'purged') limit $2 for update skip locked
      ), upd_in as (
        update inbox_messages i set event = jsonb_build_object('purged', true, 'kind', i.kind, 'channel', i.channel),
-         last_error = null
+         last_error = null, media = null
        from old_in where i.id = old_in.id returning 1
      ), old_out as (
        select id from outbox_messages

@@ -51,6 +51,8 @@ export const conversations = pgTable(
     contextResetAt: ts('context_reset_at'),
     /** The assistant-unavailable notice was sent and not yet followed by a real answer. */
     fallbackNotifiedAt: ts('fallback_notified_at'),
+    /** Last "your message could not be answered" notice (dead letter), for its per-conversation rate limit. */
+    deadLetterNotifiedAt: ts('dead_letter_notified_at'),
     /** The worker turn holding this conversation (src/inbox/claim.ts): one turn at a time. */
     leaseOwner: text('lease_owner'),
     leaseUntil: ts('lease_until'),
@@ -109,6 +111,8 @@ export const inboxMessages = pgTable(
     answeredBy: bigint('answered_by', { mode: 'number' }),
     /** Its text is already in `history` (stored while paused): a later turn does not add it again. */
     inHistory: boolean('in_history').notNull().default(false),
+    /** What WADI understood of a voice note, image, document… (src/media), stored once per message. */
+    media: jsonb('media').$type<Record<string, unknown>>(),
   },
   (t) => [
     index('inbox_unanswered_idx').on(t.conversationId, t.id).where(sql`${t.status} = 'unanswered'`),
@@ -317,4 +321,24 @@ export const toolCalls = pgTable(
     uniqueIndex('tool_calls_turn_step_uq').on(t.inboxId, t.step),
     index('tool_calls_conversation_idx').on(t.conversationId, t.id),
   ],
+);
+
+/**
+ * Webhook deliveries the database could not store even after normalisation (src/inbox/writer.ts):
+ * acknowledged so the platform stops retrying, kept here byte for byte (base64, which any text
+ * column accepts) with the reason (SQLSTATE, never content) for an operator to look at.
+ */
+export const unstorableDeliveries = pgTable(
+  'unstorable_deliveries',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    channel: text('channel').notNull(),
+    receivedAt: ts('received_at').notNull().defaultNow(),
+    reason: text('reason').notNull(),
+    /** Events and statuses of the delivery that could not be stored. */
+    items: integer('items').notNull(),
+    bytes: integer('bytes').notNull(),
+    rawBase64: text('raw_base64').notNull(),
+  },
+  (t) => [index('unstorable_received_idx').on(t.receivedAt)],
 );

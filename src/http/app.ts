@@ -91,7 +91,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return { status: 'pass' };
   });
   app.get('/health/ready', { logLevel: 'warn' }, async (_req, reply) => {
-    const report = await deps.health.ready();
+    const report = await deps.health.ready({ public: true });
     reply
       .status(report.status === 'fail' ? 503 : 200)
       .header('content-type', 'application/health+json')

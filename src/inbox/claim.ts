@@ -171,6 +171,32 @@ export async function renewLease(
   return rows.length > 0;
 }
 
+/**
+ * Extends the leases of many running turns in one round trip (a worker's heartbeat for every turn
+ * it holds); returns the tokens whose lease was kept. A token missing from the answer lost its lease.
+ */
+export async function renewLeases(
+  database: Queryable,
+  turns: readonly ClaimedTurn[],
+  leaseMs: number,
+  clock?: Clock,
+): Promise<Set<string>> {
+  if (turns.length === 0) return new Set();
+  const now = NOW.replace('$4', '$3');
+  const { rows } = await database.query<{ lease_owner: string }>(
+    `with c as (
+       update conversations set lease_until = ${now} + make_interval(secs => $2::float8 / 1000)
+       where id = any($4::bigint[]) and lease_owner = any($1::text[]) returning lease_owner
+     ), m as (
+       update inbox_messages set lease_until = ${now} + make_interval(secs => $2::float8 / 1000)
+       where lease_owner in (select lease_owner from c) and status = 'processing' returning lease_owner
+     )
+     select distinct lease_owner from m`,
+    [turns.map((t) => t.token), leaseMs, decisionTime(clock), turns.map((t) => t.conversation.id)],
+  );
+  return new Set(rows.map((r) => r.lease_owner));
+}
+
 /** Stage timestamps and coalescing link recorded when a turn completes. */
 export interface CompleteOptions {
   /** Inbox id whose turn answered each message (the last message of its run). */

@@ -3,7 +3,7 @@
  * `wadi inbox dead` and GET /admin/dead-letters, replayed by `wadi inbox replay ID` and
  * POST /admin/messages/:id/replay: this is the one query for both.
  */
-import type { Queryable } from '../db/client.ts';
+import type { Database, Queryable } from '../db/client.ts';
 
 /** One dead message as operators see it. */
 export interface DeadLetter {
@@ -16,6 +16,8 @@ export interface DeadLetter {
   readonly attempts: number;
   readonly lastError: string | null;
   readonly receivedAt: string;
+  /** The user was told this message could not be answered (the conversation's rate-limited notice). */
+  readonly userNotified: boolean;
 }
 
 /** A page of dead letters, newest first; pass `nextCursor` back as `cursor` for the next page. */
@@ -44,10 +46,13 @@ interface DeadRow {
   attempts: number;
   last_error: string | null;
   received_at: Date;
+  notified: boolean;
 }
 
-const SELECT = `select id, channel, chat_id, conversation_id, kind, event->>'text' as text, attempts, last_error, received_at
-  from inbox_messages`;
+// The notice is a reply of kind dead_letter_notice queued for the dead message (conversation/dead-letter-notice.ts).
+const SELECT = `select id, channel, chat_id, conversation_id, kind, event->>'text' as text, attempts, last_error, received_at,
+    exists (select 1 from outbox_messages o where o.inbox_id = m.id and o.kind = 'dead_letter_notice') as notified
+  from inbox_messages m`;
 
 function toDeadLetter(r: DeadRow): DeadLetter {
   return {
@@ -60,6 +65,7 @@ function toDeadLetter(r: DeadRow): DeadLetter {
     attempts: r.attempts,
     lastError: r.last_error,
     receivedAt: new Date(r.received_at).toISOString(),
+    userNotified: r.notified === true,
   };
 }
 
@@ -91,4 +97,46 @@ export async function replayDeadLetter(database: Queryable, id: number): Promise
   }
   const { rows: after } = await database.query<DeadRow>(`${SELECT} where id = $1`, [id]);
   return toDeadLetter(after[0]);
+}
+
+/** A webhook delivery the database refused even after normalisation (see writer.ts). */
+export interface UnstorableDelivery {
+  readonly id: number;
+  readonly channel: string;
+  readonly receivedAt: string;
+  /** SQLSTATEs and condition names, e.g. `22009 invalid_time_zone_displacement_value`. */
+  readonly reason: string;
+  readonly items: number;
+  readonly bytes: number;
+}
+
+/** Unstorable deliveries, newest first. */
+export async function listUnstorable(database: Database, limit = 50): Promise<UnstorableDelivery[]> {
+  const { rows } = await database.query<{
+    id: number;
+    channel: string;
+    received_at: Date;
+    reason: string;
+    items: number;
+    bytes: number;
+  }>('select id, channel, received_at, reason, items, bytes from unstorable_deliveries order by id desc limit $1', [
+    limit,
+  ]);
+  return rows.map((r) => ({
+    id: Number(r.id),
+    channel: r.channel,
+    receivedAt: new Date(r.received_at).toISOString(),
+    reason: r.reason,
+    items: r.items,
+    bytes: r.bytes,
+  }));
+}
+
+/** The bytes of one unstorable delivery exactly as received, or undefined. */
+export async function unstorableBytes(database: Database, id: number): Promise<Buffer | undefined> {
+  const { rows } = await database.query<{ raw_base64: string }>(
+    'select raw_base64 from unstorable_deliveries where id = $1',
+    [id],
+  );
+  return rows[0] ? Buffer.from(rows[0].raw_base64, 'base64') : undefined;
 }

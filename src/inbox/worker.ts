@@ -1,20 +1,24 @@
 /**
- * The inbox worker service: WORKER_CONCURRENCY loops, each claiming one conversation's turn at a
- * time (see claim.ts) and handing it to the turn handler while a heartbeat keeps the lease. Loops
- * wake on local commits ('inbox.events'), after the coalescing debounce, and on a poll interval
- * (work stored by other processes). On stop, turns in hand get a grace period to finish; then
- * they are aborted and the handler hands them back.
+ * The inbox worker service. `concurrency` claim loops (WORKER_CONCURRENCY) each claim one
+ * conversation's turn at a time (see claim.ts) and start it without waiting for it: up to
+ * `maxTurns` turns run at once per process, most of them waiting on the LLM (whose own limit,
+ * LLM_MAX_CONCURRENCY, is the assistant's gate). A turn waiting on the LLM holds no connection;
+ * the database work of claims and turns goes through the bounded pool share the caller passes.
+ * One heartbeat renews every held lease in one statement. Loops wake on local commits
+ * ('inbox.events'), after the coalescing debounce, on a finished turn (a free slot), and on a poll
+ * interval (work stored by other processes). On stop, turns in hand get a grace period to finish;
+ * then they are aborted and the handler hands them back.
  */
 import { randomBytes } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import type { Database } from '../db/client.ts';
+import type { Database, Queryable } from '../db/client.ts';
 import { type BackoffPolicy, backoffDelay, QUERY_FAILURE_BACKOFF } from '../kernel/backoff.ts';
 import type { Clock } from '../kernel/clock.ts';
 import type { BackgroundService } from '../kernel/service.ts';
 import { metrics } from '../observability/metrics/metrics.ts';
 import { withStoredContext } from '../observability/tracing/context.ts';
-import { type ClaimedTurn, claimTurn, leaseFor, pendingStats, renewLease, type TurnLease } from './claim.ts';
+import { type ClaimedTurn, claimTurn, leaseFor, pendingStats, renewLeases, type TurnLease } from './claim.ts';
 
 /**
  * Runs one claimed turn; must settle it through `lease` (the worker releases it if the handler
@@ -27,7 +31,12 @@ export interface InboxWorkerOptions {
   readonly database: Database;
   readonly logger: Logger;
   readonly handle: TurnHandler;
+  /** Claim loops (WORKER_CONCURRENCY). */
   readonly concurrency: number;
+  /** Turns running at once in this process (default: `concurrency`). */
+  readonly maxTurns?: number;
+  /** Connection for the lease heartbeat, outside the turns' pool share (default: `database`). */
+  readonly heartbeatDatabase?: Database;
   readonly leaseMs: number;
   readonly debounceMs: number;
   readonly pollMs: number;
@@ -40,6 +49,11 @@ export interface InboxWorkerOptions {
   readonly gaugeMs?: number;
   /** Time of lease and retry decisions; default: the database's clock (see claim.ts). */
   readonly clock?: Clock;
+  /**
+   * Called inside the transaction that dead-letters messages of `turn` (whichever path failed it),
+   * so the user can be told in the same commit (conversation/dead-letter-notice.ts).
+   */
+  readonly onDead?: (tx: Queryable, turn: ClaimedTurn) => Promise<void>;
 }
 
 /** Retry policy of failed turns: INBOX_RETRY_BASE_MS doubling, ±20 % jitter, capped at 5 minutes. */
@@ -63,7 +77,12 @@ export class InboxWorker implements BackgroundService {
   private waiters: (() => void)[] = [];
   private signalled = false;
   private readonly inFlight = new Map<ClaimedTurn, AbortController>();
+  private readonly turns = new Set<Promise<void>>();
+  private slotWaiters: (() => void)[] = [];
   private timers: NodeJS.Timeout[] = [];
+  private heartbeat: NodeJS.Timeout | undefined;
+  private beating = false;
+  private claiming = 0;
   private readonly onCommitted = () => {
     this.wake();
     if (this.o.debounceMs > 0) setTimeout(() => this.wake(), this.o.debounceMs + 5).unref();
@@ -90,7 +109,52 @@ export class InboxWorker implements BackgroundService {
       void refresh();
       this.timers.push(setInterval(refresh, this.o.gaugeMs ?? 5000));
     }
+    this.heartbeat = setInterval(() => void this.beat(), Math.max(Math.floor(this.o.leaseMs / 3), 200));
     for (let i = 0; i < this.o.concurrency; i++) this.loops.push(this.loop());
+  }
+
+  /** Turns running now (for tests and the admin view). */
+  runningTurns(): number {
+    return this.inFlight.size;
+  }
+
+  private get maxTurns(): number {
+    return Math.max(this.o.maxTurns ?? this.o.concurrency, 1);
+  }
+
+  /**
+   * Waits until a turn may start: turns running plus claims in progress stay below maxTurns. The
+   * caller then holds a claim reservation until unclaim() (nothing claimed) or spawn().
+   */
+  private async slot(): Promise<void> {
+    while (this.running && this.inFlight.size + this.claiming >= this.maxTurns) {
+      await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
+    }
+    this.claiming++;
+  }
+
+  private unclaim(): void {
+    this.claiming--;
+    this.freeSlot();
+  }
+
+  private freeSlot(): void {
+    this.slotWaiters.shift()?.();
+  }
+
+  /** One statement renews the lease of every turn in hand; a lost lease aborts its turn. */
+  private async beat(): Promise<void> {
+    if (this.beating || this.inFlight.size === 0) return;
+    this.beating = true;
+    const held = [...this.inFlight.keys()];
+    try {
+      const kept = await renewLeases(this.o.heartbeatDatabase ?? this.o.database, held, this.o.leaseMs, this.o.clock);
+      for (const turn of held) if (!kept.has(turn.token)) this.inFlight.get(turn)?.abort(new Error('lease lost'));
+    } catch {
+      // Database down: the next beat tries again; a lease that expires meanwhile is lost (fenced).
+    } finally {
+      this.beating = false;
+    }
   }
 
   /** Wakes idle loops to look for work now. */
@@ -115,6 +179,11 @@ export class InboxWorker implements BackgroundService {
   private async loop(): Promise<void> {
     let failures = 0;
     while (this.running) {
+      await this.slot();
+      if (!this.running) {
+        this.unclaim();
+        break;
+      }
       let turn: ClaimedTurn | null = null;
       try {
         turn = await claimTurn(this.o.database, {
@@ -128,45 +197,60 @@ export class InboxWorker implements BackgroundService {
         // Database down: back off, the work stays in the table.
         failures++;
         this.o.logger.warn({ err: (err as Error).message }, 'inbox claim failed');
+        this.unclaim();
         await new Promise((r) => setTimeout(r, backoffDelay(QUERY_FAILURE_BACKOFF, failures)));
         continue;
       }
       if (!turn) {
+        this.unclaim();
         await this.idle();
         continue;
       }
       if (turn.messages.length === 0) {
+        this.unclaim();
         // The messages moved between the pick and the update (a concurrent replay): free the conversation.
         const lease = this.leaseFor(turn);
         await this.o.database.transaction((tx) => lease.giveBack(tx)).catch(() => {});
         continue;
       }
-      await this.run(turn);
+      this.spawn(turn);
     }
   }
 
+  /** Starts the turn (run() registers it in inFlight synchronously) and ends the reservation. */
+  private spawn(turn: ClaimedTurn): void {
+    const p = this.run(turn).finally(() => {
+      this.turns.delete(p);
+      this.freeSlot();
+      // Messages that arrived during the turn were not claimable then: look again.
+      this.wake();
+    });
+    this.turns.add(p);
+    this.claiming--;
+  }
+
   private leaseFor(turn: ClaimedTurn): TurnLease {
-    return leaseFor(turn, {
+    const lease = leaseFor(turn, {
       maxAttempts: this.o.maxAttempts,
       retryDelay: (attempt) => retryDelay(this.o.retryBaseMs, attempt),
       clock: this.o.clock,
     });
+    const onDead = this.o.onDead;
+    if (!onDead) return lease;
+    return {
+      ...lease,
+      fail: async (tx, error) => {
+        const dead = await lease.fail(tx, error);
+        if (dead > 0) await onDead(tx, turn);
+        return dead;
+      },
+    };
   }
 
   private async run(turn: ClaimedTurn): Promise<void> {
     const lease = this.leaseFor(turn);
     const ac = new AbortController();
     this.inFlight.set(turn, ac);
-    const heartbeat = setInterval(
-      () => {
-        renewLease(this.o.database, turn, this.o.leaseMs, this.o.clock)
-          .then((ok) => {
-            if (!ok) ac.abort(new Error('lease lost'));
-          })
-          .catch(() => {});
-      },
-      Math.max(Math.floor(this.o.leaseMs / 3), 200),
-    );
     try {
       // Continue the trace of the webhook that stored the first message (possibly another process).
       await withStoredContext(turn.messages[0]?.traceContext, () => this.o.handle(turn, ac.signal, lease));
@@ -178,7 +262,6 @@ export class InboxWorker implements BackgroundService {
           this.o.logger.warn({ err: (e as Error).message }, 'could not release turn; its lease will expire'),
         );
     } finally {
-      clearInterval(heartbeat);
       this.inFlight.delete(turn);
     }
   }
@@ -191,7 +274,9 @@ export class InboxWorker implements BackgroundService {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     this.wake();
-    const all = Promise.all(this.loops);
+    for (const w of this.slotWaiters.splice(0)) w();
+    // Loops end at their next check; turns already started are waited for (they start no more).
+    const all = Promise.all(this.loops).then(() => Promise.all([...this.turns]));
     let timer: NodeJS.Timeout | undefined;
     const grace = new Promise<'timeout'>((r) => {
       timer = setTimeout(() => r('timeout'), this.o.graceMs);
@@ -201,6 +286,8 @@ export class InboxWorker implements BackgroundService {
       await all;
     }
     clearTimeout(timer);
+    clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
     this.loops = [];
   }
 }

@@ -8,18 +8,21 @@
  * Status events are stored and applied to the outbox by outbox/statuses.ts, in the same transaction.
  */
 
-import type { AcceptResult, InboundEvent, StatusEvent } from '../channels/types.ts';
+import type { AcceptResult, DeliverySource, InboundEvent, StatusEvent } from '../channels/types.ts';
 import type { Database, Queryable } from '../db/client.ts';
 import { followGroupMigration } from '../db/conversations.ts';
+import { describeDataError, isDataError } from '../db/errors.ts';
 import { currentTraceparent } from '../observability/tracing/context.ts';
 import { storeAndApplyStatuses } from '../outbox/statuses.ts';
+import { normaliseForStorage } from './normalise.ts';
 
-export type { AcceptResult };
+export type { AcceptResult, DeliverySource };
 
 interface Pending {
   readonly events: readonly InboundEvent[];
   readonly statuses: readonly StatusEvent[];
   readonly traceContext?: string;
+  readonly source?: DeliverySource;
   resolve(r: AcceptResult): void;
   reject(err: unknown): void;
 }
@@ -58,18 +61,36 @@ export class InboxWriter {
     return followGroupMigration(this.database, fromChatId, toChatId);
   }
 
-  /** Stores the events and statuses of one webhook delivery; resolves after the commit. */
+  /**
+   * Stores the events and statuses of one webhook delivery; resolves after the commit. Strings
+   * are normalised first (see normalise.ts). Rejects only when the database is unavailable; a
+   * delivery the database refuses as data resolves with `unstorable` (kept as a dead letter).
+   */
   accept(
     events: readonly InboundEvent[],
     statuses: readonly StatusEvent[] = [],
     traceContext?: string,
+    source?: DeliverySource,
   ): Promise<AcceptResult> {
     if (events.length === 0 && statuses.length === 0) {
-      return Promise.resolve({ accepted: 0, duplicates: 0, statuses: 0, duplicateStatuses: 0, ids: [] });
+      return Promise.resolve({ accepted: 0, duplicates: 0, statuses: 0, duplicateStatuses: 0, ids: [], fresh: [] });
+    }
+    let clean: { events: readonly InboundEvent[]; statuses: readonly StatusEvent[] };
+    try {
+      clean = normaliseForStorage({ events, statuses });
+    } catch (err) {
+      return Promise.reject(err);
     }
     return new Promise((resolve, reject) => {
       // The webhook's trace travels with the row, so the worker's turn joins the same trace.
-      this.queue.push({ events, statuses, traceContext: traceContext ?? currentTraceparent(), resolve, reject });
+      this.queue.push({
+        events: clean.events,
+        statuses: clean.statuses,
+        traceContext: traceContext ?? currentTraceparent(),
+        source,
+        resolve,
+        reject,
+      });
       if (this.flushing < this.maxFlushes) void this.flush();
     });
   }
@@ -86,23 +107,106 @@ export class InboxWriter {
           batch.push(p);
         }
         try {
-          const hasEvents = batch.some((p) => p.events.length > 0);
-          const hasStatuses = batch.some((p) => p.statuses.length > 0);
-          // Each half is one statement, so a batch of only events (or only statuses) is a single
-          // autocommitted round trip; a mixed batch runs both in one transaction.
-          const results =
-            hasEvents && hasStatuses
-              ? await this.database.transaction((tx) => writeBatch(tx, batch))
-              : await writeBatch(this.database, batch);
+          const results = await this.write(batch);
           for (const [i, p] of batch.entries()) p.resolve(results[i]);
-          const ids = results.flatMap((r) => r.ids);
-          if (ids.length > 0) this.onCommitted?.(ids);
+          this.committed(results);
         } catch (err) {
-          for (const p of batch) p.reject(err);
+          if (!isDataError(err)) {
+            for (const p of batch) p.reject(err);
+            continue;
+          }
+          // One member's data failed the whole statement: the others are healthy. Store them one
+          // by one so one poison delivery cannot take its batch down with it.
+          for (const p of batch) await this.writeAlone(p);
         }
       }
     } finally {
       this.flushing--;
+    }
+  }
+
+  /** Each half is one statement, so a batch of only events (or only statuses) is a single
+   * autocommitted round trip; a mixed batch runs both in one transaction. */
+  private write(batch: readonly Pending[]): Promise<AcceptResult[]> {
+    const hasEvents = batch.some((p) => p.events.length > 0);
+    const hasStatuses = batch.some((p) => p.statuses.length > 0);
+    return hasEvents && hasStatuses
+      ? this.database.transaction((tx) => writeBatch(tx, batch))
+      : writeBatch(this.database, batch);
+  }
+
+  private committed(results: readonly AcceptResult[]): void {
+    const ids = results.flatMap((r) => r.ids);
+    if (ids.length > 0) this.onCommitted?.(ids);
+  }
+
+  /** One delivery on its own; if the database refuses its data, item by item, then dead-lettered. */
+  private async writeAlone(p: Pending): Promise<void> {
+    try {
+      const [r] = await this.write([p]);
+      p.resolve(r as AcceptResult);
+      this.committed([r as AcceptResult]);
+      return;
+    } catch (err) {
+      if (!isDataError(err)) return p.reject(err);
+    }
+    const items: Pending[] = [
+      ...p.events.map((e) => ({ ...p, events: [e], statuses: [] })),
+      ...p.statuses.map((s) => ({ ...p, events: [], statuses: [s] })),
+    ];
+    const total = {
+      accepted: 0,
+      duplicates: 0,
+      statuses: 0,
+      duplicateStatuses: 0,
+      ids: [] as number[],
+      fresh: [] as boolean[],
+    };
+    const reasons = new Set<string>();
+    let refused = 0;
+    for (const item of items) {
+      const isEvent = item.events.length > 0;
+      try {
+        const [r] = await this.write([item]);
+        if (!r) continue;
+        if (isEvent) total.fresh.push(r.accepted > 0);
+        total.accepted += r.accepted;
+        total.duplicates += r.duplicates;
+        total.statuses += r.statuses;
+        total.duplicateStatuses += r.duplicateStatuses;
+        total.ids.push(...r.ids);
+      } catch (err) {
+        if (!isDataError(err)) return p.reject(err);
+        if (isEvent) total.fresh.push(false);
+        refused++;
+        reasons.add(describeDataError(err));
+      }
+    }
+    if (refused === 0) {
+      p.resolve(total);
+      this.committed([total]);
+      return;
+    }
+    try {
+      const raw = p.source?.raw
+        ? Buffer.from(p.source.raw)
+        : Buffer.from(JSON.stringify({ events: p.events, statuses: p.statuses }));
+      const { rows } = await this.database.query<{ id: number }>(
+        `insert into unstorable_deliveries (channel, reason, items, bytes, raw_base64) values ($1, $2, $3, $4, $5)
+         returning id`,
+        [
+          p.source?.channel ?? p.events[0]?.channel ?? p.statuses[0]?.channel ?? 'unknown',
+          [...reasons].sort().join('; '),
+          refused,
+          raw.length,
+          raw.toString('base64'),
+        ],
+      );
+      const result: AcceptResult = { ...total, unstorable: refused, deadLetterId: Number(rows[0]?.id) };
+      p.resolve(result);
+      this.committed([result]);
+    } catch (err) {
+      p.reject(err);
     }
   }
 }
@@ -185,10 +289,12 @@ async function writeBatch(tx: Queryable, batch: readonly Pending[]): Promise<Acc
 
   return batch.map((p) => {
     const ids: number[] = [];
+    const fresh: boolean[] = [];
     let dup = 0;
     for (const e of p.events) {
       const key = `${e.channel}\u0000${e.externalId}`;
       const id = newIds.get(key);
+      fresh.push(id !== undefined);
       if (id !== undefined) {
         ids.push(id);
         newIds.delete(key); // the same event twice in one batch: the second is a duplicate
@@ -199,6 +305,13 @@ async function writeBatch(tx: Queryable, batch: readonly Pending[]): Promise<Acc
       const key = `${s.channel}\u0000${s.platformMessageId}\u0000${s.status}`;
       if (newStatuses.delete(key)) st++;
     }
-    return { accepted: ids.length, duplicates: dup, statuses: st, duplicateStatuses: p.statuses.length - st, ids };
+    return {
+      accepted: ids.length,
+      duplicates: dup,
+      statuses: st,
+      duplicateStatuses: p.statuses.length - st,
+      ids,
+      fresh,
+    };
   });
 }

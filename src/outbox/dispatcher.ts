@@ -216,7 +216,7 @@ export class OutboxDispatcher implements BackgroundService {
           replyTo: !template && typeof row.options.replyTo === 'string' ? row.options.replyTo : undefined,
           options: template ? { ...row.options, template } : row.options,
         });
-        return await this.sent(row, res.platformMessageId);
+        return await this.sent(row, res.platformMessageId, res.sentAsPlain?.text);
       } catch (err) {
         if (err instanceof PermanentSendError) {
           if (err.migrateToChatId) return this.migrate(row, err.migrateToChatId);
@@ -257,17 +257,20 @@ export class OutboxDispatcher implements BackgroundService {
     return template;
   }
 
-  private async sent(row: Row, platformMessageId: string): Promise<void> {
+  private async sent(row: Row, platformMessageId: string, sentAsPlain?: string): Promise<void> {
     // One round trip records the send; status webhooks that raced ahead of it are applied after.
+    // A part the platform made the sender resend as plain text keeps that text (what the user saw).
     const { rows } = await this.o.database.query<{ conversation_id: number | null; early: boolean }>(
       `with o as (
          update outbox_messages set status = 'sent', platform_message_id = $2, sent_at = now(),
-           lease_owner = null, lease_until = null, error_code = null, error_title = null, error_detail = null
+           lease_owner = null, lease_until = null, error_code = null, error_title = null, error_detail = null,
+           options = case when $4::text is null then options
+                          else options || jsonb_build_object('sent_as_plain', $4::text) end
          where id = $1 and status = 'sending' returning conversation_id
        )
        select (select conversation_id from o) as conversation_id, exists (select 1 from status_events
          where channel = $3 and platform_message_id = $2 and not applied) as early`,
-      [row.id, platformMessageId, row.channel],
+      [row.id, platformMessageId, row.channel, sentAsPlain ?? null],
     );
     const conversationId = rows[0]?.conversation_id;
     if (conversationId !== null && conversationId !== undefined) await countMessageOut(this.o.database, conversationId);

@@ -12,7 +12,7 @@ export interface QueuedReply {
   readonly conversationId: number;
   /** The inbound message this answers. */
   readonly inboxId: number;
-  readonly kind: 'text' | 'notice';
+  readonly kind: 'text' | 'notice' | 'dead_letter_notice';
   readonly parts: readonly string[];
   readonly options?: Record<string, unknown>;
   readonly traceContext?: string | null;

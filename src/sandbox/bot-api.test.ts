@@ -32,6 +32,31 @@ describe('fake Telegram Bot API', () => {
       body: JSON.stringify({ message: { message_id: 1, date: 1, text, chat: { id: 1, type: 'private' } } }),
     }).then((r) => r.json() as Promise<{ update_id: number }>);
 
+  it("answers 400 can't parse entities on HTML Telegram refuses, and counts the length after parsing", async () => {
+    const bad = await call('sendMessage', { chat_id: 5, text: 'use <br> here', parse_mode: 'HTML' });
+    expect(bad).toMatchObject({
+      status: 400,
+      body: {
+        ok: false,
+        error_code: 400,
+        description: 'Bad Request: can\'t parse entities: Unsupported start tag "br" at byte offset 4',
+      },
+    });
+    const unbalanced = await call('sendMessage', { chat_id: 5, text: '<b>a <i>b</b></i>', parse_mode: 'HTML' });
+    expect(unbalanced.body.description).toBe(
+      'Bad Request: can\'t parse entities: Unmatched end tag at byte offset 9, expected "</i>", found "</b>"',
+    );
+    // The same text without parse_mode is just text.
+    expect((await call('sendMessage', { chat_id: 5, text: 'use <br> here' })).status).toBe(200);
+    // 4096 visible characters pass even with tags and entities around them; 4097 do not.
+    const full = `<b>${'&amp;'.repeat(4000)}</b>${'x'.repeat(96)}`;
+    expect((await call('sendMessage', { chat_id: 5, text: full, parse_mode: 'HTML' })).status).toBe(200);
+    const over = await call('sendMessage', { chat_id: 5, text: `${full}x`, parse_mode: 'HTML' });
+    expect(over.body.description).toBe('Bad Request: message is too long');
+    const empty = await call('sendMessage', { chat_id: 5, text: '<b> </b>', parse_mode: 'HTML' });
+    expect(empty.body.description).toBe('Bad Request: message text is empty');
+  });
+
   it('refuses any other token with 401 Unauthorized', async () => {
     const r = await call('getMe', {}, '1:wrong');
     expect(r).toMatchObject({ status: 401, body: { ok: false, error_code: 401, description: 'Unauthorized' } });

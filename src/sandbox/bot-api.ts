@@ -2,13 +2,16 @@
  * Fake Telegram Bot API over real HTTP: `/sandbox/telegram/bot<token>/<method>`. It keeps the
  * semantics WADI depends on: the token check, webhook vs getUpdates exclusivity (409), offsets
  * that confirm updates, a newer getUpdates ending an older one (409), sendMessage's 1–4096
- * visible-character rule and HTML entity check, and faults from the shared queue.
+ * visible-character rule and Telegram's own HTML parse (telegram-html.ts: 400 "Bad Request: can't
+ * parse entities: …" on markup Telegram refuses), and faults from the shared queue.
  * `POST /sandbox/telegram/updates` queues an update for getUpdates; `POST /sandbox/telegram/webhook-info`
  * sets what getWebhookInfo reports (last error, pending count) for tests.
  */
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { SANDBOX_CREDENTIALS } from '../config/config.ts';
+import { mediaStore, sendMedia } from './media.ts';
 import type { SandboxState } from './state.ts';
+import { parseTelegramHtml } from './telegram-html.ts';
 
 interface Webhook {
   url: string;
@@ -40,6 +43,17 @@ class BotApiState {
 }
 
 const states = new WeakMap<SandboxState, BotApiState>();
+/** Bots may download files up to 20 MB. */
+const DOWNLOAD_CEILING = 20 * 1024 * 1024;
+const EXTENSIONS: Record<string, string> = {
+  'audio/ogg': 'oga',
+  'audio/mpeg': 'mp3',
+  'image/jpeg': 'jpg',
+  'image/png': 'png',
+  'image/webp': 'webp',
+  'video/mp4': 'mp4',
+  'application/pdf': 'pdf',
+};
 const ME = { id: 100000001, is_bot: true, first_name: 'WADI', username: 'wadi_sandbox_bot' };
 const DESCRIPTIONS: Record<number, string> = {
   400: 'Bad Request: chat not found',
@@ -55,29 +69,59 @@ function fail(reply: FastifyReply, code: number, description: string, parameters
   return reply.status(code).send({ ok: false, error_code: code, description, ...(parameters ? { parameters } : {}) });
 }
 
-/** Length Telegram checks: the text after HTML entity parsing. */
-function visibleLength(text: string, parseMode: unknown): number {
-  if (parseMode !== 'HTML') return text.length;
-  return text.replace(/<[^>]*>/g, '').replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, 'x').length;
-}
-
-/** True when every HTML tag is closed in order, as Telegram's parser demands. */
-function balancedHtml(text: string): boolean {
-  const stack: string[] = [];
-  for (const m of text.matchAll(/<(\/?)([a-zA-Z][a-zA-Z0-9-]*)[^>]*>/g)) {
-    const name = m[2].toLowerCase();
-    if (name === 'br') continue;
-    if (!m[1]) stack.push(name);
-    else if (stack.pop() !== name) return false;
+/** What Telegram checks a sendMessage text against: its parse, then the visible length. */
+function checkText(text: string, parseMode: unknown): { ok: true } | { ok: false; description: string } {
+  let visible = text.trim();
+  if (parseMode === 'HTML') {
+    const parsed = parseTelegramHtml(text);
+    if (!parsed.ok) return { ok: false, description: `can't parse entities: ${parsed.error}` };
+    visible = parsed.text;
+  } else if (parseMode !== undefined && parseMode !== 'MarkdownV2' && parseMode !== 'Markdown') {
+    return { ok: false, description: 'unsupported parse_mode' };
   }
-  return stack.length === 0 && !/<[^>]*$/.test(text);
+  if (visible.length === 0) return { ok: false, description: 'message text is empty' };
+  if (visible.length > 4096) return { ok: false, description: 'message is too long' };
+  return { ok: true };
 }
 
 /** The fake as a Fastify plugin. */
 export function botApiFake(sandbox: SandboxState): FastifyPluginAsync {
   const s = new BotApiState();
   states.set(sandbox, s);
+  const media = mediaStore(sandbox);
   return async (app) => {
+    app.get('/sandbox/telegram/file/bot:token/*', async (req, reply) => {
+      const { token } = req.params as { token: string };
+      const filePath = (req.params as { '*': string })['*'];
+      const record = (status: number, bytesSent?: number) =>
+        sandbox.record({
+          channel: 'telegram',
+          kind: 'file_download',
+          method: 'GET',
+          path: '/sandbox/telegram/file/bot<token>/<file_path>',
+          body: { filePath, bytesSent },
+          status,
+        });
+      if (token !== SANDBOX_CREDENTIALS.telegramBotToken) {
+        record(401);
+        return fail(reply, 401, 'Unauthorized');
+      }
+      const fault = sandbox.takeFault('telegram', 'file_download');
+      if (fault?.delay_ms) await new Promise((r) => setTimeout(r, fault.delay_ms));
+      if (fault && (fault.status || fault.code)) {
+        const code = fault.status ?? fault.code ?? 500;
+        record(code);
+        return fail(reply, code, DESCRIPTIONS[code] ?? `Error ${code}`);
+      }
+      const id = /^media\/(\d+)(\.\w+)?$/.exec(filePath)?.[1];
+      const item = id ? media.get(id) : undefined;
+      if (!item || item.bytes.length > DOWNLOAD_CEILING) {
+        record(404);
+        return fail(reply, 404, 'Not Found');
+      }
+      return sendMedia(reply, item, (sent) => record(200, sent));
+    });
+
     app.post('/sandbox/telegram/updates', async (req, reply) => {
       const body = (req.body ?? {}) as Record<string, unknown>;
       if (typeof body !== 'object' || Array.isArray(body)) return fail(reply, 400, 'Bad Request: an update object');
@@ -131,7 +175,7 @@ export function botApiFake(sandbox: SandboxState): FastifyPluginAsync {
             reply.header('retry-after', String(after));
             return fail(reply, 429, `Too Many Requests: retry after ${after}`, { retry_after: after });
           }
-          return fail(reply, fault.status ?? code, DESCRIPTIONS[code] ?? `Error ${code}`);
+          return fail(reply, fault.status ?? code, fault.description ?? DESCRIPTIONS[code] ?? `Error ${code}`);
         }
         const ok = (result: unknown, platformMessageId?: string) => {
           record(200, platformMessageId);
@@ -182,12 +226,8 @@ export function botApiFake(sandbox: SandboxState): FastifyPluginAsync {
             };
             if (!/^-?\d+$/.test(String(body.chat_id ?? '')) || String(body.chat_id) === '0')
               return bad('chat not found');
-            const n = visibleLength(text, body.parse_mode);
-            if (n === 0) return bad('message text is empty');
-            if (n > 4096) return bad('message is too long');
-            if (body.parse_mode === 'HTML' && !balancedHtml(text)) {
-              return bad("can't parse entities: unclosed tag");
-            }
+            const checked = checkText(text, body.parse_mode);
+            if (!checked.ok) return bad(checked.description);
             const id = s.nextMessageId++;
             const chatId = Number(body.chat_id);
             return ok(
@@ -200,6 +240,24 @@ export function botApiFake(sandbox: SandboxState): FastifyPluginAsync {
               },
               String(id),
             );
+          }
+          case 'getFile': {
+            const item = media.get(String(body.file_id ?? ''));
+            if (!item) {
+              record(400);
+              return fail(reply, 400, 'Bad Request: invalid file_id');
+            }
+            if (item.bytes.length > DOWNLOAD_CEILING) {
+              record(400);
+              return fail(reply, 400, 'Bad Request: file is too big');
+            }
+            const ext = EXTENSIONS[item.mimeType.split(';')[0].trim()] ?? 'bin';
+            return ok({
+              file_id: item.id,
+              file_unique_id: `u${item.id}`,
+              ...(item.hideSize ? {} : { file_size: item.bytes.length }),
+              file_path: `media/${item.id}.${ext}`,
+            });
           }
           case 'sendChatAction':
           case 'answerCallbackQuery':

@@ -5,11 +5,13 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { botApiFake } from './bot-api.ts';
 import { graphApiFake } from './graph-api.ts';
+import { mediaFake } from './media.ts';
 import { openaiFake } from './openai.ts';
 import type { SandboxState } from './state.ts';
 
 /** Fake plugins, mounted in this order. */
 export const SANDBOX_FAKES: readonly ((state: SandboxState) => FastifyPluginAsync)[] = [
+  mediaFake,
   graphApiFake,
   botApiFake,
   openaiFake,

@@ -4,10 +4,11 @@
  * Meta-shaped error bodies, recording every call for /sandbox/outbox and failing on demand
  * through the queued faults.
  */
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { SANDBOX_CREDENTIALS } from '../config/config.ts';
 import { checkTemplateSend } from './graph-templates.ts';
+import { mediaStore, sendMedia } from './media.ts';
 import type { SandboxState } from './state.ts';
 
 const TITLES: Record<number, string> = {
@@ -96,7 +97,47 @@ function classify(body: unknown): { kind: string } | { error: string } {
 
 /** The fake Graph API plugin. */
 export function graphApiFake(state: SandboxState): FastifyPluginAsync {
+  const media = mediaStore(state);
+  // Download links are signed (id + expiry) so a test cannot stretch one by editing it.
+  const urlKey = randomBytes(32);
+  const sign = (id: string, exp: number) => createHmac('sha256', urlKey).update(`${id}.${exp}`).digest('hex');
   return async (app) => {
+    app.get('/sandbox/graph-media/:id', async (req, reply) => {
+      const { id } = req.params as { id: string };
+      const q = req.query as { exp?: string; sig?: string };
+      const path = '/sandbox/graph-media/<id>';
+      const record = (status: number, bytesSent?: number) =>
+        state.record({
+          channel: 'whatsapp',
+          kind: 'media_download',
+          method: 'GET',
+          path,
+          body: { id, bytesSent },
+          status,
+        });
+      if (req.headers.authorization !== `Bearer ${SANDBOX_CREDENTIALS.whatsappAccessToken}`) {
+        record(401);
+        return metaError(reply, 190, 'Invalid OAuth access token');
+      }
+      const fault = state.takeFault('whatsapp', 'media_download');
+      if (fault?.delay_ms) await new Promise((r) => setTimeout(r, fault.delay_ms));
+      if (fault && (fault.code !== undefined || fault.status !== undefined)) {
+        const status = fault.status ?? statusFor(fault.code ?? 131000);
+        record(status);
+        return metaError(reply, fault.code ?? 131000, 'fault injected by the sandbox', status);
+      }
+      const item = media.get(id);
+      const exp = Number(q.exp);
+      const expected = Buffer.from(sign(id, exp));
+      const given = Buffer.from(String(q.sig ?? ''));
+      const valid = given.length === expected.length && timingSafeEqual(given, expected);
+      if (!item || !valid || !(exp > Date.now())) {
+        record(404);
+        return reply.status(404).send('URL signature expired or invalid');
+      }
+      return sendMedia(reply, item, (sent) => record(200, sent));
+    });
+
     await app.register(async (scope) => {
       // Malformed JSON and oversized bodies get Meta's error shape, not WADI's.
       scope.setErrorHandler((err, _req, reply) => {
@@ -106,6 +147,46 @@ export function graphApiFake(state: SandboxState): FastifyPluginAsync {
       scope.get('/sandbox/graph/:version/:phoneNumberId', async (req, reply) => {
         const { phoneNumberId } = req.params as { phoneNumberId: string };
         const path = req.url.split('?')[0];
+        const query = req.query as { fields?: string };
+        if (query.fields === undefined && phoneNumberId !== SANDBOX_CREDENTIALS.whatsappPhoneNumberId) {
+          // GET /{version}/{media-id}: step one of a media download.
+          const authorized = req.headers.authorization === `Bearer ${SANDBOX_CREDENTIALS.whatsappAccessToken}`;
+          const record = (status: number) =>
+            state.record({ channel: 'whatsapp', kind: 'media_info', method: 'GET', path, body: null, status });
+          if (!authorized) {
+            record(401);
+            return metaError(reply, 190, 'Invalid OAuth access token');
+          }
+          const fault = state.takeFault('whatsapp', 'media_info');
+          if (fault?.delay_ms) await new Promise((r) => setTimeout(r, fault.delay_ms));
+          if (fault && (fault.code !== undefined || fault.status !== undefined)) {
+            const status = fault.status ?? statusFor(fault.code ?? 131000);
+            record(status);
+            if (fault.retry_after !== undefined) reply.header('retry-after', String(fault.retry_after));
+            return metaError(reply, fault.code ?? 131000, 'fault injected by the sandbox', status);
+          }
+          const item = media.get(phoneNumberId);
+          if (!item) {
+            record(404);
+            return metaError(
+              reply,
+              100,
+              `Unsupported get request. Object with ID '${phoneNumberId}' does not exist`,
+              404,
+            );
+          }
+          record(200);
+          const exp = Date.now() + item.urlTtlMs;
+          const origin = `${req.protocol}://${req.headers.host ?? '127.0.0.1'}`;
+          return {
+            messaging_product: 'whatsapp',
+            url: `${origin}/sandbox/graph-media/${item.id}?exp=${exp}&sig=${sign(item.id, exp)}`,
+            mime_type: item.mimeType,
+            sha256: item.announcedSha256 ?? item.sha256,
+            ...(item.hideSize ? {} : { file_size: item.bytes.length }),
+            id: item.id,
+          };
+        }
         const fault = state.takeFault('whatsapp', 'phone_number');
         if (fault?.delay_ms) await new Promise((r) => setTimeout(r, fault.delay_ms));
         const authorized = req.headers.authorization === `Bearer ${SANDBOX_CREDENTIALS.whatsappAccessToken}`;

@@ -36,6 +36,25 @@ describe('sandbox OpenAI-compatible fake', () => {
     await app.close();
   });
 
+  it("answers a scripted context-length 400 in each server's words, then normally", async () => {
+    const state = new SandboxState();
+    const app = Fastify();
+    await app.register(openaiFake(state));
+    const payload = { model: 'm', messages: [{ role: 'user', content: 'hola' }] };
+    state.addFault({ channel: 'llm', kind: 'chat_completion', context_length: 'openai', count: 2 });
+    for (let i = 0; i < 2; i++) {
+      const r = await app.inject({ method: 'POST', url: '/sandbox/openai/v1/chat/completions', payload });
+      expect(r.statusCode).toBe(400);
+      expect(r.json()).toMatchObject({ error: { code: 'context_length_exceeded', type: 'invalid_request_error' } });
+    }
+    const ok = await app.inject({ method: 'POST', url: '/sandbox/openai/v1/chat/completions', payload });
+    expect(ok.statusCode).toBe(200);
+    state.addFault({ channel: 'llm', context_length: 'llamacpp', count: 1 });
+    const llama = await app.inject({ method: 'POST', url: '/sandbox/openai/v1/chat/completions', payload });
+    expect(llama.json()).toMatchObject({ error: { type: 'exceed_context_size_error' } });
+    await app.close();
+  });
+
   it('scripts tool calls from tool:NAME {json} directives, one per round, then answers from the results', async () => {
     const app = Fastify();
     await app.register(openaiFake(new SandboxState()));

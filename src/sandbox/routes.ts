@@ -5,7 +5,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { errors } from '../http/errors.ts';
-import type { SandboxState } from './state.ts';
+import { latencyFromBody, latencySchema, latencyToBody } from './latency.ts';
+import { CONTEXT_LENGTH_FLAVORS, type SandboxState } from './state.ts';
 
 const channel = z.enum(['whatsapp', 'telegram', 'llm']);
 const faultSchema = z.object({
@@ -17,6 +18,8 @@ const faultSchema = z.object({
   delay_ms: z.number().int().min(0).max(600_000).optional(),
   kind: z.string().max(64).optional(),
   text: z.string().max(10_000).optional(),
+  description: z.string().min(1).max(500).optional(),
+  context_length: z.enum(CONTEXT_LENGTH_FLAVORS).optional(),
 });
 
 const windowSchema = z.strictObject({
@@ -56,6 +59,15 @@ export function sandboxRoutes(state: SandboxState): FastifyPluginAsync {
         last_message_at: new Date(at).toISOString(),
         open: !state.customerWindows.closed(parsed.data.wa_id),
       };
+    });
+    // The fake LLM's latency model: instant, or log-normal by median and p95 (see latency.ts).
+    app.get('/sandbox/llm/latency', async () => latencyToBody(state.llmLatency));
+    app.put('/sandbox/llm/latency', async (req) => {
+      const parsed = latencySchema.safeParse(req.body);
+      if (!parsed.success)
+        throw errors.badRequest(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+      state.llmLatency = latencyFromBody(parsed.data);
+      return latencyToBody(state.llmLatency);
     });
     app.delete('/sandbox/faults', async () => {
       state.reset();

@@ -6,6 +6,7 @@
 
 import type { TemplateBook } from '../config/templates.ts';
 import { CustomerWindows } from './graph-templates.ts';
+import { INSTANT, type LatencyModel } from './latency.ts';
 
 /** The fakes: WhatsApp Graph API, Telegram Bot API, OpenAI-compatible API. */
 export type SandboxChannel = 'whatsapp' | 'telegram' | 'llm';
@@ -24,7 +25,14 @@ export interface SandboxCall {
   readonly status: number;
   /** Platform id the fake returned (wamid, message_id), if any. */
   readonly platformMessageId?: string;
+  /** LLM only: how long the latency model made this completion take (ms). */
+  readonly latencyMs?: number;
 }
+
+/** OpenAI-compatible servers whose "context too long" answer the fake can reproduce. */
+export const CONTEXT_LENGTH_FLAVORS = ['openai', 'azure', 'vllm', 'llamacpp', 'ollama', 'lmstudio'] as const;
+/** One of CONTEXT_LENGTH_FLAVORS. */
+export type ContextLengthFlavor = (typeof CONTEXT_LENGTH_FLAVORS)[number];
 
 /** A fault to inject into the next calls of a fake. */
 export interface SandboxFault {
@@ -43,6 +51,13 @@ export interface SandboxFault {
   readonly kind?: string;
   /** LLM only: text of the answer instead of an error. */
   readonly text?: string;
+  /** Telegram only: the error description to answer with (e.g. "Bad Request: can't parse entities: …"). */
+  readonly description?: string;
+  /**
+   * LLM only: answer 400 "context too long" in the words of this server (OpenAI's
+   * `context_length_exceeded`, Azure, vLLM, llama.cpp, Ollama, LM Studio).
+   */
+  readonly context_length?: ContextLengthFlavor;
 }
 
 /** Calls and faults of all fakes in one process. */
@@ -51,6 +66,8 @@ export class SandboxState {
   readonly customerWindows = new CustomerWindows();
   /** The templates the fake Graph API treats as approved (WHATSAPP_TEMPLATES_FILE); undefined: any well-formed one. */
   approvedTemplates: TemplateBook | undefined;
+  /** How slow the fake LLM answers (PUT /sandbox/llm/latency; `wadi sandbox --llm-*`). */
+  llmLatency: LatencyModel = INSTANT;
   private readonly log: SandboxCall[] = [];
   private readonly faults: SandboxFault[] = [];
   private seq = 0;

@@ -7,6 +7,7 @@ import pg from 'pg';
 import { SANDBOX_CREDENTIALS } from '../../src/config/config.ts';
 import { metaJson, signWhatsapp, telegramTextUpdate, whatsappTextWebhook } from '../../src/sandbox/payloads.ts';
 import { freePort, spawnWadi, type WadiProcess, waitFor } from './cli.ts';
+import { closeBeforeDrop, isAdminShutdown } from './db.ts';
 import { TEST_ADMIN_KEY } from './wadi.ts';
 
 /** One WADI (or sandbox) child process. */
@@ -37,6 +38,21 @@ export class Cluster {
     this.dbUrl = dbUrl;
     this.env = env;
     this.pool = new pg.Pool({ connectionString: dbUrl, max: 3 });
+    // Without a listener, an idle client's error (57P01 when the database is dropped WITH (FORCE),
+    // or a fault proxy cutting it) is an unhandled 'error' event that outlives the test.
+    this.pool.on('error', (err) => {
+      if (!isAdminShutdown(err)) console.warn(`cluster pool: ${err.message}`);
+    });
+    this.unregister = closeBeforeDrop(dbUrl, () => this.endPool());
+  }
+
+  private readonly unregister: () => void;
+  private ended = false;
+
+  private async endPool(): Promise<void> {
+    if (this.ended) return;
+    this.ended = true;
+    await this.pool.end();
   }
 
   /** Starts the standalone sandbox. */
@@ -139,7 +155,8 @@ export class Cluster {
     for (const proc of [...this.procs].reverse()) proc.p.child.kill('SIGKILL');
     await Promise.all(this.procs.map((p) => p.p.exited));
     this.procs.length = 0;
-    await this.pool.end();
+    await this.endPool();
+    this.unregister();
   }
 }
 

@@ -39,6 +39,27 @@ export function defaultBackend(): Backend {
   return postgresUrl() ? 'postgres' : 'pglite';
 }
 
+/** Closers of the pools tests opened on a test database, by database name: run before it is dropped. */
+const poolsByDatabase = new Map<string, Set<() => Promise<void>>>();
+
+/**
+ * Registers `close` to run before the test database `url` names is dropped: `DROP DATABASE …
+ * WITH (FORCE)` would otherwise terminate the pool's idle connections (57P01) under it.
+ * Returns a function that unregisters it (after closing the pool yourself).
+ */
+export function closeBeforeDrop(url: string, close: () => Promise<void>): () => void {
+  const name = new URL(url).pathname.slice(1);
+  const set = poolsByDatabase.get(name) ?? new Set();
+  poolsByDatabase.set(name, set);
+  set.add(close);
+  return () => set.delete(close);
+}
+
+/** The error PostgreSQL sends a connection it closes on purpose (pg_terminate_backend, FORCE). */
+export function isAdminShutdown(err: unknown): boolean {
+  return (err as { code?: string } | null)?.code === '57P01';
+}
+
 /** Creates an empty PostgreSQL database and returns its URL (no migrations). */
 export async function createPostgresDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
   const base = postgresUrl();
@@ -56,7 +77,12 @@ export async function createPostgresDatabase(): Promise<{ url: string; drop: () 
   return {
     url: u.toString(),
     async drop() {
+      // Every pool a test opened on it first, so FORCE terminates nothing a test still holds.
+      const closers = [...(poolsByDatabase.get(name) ?? [])];
+      poolsByDatabase.delete(name);
+      await Promise.all(closers.map((close) => close().catch(() => {})));
       const c = new pg.Client({ connectionString: base });
+      c.on('error', () => {}); // a server restart during teardown is not the test's failure
       await c.connect();
       try {
         await c.query(`drop database if exists ${name} with (force)`);
@@ -74,17 +100,17 @@ export async function testDatabase(
 ): Promise<TestDb> {
   if (backend === 'postgres') {
     const created = await createPostgresDatabase();
-    const database = await openDatabase({ url: created.url, poolSize: 5 });
-    if (opts.migrate ?? true) await migrate(database);
-    return {
-      database,
-      backend,
+    const database = await openDatabase({
       url: created.url,
-      async drop() {
-        await database.close().catch(() => {});
-        await created.drop();
+      poolSize: 5,
+      // Idle connections terminated by the server (a fault test, the drop itself) are expected.
+      onError: (err) => {
+        if (!isAdminShutdown(err)) console.warn(`test database connection error: ${err.message}`);
       },
-    };
+    });
+    closeBeforeDrop(created.url, () => database.close());
+    if (opts.migrate ?? true) await migrate(database);
+    return { database, backend, url: created.url, drop: () => created.drop() };
   }
   const database = await openDatabase({ dataDir: 'memory://' });
   if (opts.migrate ?? true) await migrate(database);

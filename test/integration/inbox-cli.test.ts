@@ -48,4 +48,23 @@ describe.runIf(postgresUrl())('wadi inbox dead | replay', () => {
     expect(bad.stderr).toContain('invalid id "abc"');
     expect((await runWadi(['inbox', 'replay', '999999'], { env })).stderr).toContain('does not exist');
   }, 120_000);
+
+  it('lists unstorable deliveries with their reason and writes one back byte for byte', async () => {
+    const env = { DATABASE_URL: t.url };
+    expect((await runWadi(['inbox', 'unstorable'], { env })).stdout).toContain('no unstorable deliveries');
+    const raw = Buffer.from('{"entry":[{"timestamp":"8000000000000","text":"a\\u0000b"}]}');
+    const { rows } = await t.database.query<{ id: number }>(
+      `insert into unstorable_deliveries (channel, reason, items, bytes, raw_base64)
+       values ('whatsapp', '22009 invalid_time_zone_displacement_value', 1, $1, $2) returning id`,
+      [raw.length, raw.toString('base64')],
+    );
+    const id = rows[0].id;
+    const list = await runWadi(['inbox', 'unstorable'], { env });
+    expect(list.code).toBe(0);
+    expect(list.stdout).toContain(`${id}\twhatsapp\t`);
+    expect(list.stdout).toContain(`items=1\tbytes=${raw.length}\t22009 invalid_time_zone_displacement_value`);
+    const back = await runWadi(['inbox', 'unstorable', '--raw', String(id)], { env });
+    expect(back.stdout).toBe(raw.toString('utf8'));
+    expect((await runWadi(['inbox', 'unstorable', '--raw', '999999'], { env })).stderr).toContain('does not exist');
+  }, 120_000);
 });

@@ -14,7 +14,8 @@ describe.each(backends())('knowledge on %s', (backend) => {
   let t: TestDb;
   beforeAll(async () => {
     t = await testDatabase(backend);
-  });
+    // PGlite starts slowly on a busy machine.
+  }, 180_000);
   afterAll(async () => {
     await t?.drop();
   });

@@ -95,7 +95,7 @@ describe.runIf(postgresUrl())('preflight of a deployment that is ready to go liv
       DATABASE_URL: t.url as string,
       OPENAI_API_KEY: 'sk-ready-0123456789abcdefghij',
       PUBLIC_URL: publicUrl,
-      TRUST_PROXY: 'true',
+      TRUST_PROXY: '1',
       TELEGRAM_BOT_TOKEN: BOT_TOKEN,
       TELEGRAM_WEBHOOK_SECRET: 'ready-webhook-secret-0123456789',
       TELEGRAM_API_URL: bot.url,

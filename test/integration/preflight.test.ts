@@ -20,13 +20,14 @@ const ADMIN_ORIGIN = 'https://admin.example.com';
 const NOW = new Date('2026-11-28T12:00:00Z');
 const PROD = {
   NODE_ENV: 'production',
-  ADMIN_API_KEY: 'k'.repeat(40),
+  ADMIN_API_KEY: 'kQ7v-Zr2Lp9xW4mB8nT1cY6hJ3sD5fG0aE',
   CORS_ORIGINS: ADMIN_ORIGIN,
   DATABASE_URL: 'postgres://wadi:pw@db:5432/wadi',
   OPENAI_API_KEY: 'sk-live-key-abcdefghijklmnop',
   TELEGRAM_BOT_TOKEN: '123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ',
   TELEGRAM_WEBHOOK_SECRET: 'secret-token-abcdefghijkl',
   PUBLIC_URL: 'https://wadi.example.com',
+  METRICS_TOKEN: 'metrics-Hq4Xz81LpVw2',
 };
 
 function ctx(

@@ -61,7 +61,8 @@ describe.each(backends())('tool loop on %s', (backend) => {
     });
     toolbox = new Toolbox({ builtins: [searchKnowledgeTool(t.database, 'spanish')], connections: [shop], logger });
     await toolbox.start();
-  });
+    // PGlite starts slowly on a busy machine.
+  }, 180_000);
   afterAll(async () => {
     await toolbox?.stop(2000);
     await mcp?.close();

@@ -34,8 +34,38 @@ describe('k6 scripts stay in sync with load/scenarios.json', () => {
     expect(k6.thresholds.http_req_duration[0].threshold).toBe(`p(95)<${ours.thresholds.p95Ms}`);
     expect(k6.thresholds.http_req_failed[0].threshold).toBe(`rate<${ours.thresholds.errorRate}`);
     const script = readFileSync(path.join(K6_DIR, `${name}.js`), 'utf8');
-    expect(script).toContain(`buildOptions(file, '${name}')`);
+    expect(script).toContain(`buildOptions(file, '${name}'`);
+    expect(k6.thresholds.time_to_reply[0].threshold).toBe(`p(95)<=${ours.thresholds.timeToReplyP95Ms}`);
+    for (const fn of ['export function setup', 'export function teardown', 'export function operator'])
+      expect(script).toContain(fn);
     expect(script).toContain("open('../scenarios.json')");
+  });
+
+  it('k6 times replies from the sandbox outbox, and models dashboards as operator clients', async () => {
+    const { buildOptions, replyTimes } = (await import(path.join(K6_DIR, 'options.js'))) as {
+      buildOptions: (f: unknown, n: string, key?: string) => { scenarios: Record<string, { vus?: number }> };
+      replyTimes: (calls: unknown[]) => { channel: string; ms: number }[];
+    };
+    expect(buildOptions(file, 'load').scenarios.operators).toBeUndefined();
+    expect(buildOptions(file, 'load', 'k').scenarios.operators?.vus).toBe(loadScenario('load').operators.clients);
+    const t0 = Date.parse('2026-01-01T00:00:00.000Z');
+    expect(
+      replyTimes([
+        {
+          kind: 'send_text',
+          at: '2026-01-01T00:00:02.500Z',
+          status: 200,
+          body: { text: { body: `[sandbox] hola 7 @${t0}` } },
+        },
+        { kind: 'sendMessage', at: '2026-01-01T00:00:01.000Z', status: 200, body: { text: `[sandbox] hola 8 @${t0}` } },
+        { kind: 'send_text', at: '2026-01-01T00:00:03.000Z', status: 400, body: { text: { body: `hola 9 @${t0}` } } },
+        { kind: 'mark_read', at: '2026-01-01T00:00:03.000Z', status: 200, body: {} },
+        { kind: 'send_text', at: '2026-01-01T00:00:03.000Z', status: 200, body: { text: { body: 'Bienvenido' } } },
+      ]),
+    ).toEqual([
+      { channel: 'whatsapp', ms: 2500 },
+      { channel: 'telegram', ms: 1000 },
+    ]);
   });
 
   it('every k6 script parses', () => {
@@ -49,8 +79,12 @@ describe('k6 scripts stay in sync with load/scenarios.json', () => {
     expect(peak('smoke')).toBe(5);
     expect(peak('load')).toBe(50);
     expect(peak('stress')).toBeGreaterThanOrEqual(400);
-    expect(loadScenario('stress').thresholds).toEqual({ p95Ms: 500, errorRate: 0.01 });
-    expect(loadScenario('load').thresholds).toEqual({ p95Ms: 200, errorRate: 0.01 });
+    // Time-to-reply: debounce 0.8 s + the fake LLM's p95 6 s + 1 s.
+    expect(loadScenario('stress').thresholds).toEqual({ p95Ms: 500, errorRate: 0.01, timeToReplyP95Ms: 7800 });
+    expect(loadScenario('load').thresholds).toEqual({ p95Ms: 200, errorRate: 0.01, timeToReplyP95Ms: 7800 });
+    // Dashboards are a few operator clients, not a share of the chat traffic.
+    expect(loadScenario('stress').mix.admin).toBe(0);
+    expect(loadScenario('load').operators.clients).toBeGreaterThan(0);
   });
 });
 

@@ -7,6 +7,7 @@ export type {
   Alert,
   Alerts,
   ChannelName,
+  DeadLetterPage,
   Dependency,
   Failures,
   HealthView,
@@ -21,5 +22,6 @@ export type {
   SessionPage,
   Stats,
   StatusView,
+  ToolCall,
   WindowStats,
 } from '../../src/admin/contract.ts';

@@ -38,7 +38,11 @@ export function mapTelegramError(err: unknown, method: string): ChannelError {
       return new PermanentSendError(`Telegram ${method}: the bot token was refused`, { ...base, reason: 'auth' });
     }
     if (code === 400) {
-      const reason = /chat not found|user not found|PEER_ID_INVALID/i.test(detail) ? 'chat_not_found' : 'bad_request';
+      const reason = /chat not found|user not found|PEER_ID_INVALID/i.test(detail)
+        ? 'chat_not_found'
+        : /can't parse entities/i.test(detail)
+          ? 'bad_markup'
+          : 'bad_request';
       return new PermanentSendError(`Telegram ${method}: bad request`, { ...base, reason });
     }
     return new PermanentSendError(`Telegram ${method}: refused (${code})`, { ...base, reason: 'permanent' });

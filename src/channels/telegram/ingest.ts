@@ -32,11 +32,17 @@ export interface IngestDeps {
  * Stores `updates`; resolves once they are committed (throws if the database failed, in which
  * case nothing of this batch may be acknowledged).
  */
-export async function ingestUpdates(updates: readonly TgUpdate[], deps: IngestDeps): Promise<IngestResult> {
+export async function ingestUpdates(
+  updates: readonly TgUpdate[],
+  deps: IngestDeps,
+  /** The bytes as received (the webhook body), kept if the database cannot store them. */
+  raw?: Uint8Array,
+): Promise<IngestResult> {
   const bot = await deps.bot();
   const events: InboundEvent[] = [];
   const migrations: ChatMigration[] = [];
-  const callbacks: string[] = [];
+  /** Callback query ids by the index of their event. */
+  const callbacks = new Map<number, string>();
   let ignored = 0;
   for (const u of updates) {
     const p = parseUpdate(u, { bot, groupReply: deps.groupReply });
@@ -44,20 +50,31 @@ export async function ingestUpdates(updates: readonly TgUpdate[], deps: IngestDe
       ignored++;
       deps.logger.debug({ updateId: p.updateId, reason: p.ignored }, 'telegram update ignored');
     }
+    if (p.event && p.callbackQueryId) callbacks.set(events.length, p.callbackQueryId);
     if (p.event) events.push(p.event);
     if (p.migration) migrations.push(p.migration);
-    if (p.callbackQueryId) callbacks.push(p.callbackQueryId);
   }
   // Migrations first: the service message is stored under the new chat id and must land on the
   // moved conversation. Both steps are idempotent, so a failure between them heals on redelivery.
   for (const m of migrations) await followMigration(deps.writer(), m, deps.logger);
-  const r = await deps.writer().accept(events);
+  const r = await deps.writer().accept(events, [], undefined, {
+    channel: 'telegram',
+    raw: raw ?? Buffer.from(JSON.stringify(updates)),
+  });
 
   if (r.accepted) metrics.webhookEvents.inc({ channel: 'telegram', outcome: 'accepted' }, r.accepted);
   if (r.duplicates) metrics.webhookEvents.inc({ channel: 'telegram', outcome: 'duplicate' }, r.duplicates);
   if (ignored) metrics.webhookEvents.inc({ channel: 'telegram', outcome: 'ignored' }, ignored);
-  // Telegram shows a spinner on the button until answered; a redelivery still deserves an answer.
-  for (const id of callbacks) void deps.answerCallback(id);
+  if (r.unstorable) {
+    metrics.webhookEvents.inc({ channel: 'telegram', outcome: 'unstorable' }, r.unstorable);
+    deps.logger.error(
+      { deadLetterId: r.deadLetterId, items: r.unstorable },
+      'telegram update the database cannot store; kept in unstorable_deliveries',
+    );
+  }
+  // Telegram shows a spinner on the button until answered. Only a newly stored press is answered:
+  // a redelivery was answered the first time, and answering again would act on it twice.
+  for (const [i, id] of callbacks) if (r.fresh[i]) void deps.answerCallback(id);
   return { accepted: r.accepted, duplicates: r.duplicates, ignored };
 }
 

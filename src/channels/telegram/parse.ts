@@ -116,12 +116,26 @@ function messageEvent(msg: TgMessage, externalId: string): MessageParse | undefi
   const command = msg.text ? parseCommand(msg.text, msg.entities) : undefined;
   let kind: InboundKind = 'unsupported';
   let media: InboundEvent['media'];
+  let extra: Record<string, unknown> | undefined = chat.type === 'private' ? undefined : { chatTitle: chat.title };
+  const addExtra = (more: Record<string, unknown>) => {
+    extra = { ...extra, ...more };
+  };
   if (command) kind = 'command';
   else if (msg.text !== undefined) kind = 'text';
   else if (msg.photo && msg.photo.length > 0) {
-    // Sizes come in ascending order: the last is the largest.
+    // Sizes come in ascending order: the last is the largest (the media step picks the largest under its cap).
     kind = 'image';
-    media = { id: msg.photo[msg.photo.length - 1].file_id, caption: msg.caption };
+    media = { id: msg.photo[msg.photo.length - 1].file_id, mimeType: 'image/jpeg', caption: msg.caption };
+    addExtra({
+      photoSizes: msg.photo
+        .filter((p) => typeof p?.file_id === 'string')
+        .map((p) => ({ id: p.file_id, size: typeof p.file_size === 'number' ? p.file_size : undefined })),
+    });
+  } else if (msg.video_note) {
+    // A round video message: its sound is transcribed like a voice note.
+    kind = 'audio';
+    media = { id: msg.video_note.file_id, mimeType: 'video/mp4' };
+    addExtra({ videoNote: true });
   } else if (msg.document) {
     kind = 'document';
     const d = msg.document;
@@ -135,9 +149,16 @@ function messageEvent(msg: TgMessage, externalId: string): MessageParse | undefi
     media = { id: msg.video.file_id, mimeType: msg.video.mime_type, caption: msg.caption };
   } else if (msg.sticker) {
     kind = 'sticker';
-    media = { id: msg.sticker.file_id };
+    // Animated (TGS) and video (WEBM) stickers are not images a model can look at.
+    const moving = msg.sticker.is_animated || msg.sticker.is_video;
+    media = { id: msg.sticker.file_id, mimeType: moving ? 'application/x-tgsticker' : 'image/webp' };
+    if (moving) addExtra({ animated: true });
   } else if (msg.location) kind = 'location';
-  else if (msg.contact) kind = 'contacts';
+  else if (msg.contact) {
+    kind = 'contacts';
+    addExtra({ contacts: [msg.contact] });
+  }
+  const place = msg.venue?.location ?? msg.location;
   const event: InboundEvent = {
     channel: 'telegram',
     externalId,
@@ -149,13 +170,15 @@ function messageEvent(msg: TgMessage, externalId: string): MessageParse | undefi
     text: kind === 'sticker' ? msg.sticker?.emoji : text,
     command: command ? { name: command.name, args: command.args } : undefined,
     media,
-    location: msg.location ? { latitude: msg.location.latitude, longitude: msg.location.longitude } : undefined,
+    location: place
+      ? { latitude: place.latitude, longitude: place.longitude, name: msg.venue?.title, address: msg.venue?.address }
+      : undefined,
     replyTo: msg.reply_to_message ? String(msg.reply_to_message.message_id) : undefined,
     platformMessageId: String(msg.message_id),
     sentAt: new Date((msg.edit_date ?? msg.date) * 1000).toISOString(),
     answer: true,
     locale: from?.language_code,
-    extra: chat.type === 'private' ? undefined : { chatTitle: chat.title },
+    extra,
   };
   return { event, command };
 }

@@ -3,6 +3,7 @@ import { GrammyError } from 'grammy';
 import pino from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SANDBOX_CREDENTIALS } from '../../config/config.ts';
+import { metrics } from '../../observability/metrics/metrics.ts';
 import { sandboxPlugin } from '../../sandbox/module.ts';
 import { SandboxState } from '../../sandbox/state.ts';
 import { PermanentSendError, RetryableSendError } from '../errors.ts';
@@ -119,13 +120,61 @@ describe('telegram sender against the fake Bot API', () => {
     expect(clock.slept.sort((a, b) => a - b)).toEqual([1000, 2000, 3000]);
   });
 
+  it('resends a part whose HTML Telegram refuses once as plain text, links kept, and counts it', async () => {
+    const before = (await metrics.telegramPlainFallbacks.get()).values[0]?.value ?? 0;
+    const html = 'Hola <b>Ana</b>: mira <a href="https://x.io/?a=1&amp;b=2">esto</a> &lt;ya&gt; <br> fin';
+    const r = await sender.send({ chatId: '49', text: html, options: { parse_mode: 'HTML' } });
+    const calls = sends();
+    expect(calls.map((c) => c.status)).toEqual([400, 200]);
+    expect((calls[0].body as { description?: string; parse_mode?: string }).parse_mode).toBe('HTML');
+    const resent = calls[1].body as { text: string; parse_mode?: string };
+    expect(resent.parse_mode).toBeUndefined();
+    expect(resent.text).toBe('Hola Ana: mira esto (https://x.io/?a=1&b=2) <ya>  fin');
+    expect(r).toEqual({ platformMessageId: calls[1].platformMessageId, sentAsPlain: { text: resent.text } });
+    expect((await metrics.telegramPlainFallbacks.get()).values[0]?.value).toBe(before + 1);
+  });
+
+  it('resends as plain text only once, and never for other refusals', async () => {
+    fault({ status: 400, code: 400 });
+    state.addFault({
+      channel: 'telegram',
+      kind: 'sendMessage',
+      status: 400,
+      code: 400,
+      count: 1,
+      description: 'Bad Request: can\'t parse entities: Unsupported start tag "x" at byte offset 0',
+    });
+    const notFound = await sender
+      .send({ chatId: '50', text: '<b>a</b>', options: { parse_mode: 'HTML' } })
+      .catch((e) => e);
+    expect(notFound).toMatchObject({ reason: 'chat_not_found' });
+    state.addFault({
+      channel: 'telegram',
+      kind: 'sendMessage',
+      status: 400,
+      code: 400,
+      count: 2,
+      description: 'Bad Request: can\'t parse entities: Unsupported start tag "x" at byte offset 0',
+    });
+    const twice = await sender
+      .send({ chatId: '50', text: '<b>a</b>', options: { parse_mode: 'HTML' } })
+      .catch((e) => e);
+    expect(twice).toBeInstanceOf(PermanentSendError);
+    expect(twice.reason).toBe('bad_markup');
+    expect(sends().map((c) => c.status)).toEqual([400, 400, 400]);
+  });
+
   it('splits to the 4096 limit with balanced HTML that the Bot API accepts', async () => {
     const client = new TelegramClient({ token: TOKEN, apiRoot: `${url}/sandbox/telegram`, logger });
     const s = telegramSender({ client, pacer: new Pacer({ clock }), logger, parseMode: 'HTML' });
     const parts = s.split(`<b>${'muy largo '.repeat(1000)}</b>`);
     expect(parts.length).toBe(3);
     for (const p of parts) await s.send({ chatId: '48', text: p });
-    expect(sends().map((c) => c.status)).toEqual([200, 200, 200]);
+    // The parse mode can also come with the message (as replies stored in the outbox do).
+    const perMessage = sender.split(`<pre>${'x &lt; y\n'.repeat(800)}</pre>`, { parse_mode: 'HTML' });
+    expect(perMessage.length).toBe(2);
+    for (const p of perMessage) await sender.send({ chatId: '48', text: p, options: { parse_mode: 'HTML' } });
+    expect(sends().map((c) => c.status)).toEqual([200, 200, 200, 200, 200]);
   });
 });
 

@@ -23,7 +23,8 @@ export function splitForTelegram(text: string, parseMode?: ParseMode, limit = TE
   const protectedText = html ? hideInside(text, /<[^>]*>/g) : hideInside(text, /\]\([^)]*\)/g);
   const measure = html ? visibleHtmlLength : (s: string) => visibleMarkdownLength(s, parseMode);
   // Reopening tags costs no visible length, so the visible limit holds for repaired parts too.
-  const parts = splitText(protectedText, { limit, measure }).map(reveal);
+  // Leading indentation matters inside <pre>: a part that starts mid-block keeps it.
+  const parts = splitText(protectedText, { limit, measure, keepIndent: html }).map(reveal);
   const whole = html ? moveBrokenTails(parts, /<[^>]*$|&[#a-zA-Z0-9]*$/) : moveBrokenTails(parts, /\\$/);
   return html ? balanceHtml(whole) : balanceMarkdown(whole, parseMode);
 }
@@ -54,12 +55,16 @@ function moveBrokenTails(parts: string[], tail: RegExp): string[] {
   return out.filter((p) => p.length > 0);
 }
 
-/** Telegram's length of an HTML message: tags removed, each entity one character. */
+/**
+ * Telegram's length of an HTML message: tags removed, each entity it decodes one character (two
+ * above U+FFFF). It decodes numeric entities and only the named &lt; &gt; &amp; &quot;; any other
+ * `&name;` stays as typed.
+ */
 export function visibleHtmlLength(s: string): number {
   const stripped = s.replace(/<[^>]*>/g, '');
-  return stripped.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|[a-zA-Z]+);/g, (_m, e: string) => {
+  return stripped.replace(/&(#[xX][0-9a-fA-F]+|#[0-9]+|lt|gt|amp|quot);/g, (_m, e: string) => {
     if (e.startsWith('#')) {
-      const cp = e[1] === 'x' ? Number.parseInt(e.slice(2), 16) : Number.parseInt(e.slice(1), 10);
+      const cp = e[1] === 'x' || e[1] === 'X' ? Number.parseInt(e.slice(2), 16) : Number.parseInt(e.slice(1), 10);
       return cp > 0xffff ? 'xx' : 'x';
     }
     return 'x';

@@ -43,14 +43,22 @@ export interface TgMessage {
   readonly caption?: string;
   readonly entities?: readonly TgEntity[];
   readonly caption_entities?: readonly TgEntity[];
-  readonly photo?: readonly { file_id: string; file_unique_id?: string; width?: number; height?: number }[];
+  readonly photo?: readonly {
+    file_id: string;
+    file_unique_id?: string;
+    width?: number;
+    height?: number;
+    file_size?: number;
+  }[];
   readonly document?: { file_id: string; mime_type?: string; file_name?: string };
   readonly voice?: { file_id: string; mime_type?: string };
   readonly audio?: { file_id: string; mime_type?: string; file_name?: string };
   readonly video?: { file_id: string; mime_type?: string; file_name?: string };
-  readonly sticker?: { file_id: string; emoji?: string };
+  readonly video_note?: { file_id: string; duration?: number; file_size?: number };
+  readonly sticker?: { file_id: string; emoji?: string; is_animated?: boolean; is_video?: boolean };
   readonly location?: { latitude: number; longitude: number };
-  readonly contact?: { phone_number: string; first_name?: string; user_id?: number };
+  readonly venue?: { location?: { latitude: number; longitude: number }; title?: string; address?: string };
+  readonly contact?: { phone_number: string; first_name?: string; last_name?: string; user_id?: number };
   readonly reply_to_message?: TgMessage;
   readonly migrate_to_chat_id?: number;
   readonly migrate_from_chat_id?: number;

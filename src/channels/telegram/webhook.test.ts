@@ -180,6 +180,36 @@ describe('POST /webhooks/telegram', () => {
       .toBe(true);
   });
 
+  it('answers a redelivered callback query only once (the first, newly stored, delivery)', async () => {
+    const answers = async (id: string) => {
+      const out = (await (await fetch(`${w.url}/sandbox/outbox?channel=telegram`)).json()) as {
+        calls: { kind: string; body: { callback_query_id?: string } }[];
+      };
+      return out.calls.filter((c) => c.kind === 'answerCallbackQuery' && c.body.callback_query_id === id).length;
+    };
+    const press = (cbq: string) => ({
+      callback_query: {
+        id: cbq,
+        from: { id: 43, first_name: 'Eva' },
+        message: msg({ text: '¿Sí o no?', from: { id: BOT.id, is_bot: true } }, { id: 43, type: 'private' }),
+        chat_instance: 'ci',
+        data: 'yes',
+      },
+    });
+    const first = await send(press('cbq-2'));
+    expect(first.res.status).toBe(200);
+    await expect.poll(() => answers('cbq-2')).toBe(1);
+    // Telegram redelivers the same update (same update_id) when it missed our 200.
+    for (let i = 0; i < 2; i++) {
+      const again = await post({ update_id: first.id, ...press('cbq-2') });
+      expect(again.status).toBe(200);
+    }
+    // A later, new press is answered; by then any answer to the redeliveries would have been sent too.
+    await send(press('cbq-3'));
+    await expect.poll(() => answers('cbq-3')).toBe(1);
+    expect(await answers('cbq-2')).toBe(1);
+  });
+
   it('answers in groups only when mentioned, replied to or commanded', async () => {
     const group = { id: -1001, type: 'supergroup', title: 'Equipo' };
     const plain = await send({ message: msg({ text: 'hola a todos' }, group) });

@@ -22,6 +22,8 @@ export function telegramWebhook(deps: IngestDeps & { readonly secret?: string })
     app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: BODY_LIMIT }, (_req, body, done) => done(null, body));
     app.post('/webhooks/telegram', {
       bodyLimit: BODY_LIMIT,
+      // No helmet headers: Telegram reads only the status, never a browser (CPU per request, issue 20).
+      helmet: false,
       onRequest: async (req) => {
         if (!secretMatches(req.headers[SECRET_HEADER], deps.secret)) {
           metrics.webhookEvents.inc({ channel: 'telegram', outcome: 'invalid_signature' });
@@ -41,7 +43,7 @@ export function telegramWebhook(deps: IngestDeps & { readonly secret?: string })
           throw errors.badRequest('the body is not a Telegram update (no integer update_id)');
         }
         try {
-          const r = await ingestUpdates([update], deps);
+          const r = await ingestUpdates([update], deps, req.body as Buffer);
           return reply.status(200).send({ ok: true, ...r });
         } catch (err) {
           req.log.error({ err, updateId: update.update_id }, 'telegram update not stored');

@@ -1,11 +1,10 @@
-/** The WhatsApp `ChannelSender`: splits to Meta's 4096-character limit and sends through the Graph client. */
+/** The WhatsApp `ChannelSender`: splits to Meta's 4096-character limit (markup kept valid) and sends through the Graph client. */
 import type { Logger } from 'pino';
-import { splitText } from '../split.ts';
 import type { ChannelSender, OutboundMessage, SendResult } from '../types.ts';
 import type { GraphClient } from './client.ts';
+import { splitForWhatsApp, WHATSAPP_MAX_TEXT } from './split-markup.ts';
 
-/** Meta's limit for a text body. */
-export const WHATSAPP_MAX_TEXT = 4096;
+export { WHATSAPP_MAX_TEXT } from './split-markup.ts';
 
 const HAS_URL = /https?:\/\/\S/;
 
@@ -30,9 +29,9 @@ export class WhatsAppSender implements ChannelSender {
     this.logger = logger;
   }
 
-  /** Parts under 4096 characters, cut at paragraph, sentence, then word boundaries. */
+  /** Parts under 4096 characters, cut at paragraph, sentence, then word boundaries; ``` blocks stay balanced. */
   split(text: string): string[] {
-    return splitText(text, { limit: WHATSAPP_MAX_TEXT });
+    return splitForWhatsApp(text, WHATSAPP_MAX_TEXT);
   }
 
   /**

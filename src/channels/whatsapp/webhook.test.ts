@@ -73,6 +73,28 @@ describe('WhatsApp webhook (real HTTP, real database)', () => {
     });
   });
 
+  describe('answer headers', () => {
+    it('answers a delivery without browser security headers, after storing it; the dashboard keeps them', async () => {
+      const { body, wamid } = textNotification({ phoneNumberId: PHONE_ID, from: USER, text: 'hola' });
+      const res = await postJson(body);
+      expect(res.status).toBe(200);
+      expect((await inbox()).map((r) => r.external_id)).toEqual([wamid]);
+      for (const h of [
+        'content-security-policy',
+        'strict-transport-security',
+        'x-frame-options',
+        'cross-origin-opener-policy',
+      ])
+        expect(res.headers.get(h), h).toBeNull();
+      // A bad signature is still refused and counted, without the headers too.
+      const bad = await post(metaStringify(body), { 'x-hub-signature-256': 'sha256=00' });
+      expect(bad.status).toBe(401);
+      const page = await fetch(`${w.url}/admin`);
+      expect(page.headers.get('content-security-policy')).not.toBeNull();
+      expect(page.headers.get('x-frame-options') ?? page.headers.get('content-security-policy')).toBeTruthy();
+    });
+  });
+
   describe('signature', () => {
     it('accepts a valid signature and stores the message', async () => {
       const { body, wamid } = textNotification({ phoneNumberId: PHONE_ID, from: USER, text: 'hola' });

@@ -59,7 +59,8 @@ export function whatsappWebhook(deps: WhatsAppWebhookDeps): FastifyPluginAsync {
         if ((err as { code?: string }).code?.startsWith('FST_ERR_CTP')) count('malformed');
       });
 
-      scope.post('/webhooks/whatsapp', { bodyLimit: WEBHOOK_BODY_LIMIT }, async (req, reply) => {
+      // No helmet headers: Meta reads only the status, never a browser (CPU per request, issue 20).
+      scope.post('/webhooks/whatsapp', { bodyLimit: WEBHOOK_BODY_LIMIT, helmet: false }, async (req, reply) => {
         const raw = req.body;
         if (!Buffer.isBuffer(raw)) throw errors.unsupportedMediaType();
         if (!verifySignature(raw, req.headers['x-hub-signature-256'], deps.appSecret)) {
@@ -92,13 +93,21 @@ export function whatsappWebhook(deps: WhatsAppWebhookDeps): FastifyPluginAsync {
           const writer = deps.writer;
           let result: AcceptResult;
           try {
-            result = await writer.accept(parsed.events, parsed.statuses);
+            result = await writer.accept(parsed.events, parsed.statuses, undefined, { channel: 'whatsapp', raw });
           } catch (err) {
             req.log.error({ err }, 'whatsapp webhook could not be stored; asking Meta to retry');
             throw errors.unavailable('could not store the notification; retry later');
           }
           count('accepted', result.accepted + result.statuses);
           count('duplicate', result.duplicates + result.duplicateStatuses);
+          if (result.unstorable) {
+            // Acknowledged all the same: Meta would redeliver it for days, and it can never be stored.
+            count('unstorable', result.unstorable);
+            req.log.error(
+              { deadLetterId: result.deadLetterId, items: result.unstorable },
+              'whatsapp delivery the database cannot store; kept in unstorable_deliveries',
+            );
+          }
           req.log.debug(
             { accepted: result.accepted, duplicates: result.duplicates, statuses: result.statuses },
             'whatsapp webhook stored',

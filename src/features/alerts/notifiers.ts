@@ -152,3 +152,43 @@ export function runbookLink(alert: string, base?: string): string {
   const path = `docs/operations.md#alert-${alert.toLowerCase()}`;
   return base ? `${base.replace(/\/+$/, '')}/${path}` : path;
 }
+
+/**
+ * Notifications kept in memory until every notifier accepted them, for the paths that cannot use
+ * `alert_events` (the database is down, or `wadi watch` runs without one). A notifier that fails
+ * is retried on the next `flush`; one that succeeded is not asked again.
+ */
+export class PendingNotifications {
+  private readonly notifiers: readonly Notifier[];
+  private readonly pending: { n: Notification; done: Set<string> }[] = [];
+
+  constructor(notifiers: readonly Notifier[]) {
+    this.notifiers = notifiers;
+  }
+
+  /** Queues `n` for every notifier. */
+  push(n: Notification): void {
+    this.pending.push({ n, done: new Set() });
+  }
+
+  /** Tries each notifier that has not yet accepted each queued notification; never throws. */
+  async flush(onError: (notifier: string, err: Error) => void): Promise<void> {
+    for (const p of [...this.pending]) {
+      for (const notifier of this.notifiers) {
+        if (p.done.has(notifier.name)) continue;
+        try {
+          await notifier.send(p.n);
+          p.done.add(notifier.name);
+        } catch (err) {
+          onError(notifier.name, err as Error);
+        }
+      }
+      if (this.notifiers.every((x) => p.done.has(x.name))) this.pending.splice(this.pending.indexOf(p), 1);
+    }
+  }
+
+  /** Notifications not yet accepted by every notifier. */
+  get size(): number {
+    return this.pending.length;
+  }
+}

@@ -8,7 +8,7 @@
  */
 import os from 'node:os';
 import type { Logger } from 'pino';
-import { type Notification, type Notifier, runbookLink } from './notifiers.ts';
+import { type Notifier, PendingNotifications, runbookLink } from './notifiers.ts';
 
 const ALERT = 'ServiceNotReady';
 
@@ -17,7 +17,7 @@ export class DatabaseOutage {
   private since: number | undefined;
   private lastError = '';
   private announced = false;
-  private readonly pending: { n: Notification; done: Set<string> }[] = [];
+  private readonly pending: PendingNotifications;
   private readonly opts: {
     notifiers: readonly Notifier[];
     logger: Logger;
@@ -27,6 +27,7 @@ export class DatabaseOutage {
 
   constructor(opts: DatabaseOutage['opts']) {
     this.opts = opts;
+    this.pending = new PendingNotifications(opts.notifiers);
   }
 
   /** The database could not be reached at `now`. */
@@ -51,36 +52,21 @@ export class DatabaseOutage {
 
   private enqueue(kind: 'firing' | 'resolved', now: number): void {
     this.pending.push({
-      done: new Set(),
-      n: {
-        alert: ALERT,
-        kind,
-        value: `database unreachable (${this.lastError.slice(0, 120)})`,
-        threshold: `database unreachable for ${this.opts.forSeconds} s`,
-        summary: 'WADI cannot reach its database: nothing can be stored or answered.',
-        startedAt: new Date(this.since ?? now),
-        resolvedAt: kind === 'resolved' ? new Date(now) : undefined,
-        runbook: runbookLink(ALERT, this.opts.runbookBase),
-        source: os.hostname(),
-      },
+      alert: ALERT,
+      kind,
+      value: `database unreachable (${this.lastError.slice(0, 120)})`,
+      threshold: `database unreachable for ${this.opts.forSeconds} s`,
+      summary: 'WADI cannot reach its database: nothing can be stored or answered.',
+      startedAt: new Date(this.since ?? now),
+      resolvedAt: kind === 'resolved' ? new Date(now) : undefined,
+      runbook: runbookLink(ALERT, this.opts.runbookBase),
+      source: os.hostname(),
     });
   }
 
-  private async flush(): Promise<void> {
-    for (const p of [...this.pending]) {
-      for (const notifier of this.opts.notifiers) {
-        if (p.done.has(notifier.name)) continue;
-        try {
-          await notifier.send(p.n);
-          p.done.add(notifier.name);
-        } catch (err) {
-          this.opts.logger.warn(
-            { notifier: notifier.name, err: (err as Error).message },
-            'outage notification failed; will retry',
-          );
-        }
-      }
-      if (this.opts.notifiers.every((x) => p.done.has(x.name))) this.pending.splice(this.pending.indexOf(p), 1);
-    }
+  private flush(): Promise<void> {
+    return this.pending.flush((notifier, err) =>
+      this.opts.logger.warn({ notifier, err: err.message }, 'outage notification failed; will retry'),
+    );
   }
 }

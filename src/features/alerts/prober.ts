@@ -6,7 +6,7 @@
  */
 import os from 'node:os';
 import { type Clock, systemClock } from '../../kernel/clock.ts';
-import { type Notification, type Notifier, runbookLink } from './notifiers.ts';
+import { type Notification, type Notifier, PendingNotifications, runbookLink } from './notifiers.ts';
 
 /** The alert the prober raises (its runbook section is shared with the built-in rule). */
 export const PROBE_ALERT = 'ServiceNotReady';
@@ -26,11 +26,6 @@ export interface ProberOptions {
   readonly log: (line: string) => void;
 }
 
-interface Pending {
-  readonly n: Notification;
-  readonly done: Set<string>;
-}
-
 /** Polls readiness and raises/resolves the alert; call `poll()` on an interval. */
 export class Prober {
   private readonly opts: ProberOptions;
@@ -39,12 +34,13 @@ export class Prober {
   private failingSince: number | undefined;
   private lastProblem = '';
   private firing: { startedAt: number; lastNotifiedAt: number } | undefined;
-  private readonly pending: Pending[] = [];
+  private readonly pending: PendingNotifications;
 
   constructor(opts: ProberOptions) {
     this.opts = opts;
     this.clock = opts.clock ?? systemClock;
     this.readyUrl = `${opts.url.replace(/\/+$/, '')}/health/ready`;
+    this.pending = new PendingNotifications(opts.notifiers);
   }
 
   /** True while the alert is firing. */
@@ -85,41 +81,27 @@ export class Prober {
   }
 
   /** Tries once more to send what is still pending (used at shutdown). */
-  async deliver(): Promise<void> {
-    for (const p of [...this.pending]) {
-      for (const notifier of this.opts.notifiers) {
-        if (p.done.has(notifier.name)) continue;
-        try {
-          await notifier.send(p.n);
-          p.done.add(notifier.name);
-        } catch (err) {
-          this.opts.log(`${notifier.name}: ${(err as Error).message}; will retry`);
-        }
-      }
-      if (this.opts.notifiers.every((x) => p.done.has(x.name))) this.pending.splice(this.pending.indexOf(p), 1);
-    }
+  deliver(): Promise<void> {
+    return this.pending.flush((notifier, err) => this.opts.log(`${notifier}: ${err.message}; will retry`));
   }
 
   /** Notifications not yet accepted by every notifier. */
   get undelivered(): number {
-    return this.pending.length;
+    return this.pending.size;
   }
 
   private enqueue(kind: Notification['kind'], now: number): void {
     const startedAt = new Date(this.firing?.startedAt ?? this.failingSince ?? now);
     this.pending.push({
-      done: new Set(),
-      n: {
-        alert: PROBE_ALERT,
-        kind,
-        value: this.lastProblem,
-        threshold: `/health/ready not 200 for ${this.opts.forSeconds} s`,
-        summary: `External probe: ${this.readyUrl} is not ready.`,
-        startedAt,
-        resolvedAt: kind === 'resolved' ? new Date(now) : undefined,
-        runbook: runbookLink(PROBE_ALERT, this.opts.runbookBase),
-        source: `wadi watch on ${os.hostname()}`,
-      },
+      alert: PROBE_ALERT,
+      kind,
+      value: this.lastProblem,
+      threshold: `/health/ready not 200 for ${this.opts.forSeconds} s`,
+      summary: `External probe: ${this.readyUrl} is not ready.`,
+      startedAt,
+      resolvedAt: kind === 'resolved' ? new Date(now) : undefined,
+      runbook: runbookLink(PROBE_ALERT, this.opts.runbookBase),
+      source: `wadi watch on ${os.hostname()}`,
     });
   }
 

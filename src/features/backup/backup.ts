@@ -21,6 +21,7 @@ import {
   schemaVersion,
   writeManifest,
 } from './manifest.ts';
+import { PRIVATE_DIR, PRIVATE_FILE } from './modes.ts';
 import { type BackupKind, backupFileName, checksumPath, manifestPath } from './naming.ts';
 import type { ToolOptions } from './pg-tools.ts';
 import {
@@ -60,7 +61,8 @@ export interface BackupResult {
 /** Takes a backup into `opts.dir`; returns the dump's path and its manifest. */
 export async function createBackup(source: BackupSource, opts: BackupOptions): Promise<BackupResult> {
   const dir = path.resolve(opts.dir);
-  await mkdir(dir, { recursive: true });
+  // A dump holds every conversation: the folder is the owner's only (0700), as is every file (0600).
+  await mkdir(dir, { recursive: true, mode: PRIVATE_DIR });
   const at = (opts.now ?? (() => new Date()))();
   const kind: BackupKind = source.kind === 'postgres' ? 'postgres' : 'pglite';
   const started = performance.now();
@@ -180,6 +182,29 @@ export interface VerifyResult {
   /** How long the restore took: the measured recovery time. */
   readonly restoreMs: number;
   readonly state: DatabaseState;
+  /** Problems that do not make the backup unusable: files or folder readable by others. */
+  readonly warnings: readonly string[];
+}
+
+/** Files and folders of a backup that other users can read or enter (mode & 0o077), as warnings. */
+export async function permissionWarnings(file: string): Promise<string[]> {
+  const out: string[] = [];
+  const check = async (p: string, want: number, what: string) => {
+    let mode: number;
+    try {
+      mode = (await stat(p)).mode & 0o777;
+    } catch {
+      return; // missing sidecars are reported by the checks themselves
+    }
+    if ((mode & 0o077) !== 0) {
+      out.push(
+        `${what} ${p} is mode ${mode.toString(8).padStart(4, '0')}: others can read it; chmod ${want.toString(8)} it`,
+      );
+    }
+  };
+  await check(path.dirname(file), PRIVATE_DIR, 'folder');
+  for (const f of [file, checksumPath(file), manifestPath(file)]) await check(f, PRIVATE_FILE, 'file');
+  return out;
 }
 
 /**
@@ -212,7 +237,7 @@ export async function verifyBackup(
   }
   const diffs = compareState(manifest, state);
   if (diffs.length > 0) throw new VerifyMismatchError(diffs);
-  return { manifest, restoreMs, state };
+  return { manifest, restoreMs, state, warnings: await permissionWarnings(file) };
 }
 
 /** Where to restore: the configured database. */

@@ -7,6 +7,7 @@ import { createReadStream } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { BackupUnreadableError, ChecksumError } from './errors.ts';
+import { PRIVATE_FILE } from './modes.ts';
 import { checksumPath } from './naming.ts';
 
 /** Hex SHA-256 of a file, streamed (dumps can be large). */
@@ -19,7 +20,7 @@ export async function sha256File(file: string): Promise<string> {
 /** Writes `<file>.sha256` naming `nameInFile` (the final base name, even while `file` is a partial). */
 export async function writeChecksum(file: string, nameInFile: string, target = checksumPath(file)): Promise<string> {
   const hex = await sha256File(file);
-  await writeFile(target, `${hex}  ${nameInFile}\n`);
+  await writeFile(target, `${hex}  ${nameInFile}\n`, { mode: PRIVATE_FILE });
   return hex;
 }
 

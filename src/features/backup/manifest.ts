@@ -6,6 +6,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Queryable } from '../../db/client.ts';
 import { BackupUnreadableError } from './errors.ts';
+import { PRIVATE_FILE } from './modes.ts';
 import type { BackupKind } from './naming.ts';
 
 /** One applied migration, as drizzle records it. */
@@ -104,7 +105,7 @@ export function compareState(expected: DatabaseState, actual: DatabaseState): st
 
 /** Writes the manifest as pretty JSON. */
 export async function writeManifest(file: string, manifest: BackupManifest): Promise<void> {
-  await writeFile(file, `${JSON.stringify(manifest, null, 2)}\n`);
+  await writeFile(file, `${JSON.stringify(manifest, null, 2)}\n`, { mode: PRIVATE_FILE });
 }
 
 /** Reads and validates a manifest. */

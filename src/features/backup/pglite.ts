@@ -14,6 +14,7 @@ import { DataDirLock } from '../../db/data-dir-lock.ts';
 import { DatabaseOpenError } from '../../db/errors.ts';
 import { BackupError, BackupUnreadableError, DataDirBusyError } from './errors.ts';
 import { type DatabaseState, readState } from './manifest.ts';
+import { PRIVATE_FILE } from './modes.ts';
 import type { ProgressFn } from './progress.ts';
 
 const gunzipAsync = promisify(gunzip);
@@ -31,7 +32,7 @@ export async function dumpPglite(client: PGlite, file: string, onProgress?: Prog
   const started = performance.now();
   const blob = await client.dumpDataDir('gzip');
   const bytes = Buffer.from(await blob.arrayBuffer());
-  await writeFile(file, bytes);
+  await writeFile(file, bytes, { mode: PRIVATE_FILE });
   onProgress?.({ phase: 'dump', bytes: bytes.length, elapsedMs: performance.now() - started });
   return bytes.length;
 }

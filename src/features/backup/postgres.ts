@@ -11,6 +11,7 @@ import { PassThrough } from 'node:stream';
 import pg from 'pg';
 import { BackupError, BackupUnreadableError } from './errors.ts';
 import { type DatabaseState, readState } from './manifest.ts';
+import { createPrivateFile } from './modes.ts';
 import { libpqConnection, requireToolFor, runTool, type ToolOptions } from './pg-tools.ts';
 import type { ProgressFn } from './progress.ts';
 
@@ -66,6 +67,8 @@ export async function dumpPostgres(
     const state = await readState(client as never);
     const file = target(state);
     const started = performance.now();
+    // Created 0600 before pg_dump opens it (with the umask's 0644 otherwise).
+    await createPrivateFile(file);
     await runTool(
       'pg_dump',
       [

@@ -16,13 +16,14 @@ const problems = (env: Record<string, string>) => {
 
 const PROD_OK = {
   NODE_ENV: 'production',
-  ADMIN_API_KEY: 'k'.repeat(40),
+  ADMIN_API_KEY: 'kQ7v-Zr2Lp9xW4mB8nT1cY6hJ3sD5fG0aE',
   CORS_ORIGINS: 'https://admin.example.com',
   DATABASE_URL: 'postgres://wadi:pw@db:5432/wadi',
   OPENAI_API_KEY: 'sk-live-key-abcdefghijklmnop',
   TELEGRAM_BOT_TOKEN: '123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ',
   TELEGRAM_WEBHOOK_SECRET: 'secret-token-abcdefghijkl',
   PUBLIC_URL: 'https://wadi.example.com',
+  METRICS_TOKEN: 'metrics-Hq4Xz81LpVw2',
 };
 
 describe('security settings fail closed in production', () => {

@@ -15,17 +15,18 @@ export function isProbeOrMetrics(path: string): boolean {
 /** Adds the redirect hook when TRUST_PROXY is set. */
 export function httpsRedirect(app: FastifyInstance, config: Config): void {
   if (!trustsAProxy(config.env.TRUST_PROXY)) return;
-  // The redirect target uses PUBLIC_URL's host when known, so a forged Host header cannot turn
-  // WADI into an open redirect.
-  const publicOrigin = config.env.PUBLIC_URL?.startsWith('https://')
-    ? new URL(config.env.PUBLIC_URL).origin
-    : undefined;
+  // The target is PUBLIC_URL's host, never one a request names: X-Forwarded-Host (believed once a
+  // proxy is trusted) would otherwise make WADI an open redirect, and a cache could keep it.
+  // Production refuses TRUST_PROXY without PUBLIC_URL; in development the Host header the client
+  // connected with (not X-Forwarded-Host) stands in.
+  const publicHost = config.env.PUBLIC_URL ? new URL(config.env.PUBLIC_URL).host : undefined;
   app.addHook('onRequest', async (req, reply) => {
     // Only requests that came through the proxy: direct internal traffic has no such header.
     if (req.headers['x-forwarded-proto'] === undefined || req.protocol !== 'http') return;
     const path = req.url.split('?')[0] ?? '/';
     if (isProbeOrMetrics(path)) return;
-    const origin = publicOrigin ?? `https://${req.host}`;
-    return reply.code(308).header('location', `${origin}${req.url}`).send();
+    const host = publicHost ?? req.headers.host;
+    if (!host) return;
+    return reply.code(308).header('cache-control', 'no-store').header('location', `https://${host}${req.url}`).send();
   });
 }

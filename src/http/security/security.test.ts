@@ -1,47 +1,27 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestDb, testDatabase } from '../../../test/helpers/db.ts';
-import { startTestWadi, type TestWadi, testConfig } from '../../../test/helpers/wadi.ts';
+import { startTestWadi, TEST_ADMIN_KEY, type TestWadi, testConfig } from '../../../test/helpers/wadi.ts';
 import { createWadi } from '../../app/wadi.ts';
 import type { ModuleFactory } from '../../platform/context.ts';
 
 const ADMIN_ORIGIN = 'https://admin.example.com';
-const INTERNAL = 'relation "secret_table" does not exist at /srv/wadi/src/db.ts:42';
 
-/** Routes standing in for features other helpers build, plus a way to stall the event loop. */
-const testRoutes: ModuleFactory = () => ({
-  name: 'test-routes',
-  plugins: [
-    async (app) => {
-      app.get('/admin/ping', async () => ({ ok: true }));
-      app.post('/webhooks/test', async () => ({ ok: true }));
-      app.get('/metrics', async () => 'up 1\n');
-      app.get('/test/boom', async () => {
-        throw new Error(INTERNAL);
-      });
-      app.post('/test/echo', async (req) => ({ bytes: JSON.stringify(req.body).length }));
-      app.get('/test/block', async (req) => {
-        // A busy loop: nothing else runs on this process until it ends.
-        const ms = Number((req.query as { ms?: string }).ms ?? 0);
-        const end = Date.now() + Math.min(ms, 5000);
-        while (Date.now() < end) {
-          // spin
-        }
-        return { blocked: ms };
-      });
-    },
-  ],
-});
+const KEY = { 'x-admin-key': TEST_ADMIN_KEY };
 
-describe('security layer on a running WADI', () => {
+/** Blocks this process's event loop (the in-process WADI's too) for `ms`. */
+function stall(ms: number): void {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    // spin
+  }
+}
+
+describe('security layer on the real routes of a running WADI', () => {
   let t: TestDb;
   let w: TestWadi;
   beforeAll(async () => {
     t = await testDatabase();
-    w = await startTestWadi(t.database, {
-      env: { CORS_ORIGINS: ADMIN_ORIGIN },
-      features: ['security'],
-      extraModules: [testRoutes],
-    });
+    w = await startTestWadi(t.database, { env: { CORS_ORIGINS: ADMIN_ORIGIN } });
   });
   afterAll(async () => {
     await w?.stop();
@@ -49,10 +29,17 @@ describe('security layer on a running WADI', () => {
   });
 
   it('sends helmet headers with a CSP the dashboard works under, HSTS, and no x-powered-by', async () => {
-    for (const path of ['/health/live', '/admin/ping', '/nope']) {
-      const res = await fetch(`${w.url}${path}`);
+    for (const [path, headers] of [
+      ['/health/live', {}],
+      ['/admin/health', KEY],
+      ['/admin/openapi.json', KEY],
+      ['/admin/health', {}],
+      ['/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=1', {}],
+      ['/nope', {}],
+    ] as const) {
+      const res = await fetch(`${w.url}${path}`, { headers });
       const csp = res.headers.get('content-security-policy') ?? '';
-      expect(csp).toContain("default-src 'self'");
+      expect(csp, path).toContain("default-src 'self'");
       expect(csp).toContain("script-src 'self'");
       expect(csp).toContain("style-src 'self'");
       expect(csp).toContain("frame-ancestors 'none'");
@@ -68,7 +55,7 @@ describe('security layer on a running WADI', () => {
   });
 
   it('allows the configured origin on /admin, exactly, and answers its preflight', async () => {
-    const pre = await fetch(`${w.url}/admin/ping`, {
+    const pre = await fetch(`${w.url}/admin/health`, {
       method: 'OPTIONS',
       headers: {
         origin: ADMIN_ORIGIN,
@@ -80,27 +67,29 @@ describe('security layer on a running WADI', () => {
     expect(pre.headers.get('access-control-allow-origin')).toBe(ADMIN_ORIGIN);
     expect(pre.headers.get('access-control-allow-headers')).toContain('x-admin-key');
     expect(pre.headers.get('access-control-allow-methods')).toContain('GET');
-    const res = await fetch(`${w.url}/admin/ping`, { headers: { origin: ADMIN_ORIGIN } });
+    const res = await fetch(`${w.url}/admin/health`, { headers: { origin: ADMIN_ORIGIN, ...KEY } });
+    expect(res.status).toBe(200);
     expect(res.headers.get('access-control-allow-origin')).toBe(ADMIN_ORIGIN);
     expect(res.headers.get('vary')).toContain('Origin');
   });
 
   it('never reflects an unknown or look-alike origin', async () => {
     for (const origin of ['https://evil.example.com', `${ADMIN_ORIGIN}.evil.com`, 'http://admin.example.com', 'null']) {
-      const pre = await fetch(`${w.url}/admin/ping`, {
+      const pre = await fetch(`${w.url}/admin/sessions`, {
         method: 'OPTIONS',
         headers: { origin, 'access-control-request-method': 'GET' },
       });
       expect(pre.status).toBe(403);
       expect(pre.headers.get('access-control-allow-origin')).toBeNull();
-      const res = await fetch(`${w.url}/admin/ping`, { headers: { origin } });
+      const res = await fetch(`${w.url}/admin/sessions`, { headers: { origin, ...KEY } });
       expect(res.headers.get('access-control-allow-origin')).toBeNull();
     }
   });
 
   it('sends no CORS headers from webhooks, probes or metrics, even to the admin origin', async () => {
     for (const [method, path] of [
-      ['POST', '/webhooks/test'],
+      ['POST', '/webhooks/whatsapp'],
+      ['POST', '/webhooks/telegram'],
       ['GET', '/health/live'],
       ['GET', '/health/ready'],
       ['GET', '/metrics'],
@@ -110,58 +99,67 @@ describe('security layer on a running WADI', () => {
         headers: { origin: ADMIN_ORIGIN, 'content-type': 'application/json' },
         body: method === 'POST' ? '{}' : undefined,
       });
-      for (const h of res.headers.keys()) expect(h).not.toMatch(/^access-control-/);
+      for (const h of res.headers.keys()) expect(h, path).not.toMatch(/^access-control-/);
       const pre = await fetch(`${w.url}${path}`, {
         method: 'OPTIONS',
         headers: { origin: ADMIN_ORIGIN, 'access-control-request-method': method },
       });
-      expect(pre.status).toBe(405);
+      expect(pre.status, path).toBe(405);
       for (const h of pre.headers.keys()) expect(h).not.toMatch(/^access-control-/);
     }
   });
 
   it('answers 405 with Allow for a known path and the wrong method, 404 for unknown paths', async () => {
-    const res = await fetch(`${w.url}/webhooks/test`, { method: 'GET' });
+    const res = await fetch(`${w.url}/webhooks/telegram`, { method: 'GET' });
     expect(res.status).toBe(405);
     expect(res.headers.get('allow')).toBe('POST');
     expect(await res.json()).toEqual({
-      error: { code: 'method_not_allowed', message: 'GET is not allowed on /webhooks/test' },
+      error: { code: 'method_not_allowed', message: 'GET is not allowed on /webhooks/telegram' },
     });
+    const put = await fetch(`${w.url}/webhooks/whatsapp`, { method: 'PUT' });
+    expect(put.status).toBe(405);
+    expect(put.headers.get('allow')).toBe('GET, HEAD, POST');
     const del = await fetch(`${w.url}/health/live`, { method: 'DELETE' });
     expect(del.status).toBe(405);
     expect(del.headers.get('allow')).toBe('GET, HEAD');
     expect((await fetch(`${w.url}/nothing/here`, { method: 'DELETE' })).status).toBe(404);
-    expect((await fetch(`${w.url}/admin/nothing`)).status).toBe(404);
+    expect((await fetch(`${w.url}/admin/nothing`, { headers: KEY })).status).toBe(404);
   });
 
-  it('keeps internals and stacks out of error responses', async () => {
-    const res = await fetch(`${w.url}/test/boom`);
-    expect(res.status).toBe(500);
-    const text = await res.text();
-    expect(JSON.parse(text)).toEqual({ error: { code: 'internal', message: 'internal error' } });
-    expect(text).not.toContain('secret_table');
-    expect(res.headers.get('content-security-policy')).toBeTruthy();
+  it('keeps internals and stacks out of error responses of a real route that fails', async () => {
+    // A broken database (the table gone) makes the real sessions route fail with an internal error.
+    await t.database.query('alter table conversations rename to conversations_hidden');
+    try {
+      const res = await fetch(`${w.url}/admin/sessions`, { headers: KEY });
+      expect(res.status).toBe(500);
+      const text = await res.text();
+      expect(JSON.parse(text)).toEqual({ error: { code: 'internal', message: 'internal error' } });
+      expect(text).not.toContain('conversations');
+      expect(text).not.toContain('.ts:');
+      expect(res.headers.get('content-security-policy')).toBeTruthy();
+    } finally {
+      await t.database.query('alter table conversations_hidden rename to conversations');
+    }
     // The full context still reaches the log for the operator.
-    expect(w.logs.text()).toContain('secret_table');
+    expect(w.logs.text()).toContain('relation \\"conversations\\" does not exist');
   });
 
   it('refuses bodies over the global 1 MB limit with 413 and a JSON error', async () => {
-    const big = JSON.stringify({ x: 'a'.repeat(1024 * 1024) });
-    const res = await fetch(`${w.url}/test/echo`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: big,
-    });
+    const post = (body: string) =>
+      fetch(`${w.url}/admin/sessions/999999/pause`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...KEY },
+        body,
+      });
+    const res = await post(JSON.stringify({ x: 'a'.repeat(1024 * 1024) }));
     expect(res.status).toBe(413);
     expect(await res.json()).toEqual({
       error: { code: 'payload_too_large', message: 'the request body is too large' },
     });
-    const ok = await fetch(`${w.url}/test/echo`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ x: 'a'.repeat(900 * 1024) }),
-    });
-    expect(ok.status).toBe(200);
+    // Under the limit the body is read and the route answers (no such session).
+    const ok = await post(JSON.stringify({ x: 'a'.repeat(900 * 1024) }));
+    expect(ok.status).not.toBe(413);
+    await ok.arrayBuffer();
   });
 });
 
@@ -175,8 +173,6 @@ describe('load shedding', () => {
     // the shedding lasts a whole interval: long enough to observe on a busy machine.
     w = await startTestWadi(t.database, {
       env: { SHED_MAX_EVENT_LOOP_DELAY_MS: '80' },
-      features: ['security'],
-      extraModules: [testRoutes],
       security: { sampleIntervalMs: 500 },
     });
   });
@@ -186,18 +182,23 @@ describe('load shedding', () => {
   });
 
   it('sheds load with 503 + Retry-After after the event loop stalls, while probes keep answering', async () => {
-    const blocked = await fetch(`${w.url}/test/block?ms=5000`);
-    expect(blocked.status).toBe(200);
+    // The WADI runs in this process: stalling the test stalls it.
+    stall(5000);
     // The stall shows up at the next sample and lasts one sampling interval (500 ms): poll in
-    // batches (a normal route and the three exempt ones at once) until a batch sees it, for ≤ 3 s.
-    const get = async (path: string) => {
-      const r = await fetch(`${w.url}${path}`);
+    // batches (a real admin route and the three exempt ones at once) until a batch sees it, for ≤ 3 s.
+    const get = async (path: string, headers: Record<string, string> = {}) => {
+      const r = await fetch(`${w.url}${path}`, { headers });
       return { status: r.status, retryAfter: r.headers.get('retry-after'), body: await r.text() };
     };
     let batch: Awaited<ReturnType<typeof get>>[] = [];
     const until = Date.now() + 3000;
     while (Date.now() < until && batch[0]?.status !== 503) {
-      batch = await Promise.all(['/admin/ping', '/health/live', '/health/ready', '/metrics'].map(get));
+      batch = await Promise.all([
+        get('/admin/health', KEY),
+        get('/health/live'),
+        get('/health/ready'),
+        get('/metrics'),
+      ]);
     }
     const [normal, live, ready, metrics] = batch;
     expect(normal).toEqual({
@@ -210,7 +211,7 @@ describe('load shedding', () => {
     let status = 0;
     for (let i = 0; i < 100 && status !== 200; i++) {
       await new Promise((r) => setTimeout(r, 100));
-      status = (await fetch(`${w.url}/admin/ping`)).status;
+      status = (await fetch(`${w.url}/admin/health`, { headers: KEY })).status;
     }
     expect(status).toBe(200);
   });
@@ -236,14 +237,16 @@ describe('secrets stay out of responses and logs under the security layer', () =
         },
       ],
     });
-    const w = await startTestWadi(t.database, { env, features: ['security'], extraModules: [testRoutes, leaky] });
+    const w = await startTestWadi(t.database, { env, extraModules: [leaky] });
     try {
       const bodies: string[] = [];
       for (const [path, headers] of [
         ['/test/leak', {}],
-        [`/webhooks/test?hub.verify_token=${env.WHATSAPP_VERIFY_TOKEN}`, {}],
+        [`/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=${env.WHATSAPP_VERIFY_TOKEN}&hub.challenge=7`, {}],
+        ['/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=wrong-token&hub.challenge=7', {}],
         ['/metrics', { authorization: `Bearer ${env.METRICS_TOKEN}` }],
-        ['/admin/ping', { 'x-admin-key': w.wadi.config.admin.keys[0] as string }],
+        ['/admin/health', { 'x-admin-key': w.wadi.config.admin.keys[0] as string }],
+        ['/admin/logs', { 'x-admin-key': w.wadi.config.admin.keys[0] as string }],
       ] as const) {
         const res = await fetch(`${w.url}${path}`, { headers });
         bodies.push(await res.text(), JSON.stringify([...res.headers]));
@@ -271,43 +274,69 @@ describe('https redirect behind a proxy', () => {
     await t?.drop();
   });
 
-  it('redirects plain-http requests to PUBLIC_URL with 308, except probes and metrics', async () => {
-    const config = testConfig({ TRUST_PROXY: 'true', PUBLIC_URL: 'https://wadi.example.com' });
-    const wadi = await createWadi(config, { database: t.database, features: ['security'], extraModules: [testRoutes] });
+  it('redirects plain-http requests on the real routes to PUBLIC_URL with 308, except probes and metrics', async () => {
+    const config = testConfig({ TRUST_PROXY: '1', PUBLIC_URL: 'https://wadi.example.com' });
+    const wadi = await createWadi(config, { database: t.database });
     try {
       await wadi.app.ready();
-      const viaHttp = { 'x-forwarded-proto': 'http', host: 'attacker.example.net' };
-      const res = await wadi.app.inject({ method: 'POST', url: '/webhooks/test?a=1', headers: viaHttp, payload: {} });
-      expect(res.statusCode).toBe(308);
-      expect(res.headers.location).toBe('https://wadi.example.com/webhooks/test?a=1');
+      const viaHttp = { 'x-forwarded-proto': 'http', host: 'attacker.example.net', 'x-forwarded-host': 'evil.example' };
+      for (const [method, url] of [
+        ['POST', '/webhooks/whatsapp?a=1'],
+        ['POST', '/webhooks/telegram'],
+        ['GET', '/webhooks/whatsapp?hub.mode=subscribe'],
+        ['GET', '/admin/health'],
+      ] as const) {
+        const res = await wadi.app.inject({
+          method,
+          url,
+          headers: viaHttp,
+          payload: method === 'POST' ? {} : undefined,
+        });
+        expect(res.statusCode, url).toBe(308);
+        expect(res.headers.location).toBe(`https://wadi.example.com${url}`);
+        expect(res.headers['cache-control']).toBe('no-store');
+      }
       for (const url of ['/health/live', '/health/ready', '/metrics']) {
         expect((await wadi.app.inject({ method: 'GET', url, headers: viaHttp })).statusCode).toBe(200);
       }
       const viaHttps = await wadi.app.inject({
         method: 'GET',
-        url: '/admin/ping',
-        headers: { 'x-forwarded-proto': 'https' },
+        url: '/admin/health',
+        headers: { 'x-forwarded-proto': 'https', ...KEY },
       });
       expect(viaHttps.statusCode).toBe(200);
       // Direct traffic that did not pass the proxy (no X-Forwarded-Proto) is served as is.
-      expect((await wadi.app.inject({ method: 'GET', url: '/admin/ping' })).statusCode).toBe(200);
+      expect((await wadi.app.inject({ method: 'GET', url: '/admin/health', headers: KEY })).statusCode).toBe(200);
+    } finally {
+      await wadi.stop();
+    }
+  });
+
+  it('never redirects to X-Forwarded-Host (open redirect), even without PUBLIC_URL in development', async () => {
+    const wadi = await createWadi(testConfig({ TRUST_PROXY: '1' }), { database: t.database });
+    try {
+      await wadi.app.ready();
+      const res = await wadi.app.inject({
+        method: 'GET',
+        url: '/admin/health',
+        headers: { 'x-forwarded-proto': 'http', host: 'wadi.internal:8080', 'x-forwarded-host': 'evil.example' },
+      });
+      expect(res.statusCode).toBe(308);
+      expect(res.headers.location).toBe('https://wadi.internal:8080/admin/health');
+      expect(res.headers['cache-control']).toBe('no-store');
     } finally {
       await wadi.stop();
     }
   });
 
   it('does not redirect without TRUST_PROXY (the header could be forged)', async () => {
-    const wadi = await createWadi(testConfig(), {
-      database: t.database,
-      features: ['security'],
-      extraModules: [testRoutes],
-    });
+    const wadi = await createWadi(testConfig(), { database: t.database });
     try {
       await wadi.app.ready();
       const res = await wadi.app.inject({
         method: 'GET',
-        url: '/admin/ping',
-        headers: { 'x-forwarded-proto': 'http' },
+        url: '/admin/health',
+        headers: { 'x-forwarded-proto': 'http', ...KEY },
       });
       expect(res.statusCode).toBe(200);
     } finally {
@@ -317,7 +346,7 @@ describe('https redirect behind a proxy', () => {
 
   it('honours HSTS_MAX_AGE and HSTS_PRELOAD', async () => {
     const config = testConfig({ HSTS_MAX_AGE: '63072000', HSTS_PRELOAD: 'true' });
-    const wadi = await createWadi(config, { database: t.database, features: ['security'] });
+    const wadi = await createWadi(config, { database: t.database });
     try {
       await wadi.app.ready();
       const res = await wadi.app.inject({ method: 'GET', url: '/health/live' });

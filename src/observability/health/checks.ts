@@ -44,7 +44,11 @@ export function redisCheck(redis: Pick<Redis, 'status'>): HealthCheck {
     run() {
       return redis.status === 'ready'
         ? { status: 'pass', observedValue: redis.status }
-        : { status: 'warn', observedValue: redis.status, output: 'Redis unavailable: limits are per process' };
+        : {
+            status: 'warn',
+            observedValue: redis.status,
+            output: 'Redis unavailable: rate limits and the admin lockout count per process',
+          };
     },
   };
 }

@@ -41,10 +41,19 @@ export class Health {
     return this.shuttingDown;
   }
 
-  /** Runs every check; never throws. */
-  async ready(): Promise<HealthReport> {
+  /**
+   * Runs every check; never throws. `public: true` (the unauthenticated /health/ready) replaces a
+   * dependency's raw error (`connect ECONNREFUSED 10.0.0.5:5432`: addresses, ports, versions) with
+   * `unreachable`; /admin/health keeps the detail.
+   */
+  async ready(opts: { public?: boolean } = {}): Promise<HealthReport> {
     const time = new Date().toISOString();
-    const results = await Promise.all(this.checks.map(async (c) => ({ check: c, result: await this.runOne(c) })));
+    const results = await Promise.all(
+      this.checks.map(async (c) => {
+        const r = await this.runOne(c);
+        return { check: c, result: opts.public && r.raw ? { status: r.status, output: 'unreachable' } : r.result };
+      }),
+    );
     const checks: HealthReport['checks'] = {};
     let status: CheckStatus = 'pass';
     for (const { check, result } of results) {
@@ -57,10 +66,11 @@ export class Health {
     return { status, checks };
   }
 
-  private async runOne(check: HealthCheck): Promise<CheckResult> {
+  /** One check's result; `raw` when its output is the dependency's own error message. */
+  private async runOne(check: HealthCheck): Promise<{ result: CheckResult; status: CheckStatus; raw: boolean }> {
     let timer: NodeJS.Timeout | undefined;
     try {
-      return await Promise.race([
+      const result = await Promise.race([
         Promise.resolve(check.run()),
         new Promise<CheckResult>((resolve) => {
           timer = setTimeout(
@@ -69,8 +79,9 @@ export class Health {
           );
         }),
       ]);
+      return { result, status: result.status, raw: false };
     } catch (err) {
-      return { status: 'fail', output: (err as Error).message };
+      return { result: { status: 'fail', output: (err as Error).message }, status: 'fail', raw: true };
     } finally {
       clearTimeout(timer);
     }

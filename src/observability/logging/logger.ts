@@ -6,6 +6,7 @@
 import { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
 import pretty from 'pino-pretty';
+import { withoutDatabaseContent } from '../../db/errors.ts';
 import { traceLogFields } from '../tracing/context.ts';
 import { LogRing } from './log-ring.ts';
 
@@ -74,6 +75,8 @@ export function createLogger(opts: LoggerOptions): LogKit {
       level: opts.level,
       base: opts.base ?? { pid: process.pid },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      // PostgreSQL errors quote the data they refused: never let message content into a log line.
+      serializers: { err: (e: Error) => withoutDatabaseContent(pino.stdSerializers.err(e)) },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
       hooks: { streamWrite: scrub },

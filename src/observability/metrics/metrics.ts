@@ -25,7 +25,7 @@ export const metrics = {
   }),
   webhookEvents: new client.Counter({
     name: 'wadi_webhook_events_total',
-    help: 'Webhook events by channel and outcome (accepted, duplicate, invalid_signature, malformed, ignored)',
+    help: 'Webhook events by channel and outcome (accepted, duplicate, invalid_signature, malformed, ignored, unstorable)',
     labelNames: ['channel', 'outcome'] as const,
     registers: [registry],
   }),
@@ -65,10 +65,35 @@ export const metrics = {
     labelNames: ['kind'] as const,
     registers: [registry],
   }),
+  telegramPlainFallbacks: new client.Counter({
+    name: 'wadi_telegram_plain_fallbacks_total',
+    help: 'Telegram reply parts resent as plain text after the Bot API refused their HTML ("can\'t parse entities")',
+    registers: [registry],
+  }),
   alertsFiring: new client.Gauge({
     name: 'wadi_alerts_firing',
     help: '1 while the alert is firing, else 0',
     labelNames: ['alert'] as const,
+    registers: [registry],
+  }),
+  // Media (src/media): what became of each inbound voice note, image, document…
+  mediaItems: new client.Counter({
+    name: 'wadi_media_total',
+    help: 'Inbound media by channel, kind and outcome (transcribed, extracted, image, caption_only, described, too_large, gone, integrity, unsupported, rejected, disabled, unavailable)',
+    labelNames: ['channel', 'kind', 'outcome'] as const,
+    registers: [registry],
+  }),
+  mediaBytes: new client.Counter({
+    name: 'wadi_media_bytes_total',
+    help: 'Bytes of inbound media downloaded, by channel and kind',
+    labelNames: ['channel', 'kind'] as const,
+    registers: [registry],
+  }),
+  transcriptionDuration: new client.Histogram({
+    name: 'wadi_transcription_duration_seconds',
+    help: 'Speech-to-text request duration by outcome',
+    labelNames: ['outcome'] as const,
+    buckets: LLM_BUCKETS,
     registers: [registry],
   }),
   backupLastSuccess: new client.Gauge({

@@ -1,6 +1,7 @@
 /** Turns a load run into a verdict, a readable table and JSON. */
-import type { StageResult } from './runner.ts';
+import type { OperatorResult, StageResult } from './runner.ts';
 import type { Scenario } from './scenarios.ts';
+import type { TimeToReply } from './time-to-reply.ts';
 
 /** What happened on the server side during the run (sandbox mode and /metrics permitting). */
 export interface ServerSide {
@@ -26,16 +27,42 @@ export interface LoadReport {
   readonly passed: boolean;
   readonly failures: readonly string[];
   readonly server: ServerSide;
+  /**
+   * Webhook accepted → reply accepted by the sandbox's fake platform, per channel and overall (ms);
+   * absent when the target is not in sandbox mode.
+   */
+  readonly timeToReply?: {
+    readonly whatsapp?: TimeToReply;
+    readonly telegram?: TimeToReply;
+    readonly all: TimeToReply;
+  };
+  /** Time-to-reply p95 of the messages sent in each stage (same order as `stages`). */
+  readonly stageTimeToReplyP95Ms?: readonly (number | null)[];
+  /** The fake LLM's latency model during the run (as GET /sandbox/llm/latency shows it). */
+  readonly llmLatency?: Record<string, unknown>;
+  readonly operators?: OperatorResult;
+}
+
+/** Time-to-reply within the threshold (true when there is no threshold or no figure). */
+export function ttrWithin(scenario: Scenario, t: TimeToReply | undefined): boolean {
+  const max = scenario.thresholds.timeToReplyP95Ms;
+  if (max === undefined || t === undefined) return true;
+  return t.p95Ms !== null && t.p95Ms <= max && t.answered === t.messages;
 }
 
 /** Decides pass/fail: smoke and load on the whole run, stress on its breaking point. */
-export function verdict(scenario: Scenario, stages: readonly StageResult[], overall: StageResult) {
+export function verdict(
+  scenario: Scenario,
+  stages: readonly StageResult[],
+  overall: StageResult,
+  ttr?: { readonly all: TimeToReply; readonly stages: readonly TimeToReply[] },
+) {
   const failures: string[] = [];
   let breakingPoint: number | null | undefined;
   if (scenario.breakingPoint) {
     breakingPoint = null;
-    for (const s of stages) {
-      if (!s.withinThresholds) break;
+    for (const [i, s] of stages.entries()) {
+      if (!s.withinThresholds || !ttrWithin(scenario, ttr?.stages[i])) break;
       breakingPoint = s.target;
     }
     if (breakingPoint === null)
@@ -49,6 +76,11 @@ export function verdict(scenario: Scenario, stages: readonly StageResult[], over
         `error rate ${(overall.errorRate * 100).toFixed(2)} % is not below ${scenario.thresholds.errorRate * 100} %`,
       );
     }
+    if (ttr && !ttrWithin(scenario, ttr.all)) {
+      failures.push(
+        `time-to-reply p95 ${ttr.all.p95Ms ?? '–'} ms (${ttr.all.answered}/${ttr.all.messages} answered) is not within ${scenario.thresholds.timeToReplyP95Ms} ms`,
+      );
+    }
   }
   return { passed: failures.length === 0, failures, breakingPoint };
 }
@@ -59,10 +91,11 @@ export function formatReport(r: LoadReport): string {
     cells.map((c, i) => String(c ?? '–').padStart(i === 0 ? 8 : 10)).join(' ');
   const lines = [
     `scenario ${r.scenario} against ${r.url}`,
-    `thresholds: p95 < ${r.thresholds.p95Ms} ms, errors < ${r.thresholds.errorRate * 100} %`,
+    `thresholds: p95 < ${r.thresholds.p95Ms} ms, errors < ${r.thresholds.errorRate * 100} %` +
+      (r.thresholds.timeToReplyP95Ms ? `, time-to-reply p95 ≤ ${r.thresholds.timeToReplyP95Ms} ms` : ''),
     '',
-    row(['users', 'seconds', 'requests', 'rps', 'p50 ms', 'p95 ms', 'p99 ms', 'errors %', 'ok']),
-    ...r.stages.map((s) =>
+    row(['users', 'seconds', 'requests', 'rps', 'p50 ms', 'p95 ms', 'p99 ms', 'errors %', 'ttr p95', 'ok']),
+    ...r.stages.map((s, i) =>
       row([
         s.target,
         s.durationSeconds,
@@ -72,6 +105,7 @@ export function formatReport(r: LoadReport): string {
         s.p95Ms,
         s.p99Ms,
         (s.errorRate * 100).toFixed(2),
+        r.stageTimeToReplyP95Ms?.[i] ?? null,
         s.withinThresholds ? 'yes' : 'NO',
       ]),
     ),
@@ -84,6 +118,7 @@ export function formatReport(r: LoadReport): string {
       r.overall.p95Ms,
       r.overall.p99Ms,
       (r.overall.errorRate * 100).toFixed(2),
+      r.timeToReply?.all.p95Ms ?? null,
       r.overall.withinThresholds ? 'yes' : 'NO',
     ]),
     '',
@@ -91,6 +126,22 @@ export function formatReport(r: LoadReport): string {
       .map(([k, v]) => `${k}×${v}`)
       .join(', ')}`,
   ];
+  if (r.timeToReply) {
+    lines.push('', 'time-to-reply (webhook accepted → reply accepted by the fake platform):');
+    for (const [ch, t] of Object.entries(r.timeToReply)) {
+      if (!t) continue;
+      lines.push(
+        `  ${ch.padEnd(9)} ${t.answered}/${t.messages} answered, p50 ${t.p50Ms ?? '–'} ms, p95 ${t.p95Ms ?? '–'} ms, max ${t.maxMs ?? '–'} ms`,
+      );
+    }
+  }
+  if (r.llmLatency) lines.push(`fake LLM latency: ${JSON.stringify(r.llmLatency)}`);
+  if (r.operators && r.operators.clients > 0) {
+    const o = r.operators;
+    lines.push(
+      `operators: ${o.clients} dashboard clients every ${o.intervalMs} ms: ${o.requests} reads, ${o.errors} errors, p95 ${o.p95Ms ?? '–'} ms`,
+    );
+  }
   if (r.breakingPoint !== undefined)
     lines.push(`breaking point: ${r.breakingPoint ?? 'none'} users still within thresholds`);
   const s = r.server;

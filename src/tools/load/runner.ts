@@ -6,7 +6,8 @@
  */
 import autocannon from 'autocannon';
 import type { Scenario } from './scenarios.ts';
-import type { TrafficGenerator } from './traffic.ts';
+import type { AcceptedMessage } from './time-to-reply.ts';
+import type { TrafficGenerator, TrafficRequest } from './traffic.ts';
 
 /** Figures for one stage (or the whole run). */
 export interface StageResult {
@@ -25,6 +26,16 @@ export interface StageResult {
   readonly withinThresholds: boolean;
 }
 
+/** What the dashboards' operator clients saw (their reads are not in the chat figures). */
+export interface OperatorResult {
+  readonly clients: number;
+  readonly intervalMs: number;
+  readonly requests: number;
+  readonly errors: number;
+  readonly p95Ms: number | null;
+  readonly statuses: Record<string, number>;
+}
+
 /** Options of one run. */
 export interface RunOptions {
   readonly url: string;
@@ -33,6 +44,8 @@ export interface RunOptions {
   /** Called about once a second with a one-line progress message. */
   readonly onProgress?: (line: string) => void;
   readonly timeoutSeconds?: number;
+  /** Admin key of the operator clients (none: no operator reads). */
+  readonly adminKey?: string;
 }
 
 /** Percentile of sorted values (nearest rank). */
@@ -74,8 +87,15 @@ export function summarize(
 }
 
 /** Runs every stage in order; resolves with per-stage and overall figures. */
-export async function runScenario(opts: RunOptions): Promise<{ stages: StageResult[]; overall: StageResult }> {
+export async function runScenario(opts: RunOptions): Promise<{
+  stages: StageResult[];
+  overall: StageResult;
+  accepted: AcceptedMessage[];
+  operators: OperatorResult;
+}> {
   const { scenario } = opts;
+  const accepted: AcceptedMessage[] = [];
+  const ops = startOperators(opts);
   const allTimes: number[] = [];
   const allStatuses: Record<string, number> = {};
   const stages: StageResult[] = [];
@@ -99,9 +119,18 @@ export async function runScenario(opts: RunOptions): Promise<{ stages: StageResu
         ...(scenario.thinkTimeMs > 0 ? { connectionRate: 1000 / scenario.thinkTimeMs } : {}),
         requests: [
           {
-            setupRequest: (req: autocannon.Request) => {
+            setupRequest: (req: autocannon.Request, context: { sent?: TrafficRequest }) => {
               const r = opts.traffic.next();
+              context.sent = r;
               return { ...req, method: r.method, path: r.path, headers: r.headers, body: r.body };
+            },
+            // One request in flight per connection: the context holds the one this answers.
+            onResponse: (status: number, _body: string, context: { sent?: TrafficRequest }) => {
+              const r = context.sent;
+              if (status >= 200 && status < 300 && r?.chat && r.n !== undefined && r.kind !== 'health') {
+                if (r.kind === 'whatsapp' || r.kind === 'telegram')
+                  accepted.push({ channel: r.kind, chat: r.chat, n: r.n, at: Date.now(), stage: i });
+              }
             },
           },
         ],
@@ -131,5 +160,68 @@ export async function runScenario(opts: RunOptions): Promise<{ stages: StageResu
     totalSeconds += stage.durationSeconds;
   }
   const peak = Math.max(...scenario.stages.map((s) => s.target));
-  return { stages, overall: summarize(allTimes, allStatuses, peak, totalSeconds, scenario.thresholds) };
+  return {
+    stages,
+    overall: summarize(allTimes, allStatuses, peak, totalSeconds, scenario.thresholds),
+    accepted,
+    operators: await ops.stop(),
+  };
+}
+
+/** The dashboards: a few operator clients, each reading the stats and sessions at a dashboard's rate. */
+function startOperators(opts: RunOptions): { stop(): Promise<OperatorResult> } {
+  const { clients, intervalMs } = opts.scenario.operators;
+  const times: number[] = [];
+  const statuses: Record<string, number> = {};
+  const n = opts.adminKey ? clients : 0;
+  let running = true;
+  const loops: Promise<void>[] = [];
+  const read = async (path: string) => {
+    const t = performance.now();
+    let key = 'error';
+    try {
+      const res = await fetch(`${opts.url}${path}`, {
+        headers: { 'x-admin-key': opts.adminKey ?? '' },
+        signal: AbortSignal.timeout((opts.timeoutSeconds ?? 10) * 1000),
+      });
+      await res.arrayBuffer();
+      key = String(res.status);
+    } catch (err) {
+      key = (err as Error).name === 'TimeoutError' ? 'timeout' : 'error';
+    }
+    times.push(performance.now() - t);
+    statuses[key] = (statuses[key] ?? 0) + 1;
+  };
+  for (let c = 0; c < n; c++) {
+    loops.push(
+      (async () => {
+        // Spread the clients over the interval, as independent dashboards are.
+        await new Promise((r) => setTimeout(r, (intervalMs * c) / Math.max(n, 1)));
+        while (running) {
+          await Promise.all([read('/admin/stats'), read('/admin/sessions?active=true')]);
+          const until = Date.now() + intervalMs;
+          while (running && Date.now() < until) await new Promise((r) => setTimeout(r, Math.min(200, intervalMs)));
+        }
+      })(),
+    );
+  }
+  return {
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+      const requests = Object.values(statuses).reduce((a, b) => a + b, 0);
+      let errors = 0;
+      for (const [k, v] of Object.entries(statuses)) if (!/^2\d\d$/.test(k)) errors += v;
+      const sorted = [...times].sort((a, b) => a - b);
+      const p95 = percentile(sorted, 95);
+      return {
+        clients: n,
+        intervalMs,
+        requests,
+        errors,
+        p95Ms: p95 === null ? null : Math.round(p95 * 10) / 10,
+        statuses,
+      };
+    },
+  };
 }

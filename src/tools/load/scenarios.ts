@@ -9,7 +9,13 @@ import { z } from 'zod';
 /** Where the scenario file lives. */
 export const SCENARIOS_FILE = fileURLToPath(new URL('../../../load/scenarios.json', import.meta.url));
 
-const thresholds = z.object({ p95Ms: z.number().positive(), errorRate: z.number().min(0).max(1) });
+const thresholds = z.object({
+  p95Ms: z.number().positive(),
+  errorRate: z.number().min(0).max(1),
+  /** Time-to-reply p95 (webhook accepted → reply accepted by the fake platform), sandbox targets only. */
+  timeToReplyP95Ms: z.number().positive().optional(),
+});
+const operators = z.object({ clients: z.number().int().min(0), intervalMs: z.number().int().positive() });
 const mix = z.object({
   whatsapp: z.number().min(0),
   telegram: z.number().min(0),
@@ -24,9 +30,16 @@ const scenario = z.object({
   thresholds: thresholds.optional(),
   thinkTimeMs: z.number().int().min(0).optional(),
   mix: mix.optional(),
+  operators: operators.optional(),
 });
 const file = z.object({
-  defaults: z.object({ thinkTimeMs: z.number().int().min(0), userPool: z.number().int().positive(), mix, thresholds }),
+  defaults: z.object({
+    thinkTimeMs: z.number().int().min(0),
+    userPool: z.number().int().positive(),
+    mix,
+    thresholds,
+    operators,
+  }),
   scenarios: z.object({ smoke: scenario, load: scenario, stress: scenario }),
 });
 
@@ -36,7 +49,9 @@ export interface Scenario {
   readonly description: string;
   readonly stages: readonly { readonly durationSeconds: number; readonly target: number }[];
   readonly breakingPoint: boolean;
-  readonly thresholds: { readonly p95Ms: number; readonly errorRate: number };
+  readonly thresholds: { readonly p95Ms: number; readonly errorRate: number; readonly timeToReplyP95Ms?: number };
+  /** Dashboards: `clients` operators each reading /admin/stats and /admin/sessions every `intervalMs`. */
+  readonly operators: { readonly clients: number; readonly intervalMs: number };
   readonly thinkTimeMs: number;
   readonly userPool: number;
   readonly mix: {
@@ -70,6 +85,7 @@ export function loadScenario(name: ScenarioName, path = SCENARIOS_FILE): Scenari
     thinkTimeMs: s.thinkTimeMs ?? defaults.thinkTimeMs,
     userPool: defaults.userPool,
     mix: s.mix ?? defaults.mix,
+    operators: s.operators ?? defaults.operators,
   };
 }
 

@@ -1,6 +1,7 @@
 /**
- * The requests a load run sends: correctly signed WhatsApp webhooks with unique wamids from a pool
- * of users, Telegram updates with the secret header, and a few readiness and admin reads.
+ * The requests a load run sends: correctly signed WhatsApp webhooks with unique wamids from many
+ * distinct senders, Telegram updates with the secret header, and a few readiness reads. (The
+ * dashboards' admin reads are a few operator clients, see operators.ts.)
  */
 import { metaJson, signWhatsapp, telegramTextUpdate, whatsappTextWebhook } from '../../sandbox/payloads.ts';
 import type { Scenario } from './scenarios.ts';
@@ -16,6 +17,9 @@ export interface TrafficSecrets {
 /** One request to send. */
 export interface TrafficRequest {
   readonly kind: 'whatsapp' | 'telegram' | 'health' | 'admin';
+  /** Chat messages: the sender's chat id and the message's number (its text is `hola <n>`). */
+  readonly chat?: string;
+  readonly n?: number;
   readonly method: 'GET' | 'POST';
   readonly path: string;
   readonly headers: Record<string, string>;
@@ -62,7 +66,9 @@ export class TrafficGenerator {
       r -= w;
     }
     this.n++;
-    const user = 1 + Math.floor(random() * this.scenario.userPool);
+    // Chat users are many distinct senders: round robin over the pool, so one user's messages are
+    // userPool messages apart (a user waits for the answer before writing again).
+    const user = 1 + (this.n % this.scenario.userPool);
     switch (kind) {
       case 'whatsapp':
         return this.whatsapp(user);
@@ -88,6 +94,8 @@ export class TrafficGenerator {
     );
     return {
       kind: 'whatsapp',
+      chat: from,
+      n: this.n,
       method: 'POST',
       path: '/webhooks/whatsapp',
       headers: {
@@ -109,6 +117,8 @@ export class TrafficGenerator {
     );
     return {
       kind: 'telegram',
+      chat: String(700_000_000 + user),
+      n: this.n,
       method: 'POST',
       path: '/webhooks/telegram',
       headers: {

@@ -2,15 +2,17 @@
  * One conversation: messages in both directions (newest at the bottom, opened there) with delivery
  * status and stage timelines, a divider where the history was reset, long messages collapsed; an
  * operator's reply box, a WhatsApp template form for when the 24 h window is closed, handing the
- * unanswered messages to the assistant; reset, pause, resume.
+ * unanswered messages to the assistant; reset, pause, resume. Outbound texts are shown as the user
+ * saw them (WhatsApp markup or Telegram HTML rendered, or the plain resend).
  */
-import { type FormEvent, useEffect, useLayoutEffect, useRef, useState } from 'react';
+import { type FormEvent, Fragment, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { api, explain } from '../api.ts';
+import { ChatText } from '../chat-text.tsx';
 import { Badge, Empty, ErrorNote } from '../components.tsx';
 import { ago, between, time } from '../format.ts';
 import { usePolled } from '../hooks.ts';
 import { navigate } from '../router.ts';
-import type { Message, Session } from '../types.ts';
+import type { Message, Session, ToolCall } from '../types.ts';
 
 const STATUS_CLASS: Record<string, string> = {
   done: 'pass',
@@ -60,8 +62,8 @@ function MessageText({ m }: { m: Message }) {
   const long = m.text.length > COLLAPSE_AT;
   return (
     <>
-      <div className="msg-text" data-testid="msg-text">
-        {long && !open ? `${m.text.slice(0, COLLAPSE_AT).trimEnd()}…` : m.text}
+      <div className="msg-text" data-testid="msg-text" data-format={m.format}>
+        {long && !open ? `${m.text.slice(0, COLLAPSE_AT).trimEnd()}…` : <ChatText text={m.text} format={m.format} />}
       </div>
       {long && (
         <button type="button" className="link" onClick={() => setOpen((o) => !o)} data-testid="msg-expand">
@@ -199,9 +201,37 @@ function Composer({ s, onSent }: { s: Session; onSent: (what: string) => void })
   );
 }
 
+const TOOL_CLASS: Record<string, string> = { ok: 'pass', started: 'warn', refused: 'warn' };
+
+/** One tool call of the assistant (arguments and result come redacted from the server). */
+function ToolCallItem({ c }: { c: ToolCall }) {
+  return (
+    <div className="msg msg-tool" data-testid="msg-tool">
+      <div className="msg-text">
+        <span className="muted">tool</span> <code>{c.tool}</code>
+      </div>
+      <div className="msg-meta">
+        {time(c.startedAt)} · step {c.step} · <Badge status={TOOL_CLASS[c.outcome] ?? 'fail'}>{c.outcome}</Badge>
+        {c.finishedAt && <> · {between(c.startedAt, c.finishedAt)}</>}
+      </div>
+      <details>
+        <summary>arguments and result</summary>
+        <pre className="tool-json">{c.arguments}</pre>
+        <pre className="tool-json">{c.result ?? '(no result recorded yet)'}</pre>
+      </details>
+    </div>
+  );
+}
+
 /** The conversation view. */
 export function Conversation({ id }: { id: number }) {
-  const res = usePolled<{ session: Session; messages: Message[] }>(`/sessions/${id}/messages?limit=200`, 3000);
+  const res = usePolled<{ session: Session; messages: Message[]; toolCalls?: ToolCall[] }>(
+    `/sessions/${id}/messages?limit=200`,
+    3000,
+  );
+  // Tool calls are shown right after the inbound message whose turn made them.
+  const toolsByInbox = new Map<number, ToolCall[]>();
+  for (const c of res.data?.toolCalls ?? []) toolsByInbox.set(c.inboxId, [...(toolsByInbox.get(c.inboxId) ?? []), c]);
   const [busy, setBusy] = useState(false);
   const [actionError, setActionError] = useState<string>();
   const [notice, setNotice] = useState<string>();
@@ -334,40 +364,55 @@ export function Conversation({ id }: { id: number }) {
       {res.data && messages.length === 0 && <Empty>No messages stored for this conversation.</Empty>}
       <div className="messages" data-testid="messages" ref={list}>
         {messages.map((m, i) => (
-          <div key={`${m.direction}-${m.id}`} className="msg-wrap">
-            {i === dividerBefore && (
-              <div className="divider" data-testid="reset-divider">
-                <span>
-                  history reset {s?.contextResetAt ? time(s.contextResetAt) : ''}: the assistant forgot what came before
-                </span>
-              </div>
-            )}
-            <div
-              className={`msg msg-${m.direction} msg-${m.author}`}
-              data-testid={`msg-${m.direction}`}
-              data-author={m.author}
-            >
-              {m.direction === 'out' && m.author !== 'assistant' && (
-                <div className="msg-author" data-testid="msg-author">
-                  {AUTHOR[m.author]}
-                  {m.template && ` · template ${m.template.name} (${m.template.language})`}
+          <Fragment key={`${m.direction}-${m.id}`}>
+            <div className="msg-wrap">
+              {i === dividerBefore && (
+                <div className="divider" data-testid="reset-divider">
+                  <span>
+                    history reset {s?.contextResetAt ? time(s.contextResetAt) : ''}: the assistant forgot what came
+                    before
+                  </span>
                 </div>
               )}
-              {m.direction === 'out' && m.author === 'assistant' && m.template && (
-                <div className="msg-author">sent as template {m.template.name}</div>
-              )}
-              <MessageText m={m} />
-              <div className="msg-meta">
-                {time(m.at)} · <Badge status={STATUS_CLASS[m.status] ?? 'muted'}>{m.status}</Badge>
-                {m.attempts > 1 && <> · {m.attempts} attempts</>}
+              <div
+                className={`msg msg-${m.direction} msg-${m.author}`}
+                data-testid={`msg-${m.direction}`}
+                data-author={m.author}
+              >
+                {m.direction === 'out' && m.author !== 'assistant' && (
+                  <div className="msg-author" data-testid="msg-author">
+                    {AUTHOR[m.author]}
+                    {m.template && ` · template ${m.template.name} (${m.template.language})`}
+                  </div>
+                )}
+                {m.direction === 'out' && m.author === 'assistant' && m.template && (
+                  <div className="msg-author">sent as template {m.template.name}</div>
+                )}
+                <MessageText m={m} />
+                {m.media && (
+                  <div className="msg-media" data-testid="msg-media">
+                    <span className="muted">
+                      {m.media.kind}
+                      {m.media.fileName ? ` · ${m.media.fileName}` : ''}
+                      {m.media.bytes !== null ? ` · ${formatSize(m.media.bytes)}` : ''} · {m.media.outcome}
+                      {m.media.truncated ? ' · truncated' : ''}
+                    </span>
+                    {m.media.text && <div className="msg-derived">{m.media.text}</div>}
+                  </div>
+                )}
+                <div className="msg-meta">
+                  {time(m.at)} · <Badge status={STATUS_CLASS[m.status] ?? 'muted'}>{m.status}</Badge>
+                  {m.attempts > 1 && <> · {m.attempts} attempts</>}
+                </div>
+                {m.failureReason && <div className="msg-fail">Why: {m.failureReason}</div>}
+                <details>
+                  <summary>timeline</summary>
+                  <Timeline m={m} />
+                </details>
               </div>
-              {m.failureReason && <div className="msg-fail">Why: {m.failureReason}</div>}
-              <details>
-                <summary>timeline</summary>
-                <Timeline m={m} />
-              </details>
             </div>
-          </div>
+            {m.direction === 'in' && toolsByInbox.get(m.id)?.map((c) => <ToolCallItem key={`tool-${c.id}`} c={c} />)}
+          </Fragment>
         ))}
       </div>
       {s && (
@@ -382,4 +427,11 @@ export function Conversation({ id }: { id: number }) {
       )}
     </div>
   );
+}
+
+/** 1234 → "1.2 KB". */
+function formatSize(n: number): string {
+  if (n >= 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MB`;
+  if (n >= 1024) return `${(n / 1024).toFixed(1)} KB`;
+  return `${n} B`;
 }

@@ -1,11 +1,11 @@
-/** Overview: dependency health, traffic charts, backlog, outbound outcomes, alerts firing. Refreshes every 5 s. */
+/** Overview: dependency health, traffic charts, backlog, outbound outcomes, dead letters, alerts firing. Refreshes every 5 s. */
 import { useEffect, useMemo, useState } from 'react';
 import { ApiError } from '../api.ts';
 import { Badge, Card, Chart, Empty, ErrorNote } from '../components.tsx';
 import { ago, num, pct } from '../format.ts';
 import { usePolled } from '../hooks.ts';
 import { navigate } from '../router.ts';
-import type { Alerts, HealthView, Queues, Stats, StatusView } from '../types.ts';
+import type { Alerts, DeadLetterPage, HealthView, Queues, Stats, StatusView } from '../types.ts';
 
 const REFRESH_MS = 5000;
 
@@ -129,6 +129,44 @@ function QueueCard() {
   );
 }
 
+/** The latest dead letters: messages WADI gave up on, whether the user was told, and where they came from. */
+function DeadLettersCard() {
+  const d = usePolled<DeadLetterPage>('/dead-letters?limit=10', REFRESH_MS);
+  return (
+    <Card title="Dead letters">
+      {d.error !== undefined && <ErrorNote error={d.error} what="dead letters" />}
+      {d.data && d.data.items.length === 0 && <Empty>No message was given up on.</Empty>}
+      {d.data && d.data.items.length > 0 && (
+        <ul className="list" data-testid="dead-letters">
+          {d.data.items.map((x) => (
+            <li key={x.id} data-testid="dead-letter">
+              <Badge status="fail">dead</Badge> {x.channel} · {x.text ?? `(${x.kind})`}{' '}
+              <span className="muted">
+                {ago(x.receivedAt)} · {x.attempts} attempts{x.lastError ? ` · ${x.lastError}` : ''}
+              </span>{' '}
+              {x.userNotified ? <Badge status="pass">user told</Badge> : <Badge status="warn">user not told</Badge>}
+              {x.conversationId !== null && (
+                <>
+                  {' '}
+                  <a
+                    href={`/admin/ui/conversations/${x.conversationId}`}
+                    onClick={(e) => {
+                      e.preventDefault();
+                      navigate(`/ui/conversations/${x.conversationId}`);
+                    }}
+                  >
+                    conversation
+                  </a>
+                </>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+    </Card>
+  );
+}
+
 function FiringCard() {
   const a = usePolled<Alerts>('/alerts?limit=1', REFRESH_MS);
   return (
@@ -243,6 +281,7 @@ function OverviewGrid() {
       <TrafficCards />
       <HealthCard />
       <QueueCard />
+      <DeadLettersCard />
       <FiringCard />
     </div>
   );

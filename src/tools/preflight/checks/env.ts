@@ -15,6 +15,9 @@ const FIXES: Record<string, string> = {
   WADI_SANDBOX: 'unset WADI_SANDBOX and configure real channel credentials',
   WHATSAPP_ACCESS_TOKEN: 'set the WhatsApp (WHATSAPP_*) or Telegram (TELEGRAM_*) credentials',
   PUBLIC_URL: 'set PUBLIC_URL to the https:// address Meta and Telegram reach WADI at',
+  METRICS_TOKEN:
+    'generate a token (`openssl rand -hex 32`), set METRICS_TOKEN and give Prometheus the same bearer token',
+  TRUST_PROXY: 'set TRUST_PROXY to the number of proxies in front of WADI (usually 1) or their CIDRs',
 };
 
 /** The Env vars section. */
@@ -58,5 +61,7 @@ export async function envChecks(ctx: PreflightContext): Promise<CheckResult[]> {
   if (problems.length === 0) {
     out.push(s.pass('production rules', 'every secret set and strong, no .env file, no sandbox, exact CORS origins'));
   }
+  // How /metrics is protected (without a token, production refuses to start: see above).
+  if (env.METRICS_TOKEN) out.push(s.pass('metrics', '/metrics requires Authorization: Bearer <METRICS_TOKEN>'));
   return out;
 }
