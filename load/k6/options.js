@@ -74,8 +74,8 @@ export function buildOptions(file, name, adminKey = '') {
 }
 
 /**
- * Time-to-reply of the replies in a sandbox outbox listing: load messages say `hola <n> @<ms>`
- * (the time the webhook was sent) and the sandbox LLM echoes the last one of a burst.
+ * Time-to-reply of the replies in a sandbox outbox listing: load messages say `hola <n>`, then an
+ * at sign and the epoch milliseconds the webhook was sent; the sandbox LLM echoes the last one of a burst.
  * @param {{ kind: string, at: string, status: number, body: any }[]} calls
  * @returns {{ channel: string, ms: number }[]}
  */

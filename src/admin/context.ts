@@ -19,6 +19,11 @@ export function setActor(req: FastifyRequest, keyFingerprint: string): void {
   fingerprints.set(req, keyFingerprint);
 }
 
+/** The fingerprint of the key that authenticated `req` ('unknown' outside the authenticated API). */
+export function actorOf(req: FastifyRequest): string {
+  return fingerprints.get(req) ?? 'unknown';
+}
+
 /**
  * What admin reads from other features, passed by the composition root. A provider is undefined
  * when its feature is not part of this WADI (the route then answers 503). Fields are writable so a
@@ -35,6 +40,8 @@ export interface AdminDeps {
   readonly inboxEvents: EventEmitter;
   /** The sandbox state, in sandbox mode on a web process. */
   sandboxState: SandboxState | undefined;
+  /** Wakes this process's outbox dispatcher (an operator's message goes out now, not at the next poll). */
+  readonly wakeOutbox?: () => void;
 }
 
 /** The admin API's view of WADI. */
@@ -52,7 +59,7 @@ export function adminContext(ctx: ModuleContext, deps: AdminDeps): AdminContext 
     deps,
     audit: (req, action, target, detail) =>
       writeAudit(ctx.database, {
-        keyFingerprint: fingerprints.get(req) ?? 'unknown',
+        keyFingerprint: actorOf(req),
         action,
         target,
         ip: req.ip,

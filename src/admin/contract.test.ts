@@ -20,6 +20,12 @@ const ana: Session = {
   paused: false,
   contextResetAt: null,
   active: true,
+  state: 'active',
+  handoffRequestedAt: null,
+  operatorActiveAt: null,
+  optedOutAt: null,
+  unanswered: 0,
+  failed: 0,
 };
 
 describe('admin contract → JSON schema', () => {
@@ -32,6 +38,12 @@ describe('admin contract → JSON schema', () => {
         q: { type: 'string', maxLength: 200, description: 'search in display name, chat id and user id' },
         cursor: { type: 'string', maxLength: 500, description: 'nextCursor of the previous page' },
         limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 },
+        status: {
+          type: 'string',
+          enum: ['needs_human', 'unanswered', 'failed', 'paused', 'opted_out'],
+          description:
+            'needs_human: waiting for a person; unanswered: has unanswered messages; failed: has failed replies',
+        },
       },
     });
     expect(input(sandboxSendBody)).toEqual({
@@ -101,6 +113,8 @@ describe('admin contract in a Fastify route', () => {
           failureReason: null,
           relatedId: null,
           part: null,
+          author: 'user',
+          template: null,
           media: null,
           event: { secret: 'payload' },
         },

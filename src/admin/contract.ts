@@ -29,6 +29,12 @@ export const idParams = z.object({ id: z.int().min(1) });
 // ---------------------------------------------------------------------------------------------
 // Sessions (conversations)
 
+/**
+ * Who has a conversation: `needs_human` (the user asked for a person, the bot is silent),
+ * `paused` (an operator took over), `opted_out` (no proactive messages), `blocked`, `active`.
+ */
+export const conversationState = z.enum(['needs_human', 'paused', 'opted_out', 'blocked', 'active']);
+
 /** A conversation (session). */
 export const session = z.object({
   id: z.int(),
@@ -46,6 +52,12 @@ export const session = z.object({
   paused: z.boolean(),
   contextResetAt: nullableInstant,
   active: z.boolean().describe('last message within the last 30 minutes'),
+  state: conversationState,
+  handoffRequestedAt: nullableInstant.describe('when the user asked for a person (state needs_human)'),
+  operatorActiveAt: nullableInstant.describe('last operator reply, template or pause'),
+  optedOutAt: nullableInstant.describe('when the user opted out of proactive messages'),
+  unanswered: z.int().describe('messages that arrived while a person had the conversation and nobody answered'),
+  failed: z.int().describe('outbound messages that could not be delivered'),
 });
 
 /** One stage of a message's life. */
@@ -85,6 +97,13 @@ export const message = z.object({
   /** Outbound: which inbound message it answers; inbound: the row whose turn answered it. */
   relatedId: z.int().nullable(),
   part: z.int().nullable(),
+  author: z
+    .enum(['user', 'assistant', 'operator', 'wadi'])
+    .describe('user: inbound; assistant: the bot; operator: a person via the admin API; wadi: notices'),
+  template: z
+    .object({ name: z.string(), language: z.string() })
+    .nullable()
+    .describe('sent (or to be sent) as this WhatsApp template'),
   /** Inbound media: what was understood of it (null for text and outbound messages). */
   media: mediaInfo.nullable(),
 });
@@ -96,6 +115,10 @@ export const sessionsQuery = z.object({
   q: z.string().max(200).optional().describe('search in display name, chat id and user id'),
   cursor: z.string().max(500).optional().describe('nextCursor of the previous page'),
   limit: z.int().min(1).max(200).default(50),
+  status: z
+    .enum(['needs_human', 'unanswered', 'failed', 'paused', 'opted_out'])
+    .optional()
+    .describe('needs_human: waiting for a person; unanswered: has unanswered messages; failed: has failed replies'),
 });
 
 /** GET /admin/sessions answer. */
@@ -129,6 +152,52 @@ export const sessionMessages = z.object({
 
 /** POST /admin/sessions/:id/{reset,pause,resume} answer. */
 export const sessionResponse = z.object({ session });
+
+/** POST /admin/sessions/:id/messages body: an operator's reply. */
+export const operatorMessageBody = z.strictObject({
+  text: z.string().min(1).max(4096).describe('sent as is, split at the platform limit if needed'),
+});
+
+/** POST /admin/sessions/:id/messages answer: the queued parts. */
+export const operatorMessageSent = z.object({ session, messages: z.array(message) });
+
+/** POST /admin/sessions/:id/template body: a WhatsApp template to re-engage the user. */
+export const templateBody = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[a-z0-9_]{1,512}$/)
+    .describe('approved template name'),
+  language: z
+    .string()
+    .regex(/^[a-z]{2,3}(_[A-Z]{2,4})?$/)
+    .describe('template language code, e.g. es or en_US'),
+  parameters: z.array(z.string().min(1).max(1024)).max(20).default([]).describe('body parameters {{1}}, {{2}}…'),
+});
+
+/** POST /admin/sessions/:id/answer answer: how many unanswered messages went to the assistant. */
+export const answerQueued = z.object({ session, queued: z.int() });
+
+/** DELETE /admin/users/:channel/:id path. */
+export const userParams = z.object({
+  channel: channelName,
+  id: z
+    .string()
+    .regex(/^-?[0-9]{1,20}$/)
+    .describe('WhatsApp wa_id or Telegram user id'),
+});
+
+/** DELETE /admin/users/:channel/:id answer. */
+export const userErased = z.object({
+  channel: channelName,
+  userHash: z.string().describe('SHA-256 of channel:id, as kept in the audit log'),
+  erased: z.object({
+    conversations: z.int(),
+    inbound: z.int(),
+    outbound: z.int(),
+    history: z.int(),
+    statusEvents: z.int(),
+  }),
+});
 
 // ---------------------------------------------------------------------------------------------
 // Dead letters
@@ -269,6 +338,56 @@ export const alertsQuery = z.object({ limit: z.int().min(1).max(500).default(50)
 /** GET /admin/alerts answer. */
 export const alerts = z.object({ firing: z.array(alert), recent: z.array(alert) });
 
+/** GET /admin/status answer: are users being answered right now? */
+export const statusView = z.object({
+  checkedAt: instant,
+  lastInbound: z
+    .array(z.object({ channel: z.string(), at: instant }))
+    .describe('last message from a user, per channel'),
+  perMinute: z.object({ inbound: z.number(), outbound: z.number(), minutes: z.int() }),
+  timeToReply: z.object({
+    p50Ms: z.int().nullable(),
+    p95Ms: z.int().nullable(),
+    replies: z.int(),
+    minutes: z.int(),
+  }),
+  attention: z.object({
+    failed: z.int().describe('outbound messages failed in the last 24 h'),
+    retrying: z.int(),
+    needsHuman: z.int(),
+    unanswered: z.int(),
+    dead: z.int(),
+  }),
+});
+
+/** An outbound message that failed or is waiting for a retry. */
+export const outboundFailure = z.object({
+  id: z.int(),
+  channel: z.string(),
+  chatId: z.string(),
+  conversationId: z.int().nullable(),
+  kind: z.string(),
+  text: z.string(),
+  status: z.string().describe('failed, or pending/sending while retrying'),
+  attempts: z.int(),
+  failureReason: z.string().nullable(),
+  errorCode: z.string().nullable(),
+  errorTitle: z.string().nullable(),
+  createdAt: instant,
+  failedAt: nullableInstant,
+  nextAttemptAt: nullableInstant.describe('when a retrying message is tried again'),
+});
+
+/** GET /admin/failures query. */
+export const failuresQuery = z.object({ limit: z.int().min(1).max(500).default(100) });
+
+/** GET /admin/failures answer: failed and retrying outbound messages, and dead letters. */
+export const failures = z.object({
+  failed: z.array(outboundFailure),
+  retrying: z.array(outboundFailure),
+  dead: z.array(deadLetter),
+});
+
 /** GET /admin/info answer. */
 export const info = z.object({
   role: z.string(),
@@ -374,6 +493,13 @@ export type SessionPage = z.output<typeof sessionPage>;
 export type SessionMessagesQuery = z.output<typeof sessionMessagesQuery>;
 export type SessionMessages = z.output<typeof sessionMessages>;
 export type SessionResponse = z.output<typeof sessionResponse>;
+export type ConversationState = z.output<typeof conversationState>;
+export type OperatorMessageBody = z.output<typeof operatorMessageBody>;
+export type OperatorMessageSent = z.output<typeof operatorMessageSent>;
+export type TemplateBody = z.output<typeof templateBody>;
+export type AnswerQueued = z.output<typeof answerQueued>;
+export type UserParams = z.output<typeof userParams>;
+export type UserErased = z.output<typeof userErased>;
 export type DeadLetter = z.output<typeof deadLetter>;
 export type DeadLettersQuery = z.output<typeof deadLettersQuery>;
 export type DeadLetterPage = z.output<typeof deadLetterPage>;
@@ -392,6 +518,9 @@ export type Alert = z.output<typeof alert>;
 export type AlertsQuery = z.output<typeof alertsQuery>;
 export type Alerts = z.output<typeof alerts>;
 export type Info = z.output<typeof info>;
+export type StatusView = z.output<typeof statusView>;
+export type OutboundFailure = z.output<typeof outboundFailure>;
+export type Failures = z.output<typeof failures>;
 export type SandboxSendBody = z.output<typeof sandboxSendBody>;
 export type SandboxSent = z.output<typeof sandboxSent>;
 export type SandboxRepliesQuery = z.output<typeof sandboxRepliesQuery>;

@@ -15,6 +15,7 @@ import { adminErrors } from './errors.ts';
 import { FailureLockout } from './lockout.ts';
 import { deadLetterRoutes } from './routes-dead-letters.ts';
 import { knowledgeRoutes } from './routes-knowledge.ts';
+import { operatorRoutes } from './routes-operator.ts';
 import { opsRoutes } from './routes-ops.ts';
 import { sandboxRoutes } from './routes-sandbox.ts';
 import { sessionRoutes } from './routes-sessions.ts';
@@ -99,6 +100,12 @@ export function adminPlugin(ctx: ModuleContext, deps: AdminDeps, opts: AdminOpti
       await api.register(opsRoutes(a));
       await api.register(sessionRoutes(a));
       await api.register(deadLetterRoutes(a));
+      await api.register(
+        operatorRoutes(a, {
+          wakeInbox: (ids) => deps.inboxEvents.emit('committed', ids),
+          wakeOutbox: () => deps.wakeOutbox?.(),
+        }),
+      );
       await api.register(knowledgeRoutes(a));
       if (ctx.config.sandbox) await api.register(sandboxRoutes(a));
       api.get('/admin/openapi.json', { schema: { hide: true }, logLevel: 'warn' }, async () => api.swagger());

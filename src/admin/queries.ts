@@ -3,6 +3,7 @@
  * same on PGlite and PostgreSQL; timestamps leave as ISO strings, counts as numbers.
  */
 import type { Queryable } from '../db/client.ts';
+import { conversationState } from '../db/conversation-states.ts';
 import { setConversationFlags } from '../db/conversations.ts';
 import { inboxBacklog, oldestPendingSeconds } from '../inbox/backlog.ts';
 import {
@@ -27,7 +28,10 @@ const SESSION_COLUMNS = `c.id, c.channel, c.chat_id, c.user_id, c.display_name, 
   c.last_seen_at, c.last_seen_at::text as last_seen_raw, c.last_inbound_at, c.blocked, c.paused, c.context_reset_at,
   (select count(*)::int from inbox_messages i where i.conversation_id = c.id) as messages_in,
   (select count(*)::int from outbox_messages o where o.conversation_id = c.id) as messages_out,
-  c.last_seen_at > now() - interval '${ACTIVE_WINDOW_MINUTES} minutes' as active`;
+  c.last_seen_at > now() - interval '${ACTIVE_WINDOW_MINUTES} minutes' as active,
+  c.handoff_requested_at, c.operator_active_at, c.opted_out_at,
+  (select count(*)::int from inbox_messages i where i.conversation_id = c.id and i.status = 'unanswered') as unanswered,
+  (select count(*)::int from outbox_messages o where o.conversation_id = c.id and o.status = 'failed') as failed`;
 
 type Row = Record<string, unknown>;
 
@@ -48,6 +52,17 @@ function toSession(r: Row): Session {
     paused: Boolean(r.paused),
     contextResetAt: iso(r.context_reset_at, true),
     active: Boolean(r.active),
+    state: conversationState({
+      blocked: Boolean(r.blocked),
+      paused: Boolean(r.paused),
+      handoffRequestedAt: r.handoff_requested_at,
+      optedOutAt: r.opted_out_at,
+    }),
+    handoffRequestedAt: iso(r.handoff_requested_at, true),
+    operatorActiveAt: iso(r.operator_active_at, true),
+    optedOutAt: iso(r.opted_out_at, true),
+    unanswered: Number(r.unanswered ?? 0),
+    failed: Number(r.failed ?? 0),
   };
 }
 
@@ -107,7 +122,18 @@ export interface SessionFilter {
   readonly q?: string;
   readonly cursor?: SessionCursor;
   readonly limit: number;
+  /** needs_human, unanswered, failed, paused, opted_out (see contract sessionsQuery). */
+  readonly status?: string;
 }
+
+// The list's status filters (the partial indexes of migration 0005 keep the subqueries cheap).
+const STATUS_FILTERS: Record<string, string> = {
+  needs_human: 'c.handoff_requested_at is not null',
+  paused: 'c.paused and c.handoff_requested_at is null',
+  opted_out: 'c.opted_out_at is not null',
+  unanswered: `exists (select 1 from inbox_messages i where i.conversation_id = c.id and i.status = 'unanswered')`,
+  failed: `exists (select 1 from outbox_messages o where o.conversation_id = c.id and o.status = 'failed')`,
+};
 
 /** Conversations, most recently active first, one page at a time. */
 export async function listSessions(db: Queryable, f: SessionFilter): Promise<SessionPage> {
@@ -126,6 +152,7 @@ export async function listSessions(db: Queryable, f: SessionFilter): Promise<Ses
     const ph = p(like);
     where.push(`(c.display_name ilike ${ph} or c.chat_id ilike ${ph} or c.user_id ilike ${ph})`);
   }
+  if (f.status && STATUS_FILTERS[f.status]) where.push(STATUS_FILTERS[f.status]);
   if (f.cursor) where.push(`(c.last_seen_at, c.id) < (${p(f.cursor.lastSeen)}::timestamptz, ${p(f.cursor.id)})`);
   const sql = `select ${SESSION_COLUMNS} from conversations c
     ${where.length ? `where ${where.join(' and ')}` : ''}
@@ -151,6 +178,13 @@ export async function updateSession(
   change: { paused?: boolean; resetContext?: boolean },
 ): Promise<Session | undefined> {
   return (await setConversationFlags(db, id, change)) ? getSession(db, id) : undefined;
+}
+
+/** Who wrote an outbound message, by its outbox kind. */
+function authorOf(kind: string): Message['author'] {
+  if (kind === 'operator' || kind === 'template') return 'operator';
+  if (kind === 'notice') return 'wadi';
+  return 'assistant';
 }
 
 function stages(r: Row, cols: [string, string][]): Stage[] {
@@ -195,7 +229,8 @@ export async function conversationMessages(db: Queryable, conversationId: number
   );
   const outbound = await db.query<Row>(
     `select id, channel, kind, body, options, status, attempts, inbox_id, part, failure_reason, error_code, error_title,
-       created_at, sent_at, delivered_at, read_at, failed_at
+       created_at, sent_at, delivered_at, read_at, failed_at, options->'template'->>'name' as template_name,
+       options->'template'->>'language' as template_language
      from outbox_messages where conversation_id = $1 order by id desc limit $2`,
     [conversationId, limit],
   );
@@ -220,6 +255,8 @@ export async function conversationMessages(db: Queryable, conversationId: number
         failureReason: r.status === 'dead' || r.last_error ? ((r.last_error as string | null) ?? null) : null,
         relatedId: r.answered_by == null ? null : Number(r.answered_by),
         part: null,
+        author: 'user',
+        template: null,
         media: mediaOf(r.media),
       }),
     ),
@@ -244,6 +281,10 @@ export async function conversationMessages(db: Queryable, conversationId: number
           (r.error_code ? `${String(r.error_code)} ${String(r.error_title ?? '')}`.trim() : null),
         relatedId: r.inbox_id == null ? null : Number(r.inbox_id),
         part: Number(r.part),
+        author: authorOf(String(r.kind)),
+        template: r.template_name
+          ? { name: String(r.template_name), language: String(r.template_language ?? '') }
+          : null,
         media: null,
       }),
     ),

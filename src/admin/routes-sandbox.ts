@@ -66,6 +66,8 @@ export function sandboxRoutes(a: AdminContext): FastifyPluginAsync {
             phoneNumberId: wa.phoneNumberId,
             appSecret: wa.appSecret,
           });
+          // The fake Graph API's 24 h window opens with the user's message, as Meta's does.
+          state()?.customerWindows.noteInbound(from);
         } else {
           const tg = ctx.config.telegram;
           if (!tg) throw errors.badRequest('Telegram is not configured');

@@ -1,6 +1,7 @@
 /** Conversations ("sessions"): list, messages with timelines, reset, pause and resume. */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { conversationToolCalls } from '../assistant-tools/timeline.ts';
+import { markOperatorActive, resumeConversation } from '../db/conversation-states.ts';
 import { errors } from '../http/errors.ts';
 import type { AdminContext } from './context.ts';
 import {
@@ -36,10 +37,10 @@ export function sessionRoutes(a: AdminContext): FastifyPluginAsync {
         },
       },
       async (req) => {
-        const { active, channel, q, cursor, limit } = req.query;
+        const { active, channel, q, cursor, limit, status } = req.query;
         const position = cursor ? decodeCursor(cursor) : undefined;
         if (cursor && !position) throw errors.badRequest('cursor is not a cursor returned by this API');
-        return listSessions(db, { active, channel, q: q?.trim() || undefined, cursor: position, limit });
+        return listSessions(db, { active, channel, q: q?.trim() || undefined, cursor: position, limit, status });
       },
     );
 
@@ -71,7 +72,7 @@ export function sessionRoutes(a: AdminContext): FastifyPluginAsync {
       operationId: string,
       action: string,
       summary: string,
-      change: { paused?: boolean; resetContext?: boolean },
+      change: (id: number) => Promise<unknown>,
     ) =>
       app.post<{ Params: IdParams; Reply: SessionResponse }>(
         path,
@@ -85,7 +86,8 @@ export function sessionRoutes(a: AdminContext): FastifyPluginAsync {
           },
         },
         async (req: FastifyRequest<{ Params: IdParams }>) => {
-          const session = await updateSession(db, req.params.id, change);
+          await change(req.params.id);
+          const session = await getSession(db, req.params.id);
           if (!session) throw errors.notFound(`conversation ${req.params.id} does not exist`);
           await a.audit(req, action, `conversation:${session.id}`);
           return { session };
@@ -97,13 +99,21 @@ export function sessionRoutes(a: AdminContext): FastifyPluginAsync {
       'resetSession',
       'session.reset',
       'Forget the conversation history before now (the assistant starts afresh)',
-      { resetContext: true },
+      (id) => updateSession(db, id, { resetContext: true }),
     );
-    mutation('/admin/sessions/:id/pause', 'pauseSession', 'session.pause', 'A human takes over: the bot stays silent', {
-      paused: true,
-    });
-    mutation('/admin/sessions/:id/resume', 'resumeSession', 'session.resume', 'The bot answers again', {
-      paused: false,
-    });
+    mutation(
+      '/admin/sessions/:id/pause',
+      'pauseSession',
+      'session.pause',
+      'A human takes over: the bot stays silent',
+      (id) => markOperatorActive(db, id),
+    );
+    mutation(
+      '/admin/sessions/:id/resume',
+      'resumeSession',
+      'session.resume',
+      'The bot answers again (ends a handoff); messages that arrived meanwhile stay unanswered until handed to the assistant',
+      (id) => resumeConversation(db, id),
+    );
   };
 }

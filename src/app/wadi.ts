@@ -5,7 +5,7 @@
  * `createWadi` is used by `wadi start` and by tests that need a whole WADI in-process.
  */
 
-import type { EventEmitter } from 'node:events';
+import { EventEmitter } from 'node:events';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -24,6 +24,7 @@ import { type Database, openDatabase } from '../db/client.ts';
 import { isServerShutdown, sqlState } from '../db/errors.ts';
 import { migrate } from '../db/migrate.ts';
 import { alertsModule } from '../features/alerts/module.ts';
+import { onCallChannels } from '../features/alerts/notifiers.ts';
 import { backupModule } from '../features/backup/module.ts';
 import { buildApp } from '../http/app.ts';
 import { securityModule } from '../http/security/module.ts';
@@ -225,6 +226,7 @@ export async function createWadi(config: Config, opts: WadiOptions = {}): Promis
     assistant,
     telegramWebhookInfo: on('telegram') ? telegram.webhookInfo : undefined,
   });
+  const outboxEvents = new EventEmitter();
   const knowledge = knowledgeModule(context);
   const tools = toolsModule(context);
   const media = createMediaService(config, () => context.localBaseUrl());
@@ -232,6 +234,8 @@ export async function createWadi(config: Config, opts: WadiOptions = {}): Promis
     assistant,
     senders,
     inboxEvents: inbox.events,
+    outboxEvents,
+    onCall: onCallChannels(config.env),
     tools: on('tools') ? tools.tools : undefined,
     media,
   });
@@ -246,6 +250,7 @@ export async function createWadi(config: Config, opts: WadiOptions = {}): Promis
     ],
     inboxEvents: inbox.events,
     sandboxState: on('sandbox') ? sandbox.state : undefined,
+    wakeOutbox: () => outboxEvents.emit('queued'),
   };
   const built: Record<FeatureName, () => WadiModule> = {
     security: () => securityModule(context, opts.security),

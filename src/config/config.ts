@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type Env, envSchema, SECRET_VARS } from './schema.ts';
+import { loadTemplatesFile, type TemplateBook } from './templates.ts';
 import { loadToolsFile, type ToolsFile, ToolsFileError } from './tools-file.ts';
 import { trustsAProxy } from './trust-proxy.ts';
 
@@ -48,6 +49,8 @@ export interface Config {
     | { readonly kind: 'openai'; readonly apiKey: string; readonly baseUrl?: string; readonly model: string }
     | { readonly kind: 'offline' };
   readonly systemPrompt?: string;
+  /** WHATSAPP_TEMPLATES_FILE, parsed (see config/templates.ts); undefined when not configured. */
+  readonly templates?: TemplateBook;
   /** MCP servers from ASSISTANT_TOOLS_FILE (undefined when unset). */
   readonly tools?: ToolsFile;
   /** Every secret value in force, for log scrubbing. */
@@ -159,6 +162,15 @@ export function loadConfig(source: Record<string, string | undefined>, opts: Loa
     }
   }
 
+  let templates: TemplateBook | undefined;
+  if (env.WHATSAPP_TEMPLATES_FILE) {
+    try {
+      templates = loadTemplatesFile(path.resolve(cwd, env.WHATSAPP_TEMPLATES_FILE));
+    } catch (err) {
+      throw new ConfigError([{ variable: 'WHATSAPP_TEMPLATES_FILE', message: (err as Error).message }]);
+    }
+  }
+
   let tools: ToolsFile | undefined;
   if (env.ASSISTANT_TOOLS_FILE) {
     try {
@@ -197,6 +209,7 @@ export function loadConfig(source: Record<string, string | undefined>, opts: Loa
     telegram,
     llm,
     systemPrompt,
+    templates,
     tools,
     // Longest first, so a secret that contains another is scrubbed whole.
     secrets: [...secrets].filter((s) => s.length >= 6).sort((a, b) => b.length - a.length),

@@ -25,6 +25,39 @@ const list = z
       .filter(Boolean),
   );
 
+/** Defaults of HANDOFF_KEYWORDS: Spanish first (ASSISTANT_LOCALE=es), English too. */
+export const DEFAULT_HANDOFF_KEYWORDS = [
+  'agente',
+  'humano',
+  'asesor',
+  'asesora',
+  'operador',
+  'operadora',
+  'persona real',
+  'hablar con una persona',
+  'agent',
+  'human',
+  'real person',
+];
+/** Defaults of OPT_OUT_KEYWORDS. */
+export const DEFAULT_OPT_OUT_KEYWORDS = ['stop', 'baja', 'unsubscribe', 'darme de baja', 'stop all'];
+/** Defaults of OPT_IN_KEYWORDS. */
+export const DEFAULT_OPT_IN_KEYWORDS = ['start', 'alta', 'unstop', 'darme de alta'];
+
+/** A comma-separated keyword list: unset means the defaults, empty means none. */
+const keywords = (defaults: readonly string[]) =>
+  z
+    .string()
+    .optional()
+    .transform((v) =>
+      v === undefined
+        ? [...defaults]
+        : v
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
+    );
+
 /** Raw environment schema: names exactly as operators set them. */
 export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -148,6 +181,20 @@ export const envSchema = z.object({
   OUTBOX_CONCURRENCY: int(16, 0, 256),
   OUTBOX_MAX_ATTEMPTS: int(8, 1, 100),
   OUTBOX_RETRY_BASE_MS: int(1000, 10, 600_000),
+
+  // Humans in the loop (src/conversation, src/admin): handoff, opt-out, templates, retention.
+  /** Words that ask for a person, comma-separated (whole words, any case or accent); empty: only /human. */
+  HANDOFF_KEYWORDS: keywords(DEFAULT_HANDOFF_KEYWORDS),
+  /** A paused conversation with no operator activity for this long goes back to the bot; 0: never. */
+  HANDOFF_IDLE_MINUTES: int(60, 0, 10_080),
+  /** Whole messages that opt a user out of proactive messages (STOP, BAJA…); empty: none. */
+  OPT_OUT_KEYWORDS: keywords(DEFAULT_OPT_OUT_KEYWORDS),
+  /** Whole messages that opt a user back in (START, ALTA…). */
+  OPT_IN_KEYWORDS: keywords(DEFAULT_OPT_IN_KEYWORDS),
+  /** Message content older than this many days is purged (counts and timings stay); 0: keep forever. */
+  RETENTION_DAYS: int(0, 0, 36_500),
+  /** JSON file mapping WADI's messages to approved WhatsApp templates for after the 24 h window. */
+  WHATSAPP_TEMPLATES_FILE: optStr,
 
   // Media (src/media): voice notes, images, documents. Names fixed by CONTRACT.md.
   /** Transcribe voice notes; default on when an LLM is configured (or the sandbox LLM is used). */

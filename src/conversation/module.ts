@@ -15,6 +15,9 @@ import type { MediaService } from '../media/service.ts';
 import { OutboxDispatcher } from '../outbox/dispatcher.ts';
 import type { ModuleContext } from '../platform/context.ts';
 import { queueDeadLetterNotice } from './dead-letter-notice.ts';
+import { HandoffNotifier, type OnCallChannel } from './handoff-notifier.ts';
+import { keywordSets } from './keywords.ts';
+import { PeopleSchedules } from './schedules.ts';
 import { runTurn } from './turn.ts';
 import { TypingKeeper } from './typing.ts';
 
@@ -25,6 +28,10 @@ export interface ConversationDeps {
   readonly senders: ReadonlyMap<ChannelName, ChannelSender>;
   /** The inbox's 'committed' events, to wake the workers. */
   readonly inboxEvents: EventEmitter;
+  /** Emits 'queued' when something queued outbound messages in this process (admin: operator replies). */
+  readonly outboxEvents?: EventEmitter;
+  /** Where on-call hears about handoffs: the alert notifiers that can send plain text. */
+  readonly onCall?: readonly OnCallChannel[];
   /** Voice notes, images, documents (src/media); without it they get the "text only" reply. */
   readonly media?: MediaService;
   /** Knowledge search and MCP tools, when configured. */
@@ -37,8 +44,27 @@ export function conversationModule(ctx: ModuleContext, deps: ConversationDeps): 
   const { assistant, senders, media } = deps;
   if (ctx.role === 'web') return { name: 'conversation' };
 
-  const outboxEvents = new EventEmitter();
+  const outboxEvents = deps.outboxEvents ?? new EventEmitter();
   const typing = new TypingKeeper({ whatsappRefreshMs: env.WHATSAPP_TYPING_REFRESH_MS, maxMs: env.TYPING_MAX_MS });
+  const onCall = deps.onCall ?? [];
+  const handoffs = new HandoffNotifier({
+    database: ctx.database,
+    channels: onCall,
+    logger: ctx.logger.child({ component: 'handoff-notifier' }),
+    // Operators open the link from their phone: the public URL when there is one.
+    dashboardBase: () => env.PUBLIC_URL ?? ctx.localBaseUrl(),
+  });
+  const schedules = new PeopleSchedules({
+    database: ctx.database,
+    logger: ctx.logger.child({ component: 'people-schedules' }),
+    idleMinutes: env.HANDOFF_IDLE_MINUTES,
+    retentionDays: env.RETENTION_DAYS,
+  });
+  const keywords = keywordSets({
+    handoff: env.HANDOFF_KEYWORDS,
+    optOut: env.OPT_OUT_KEYWORDS,
+    optIn: env.OPT_IN_KEYWORDS,
+  });
   // Claims, history loads and commits of all turns share half the pool (at most WORKER_CONCURRENCY
   // connections): the webhook ingest, the dispatcher and the heartbeat keep the rest.
   const turnDb = sharedDatabase(
@@ -82,6 +108,9 @@ export function conversationModule(ctx: ModuleContext, deps: ConversationDeps): 
           historyTokens: env.ASSISTANT_HISTORY_TOKENS,
           tools: deps.tools,
           onQueued: () => outboxEvents.emit('queued'),
+          keywords,
+          notifyHandoffs: onCall.length > 0,
+          onHandoff: () => handoffs.wake(),
           media,
         },
         turn,
@@ -100,11 +129,13 @@ export function conversationModule(ctx: ModuleContext, deps: ConversationDeps): 
     pollMs: env.WORKER_POLL_MS,
     events: outboxEvents,
     onSending: (id) => typing.stop(id),
+    templates: ctx.config.templates,
+    defaultLocale: env.ASSISTANT_LOCALE,
   });
   return {
     name: 'conversation',
     // Replies queued but not yet sent at shutdown stay in the outbox for the next process.
-    services: env.OUTBOX_CONCURRENCY > 0 ? [worker, dispatcher] : [worker],
+    services: [...(env.OUTBOX_CONCURRENCY > 0 ? [worker, dispatcher] : [worker]), handoffs, schedules],
     async close() {
       typing.stopAll();
     },

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { InboundEvent } from '../channels/types.ts';
 import type { ClaimedMessage } from '../inbox/claim.ts';
+import { keywordSets } from './keywords.ts';
 import { planTurn } from './plan.ts';
 import { resolveLocale } from './texts.ts';
 
@@ -11,6 +12,7 @@ const m = (kind: string, text?: string, command?: string): ClaimedMessage => ({
   attempts: 1,
   receivedAt: new Date(),
   traceContext: null,
+  inHistory: false,
   event: { kind, text, command: command ? { name: command, args: '' } : undefined } as unknown as InboundEvent,
 });
 
@@ -33,9 +35,33 @@ describe('turn plan', () => {
             ? s.name
             : s.type === 'unsupported'
               ? s.kind
-              : 'media',
+              : s.type,
       ),
     ).toEqual(['ask:2', 'reset', 'ask:1', 'image', 'help', 'help']);
+  });
+
+  it('asks for a person on /human and on handoff words, and opts out and in on whole-message keywords', () => {
+    const sets = keywordSets({ handoff: ['agente', 'humano'], optOut: ['baja', 'stop'], optIn: ['alta'] });
+    const steps = planTurn(
+      [
+        m('text', 'hola'),
+        m('command', '/human', 'human'),
+        m('text', '/human@wadi_bot'),
+        m('text', 'Quiero hablar con un AGENTE'),
+        m('text', 'BAJA'),
+        m('text', 'alta.'),
+        m('text', 'la fiebre es alta'),
+      ],
+      new Map(),
+      sets,
+    );
+    expect(
+      steps.map((s) =>
+        s.type === 'handoff' ? `handoff:${s.trigger}` : s.type === 'ask' ? `ask:${s.messages.length}` : s.type,
+      ),
+    ).toEqual(['ask:1', 'handoff:command', 'handoff:command', 'handoff:keyword', 'opt_out', 'opt_in', 'ask:1']);
+    // Without keyword sets only /human asks for a person.
+    expect(planTurn([m('text', 'agente'), m('text', '/human')]).map((s) => s.type)).toEqual(['ask', 'handoff']);
   });
 
   it('picks the locale from the platform hint, else the default', () => {

@@ -10,6 +10,12 @@ export interface Texts {
   readonly reset: string;
   readonly unsupported: (kind: string) => string;
   readonly unavailable: string;
+  /** The user asked for a person (/human or a HANDOFF_KEYWORDS word). */
+  readonly handoff: string;
+  /** The user sent an OPT_OUT_KEYWORDS word. */
+  readonly optedOut: string;
+  /** The user sent an OPT_IN_KEYWORDS word after opting out. */
+  readonly optedIn: string;
   /** The conversation no longer fits the model, even trimmed. */
   readonly tooLong: string;
   /** A message went to the dead letter: it will not be answered. */
@@ -20,11 +26,15 @@ export interface Texts {
 const es: Texts = {
   welcome: (name) =>
     `¡Hola${name ? `, ${name}` : ''}! Soy WADI, tu asistente. Escríbeme lo que necesites y te responderé. Envía /help para ver lo que puedo hacer.`,
-  help: 'Puedo responder a tus mensajes de texto. Comandos:\n/start: bienvenida\n/reset: olvidar la conversación y empezar de cero\n/help: esta ayuda',
+  help: 'Puedo responder a tus mensajes de texto. Comandos:\n/start: bienvenida\n/reset: olvidar la conversación y empezar de cero\n/human: hablar con una persona\n/help: esta ayuda',
   reset: 'Listo, he olvidado nuestra conversación. Empecemos de nuevo.',
   unsupported: (kind) =>
     `Por ahora solo entiendo mensajes de texto; no puedo procesar ${kind}. ¿Me lo escribes, por favor?`,
   unavailable: 'Estoy teniendo problemas técnicos. Te responderé en cuanto pueda.',
+  handoff: 'De acuerdo, te paso con una persona del equipo. Te responderá por aquí lo antes posible.',
+  optedOut:
+    'Listo, no te enviaremos más mensajes por iniciativa propia. Seguiré respondiendo si me escribes. Envía ALTA para volver a recibirlos.',
+  optedIn: 'Perfecto, vuelves a recibir nuestros avisos. Envía BAJA cuando quieras dejar de recibirlos.',
   tooLong:
     'Lo siento, la conversación se ha hecho demasiado larga para responderte. Prueba con un mensaje más corto o envía /reset para empezar de cero.',
   deadLetter:
@@ -44,11 +54,15 @@ const es: Texts = {
 const en: Texts = {
   welcome: (name) =>
     `Hi${name ? `, ${name}` : ''}! I'm WADI, your assistant. Write me whatever you need and I'll answer. Send /help to see what I can do.`,
-  help: 'I can answer your text messages. Commands:\n/start: welcome\n/reset: forget our conversation and start over\n/help: this help',
+  help: 'I can answer your text messages. Commands:\n/start: welcome\n/reset: forget our conversation and start over\n/human: talk to a person\n/help: this help',
   reset: "Done, I've forgotten our conversation. Let's start over.",
   unsupported: (kind) =>
     `For now I only understand text messages; I can't process ${kind}. Could you write it, please?`,
   unavailable: "I'm having some technical trouble. I'll answer as soon as I can.",
+  handoff: "Sure, I'm passing you to a person from the team. They'll answer you here as soon as possible.",
+  optedOut:
+    "Done, we won't send you messages on our own initiative any more. I'll still answer if you write. Send START to receive them again.",
+  optedIn: "Great, you'll receive our notices again. Send STOP whenever you want to stop them.",
   tooLong:
     'Sorry, our conversation has grown too long for me to answer. Try a shorter message, or send /reset to start over.',
   deadLetter:

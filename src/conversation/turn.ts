@@ -4,9 +4,17 @@
  * with the history window. Everything the turn decides (replies in the outbox, history, /reset,
  * messages done) commits in ONE transaction, so a crash before it changes nothing and the turn is
  * simply claimed again. When the LLM is unavailable the messages stay pending and the user gets
+ * People: `/human` or a HANDOFF_KEYWORDS word hands the conversation to a person (needs_human: the
+ * user is told once, on-call is due to be told, the bot goes silent); while a person has it, what
+ * the user writes is stored `unanswered` and added to the history, not answered. Opt-out and opt-in
  * one short notice per outage (conversations.fallback_notified_at). Every text is rendered for the
  * channel (reply-format.ts). A prompt too long for the model is retried once with a trimmed
  * history (context-retry.ts); if it still does not fit, the user gets an apology and the turn ends.
+ *
+ * People: `/human` or a HANDOFF_KEYWORDS word hands the conversation to a person (needs_human: the
+ * user is told once, on-call is due to be told, the bot goes silent); while a person has it, what
+ * the user writes is stored `unanswered` and added to the history, not answered. Opt-out and opt-in
+ * keywords change what WADI may send proactively and are confirmed even then.
  */
 import type { Logger } from 'pino';
 import {
@@ -20,8 +28,15 @@ import {
 import { answerWithTools, type ToolAnswerDeps } from '../assistant-tools/answer.ts';
 import type { ChannelName, ChannelSender } from '../channels/types.ts';
 import type { Database } from '../db/client.ts';
+import { type HandoffTrigger, optIn, optOut, requestHandoff } from '../db/conversation-states.ts';
 import { markFallbackNotified, resetContext } from '../db/conversations.ts';
-import { type ClaimedMessage, type ClaimedTurn, LeaseLostError, type TurnLease } from '../inbox/claim.ts';
+import {
+  type ClaimedMessage,
+  type ClaimedTurn,
+  type CompleteOptions,
+  LeaseLostError,
+  type TurnLease,
+} from '../inbox/claim.ts';
 import { MediaError } from '../media/errors.ts';
 import { mediaNotice } from '../media/notices.ts';
 import type { MediaService, Understood } from '../media/service.ts';
@@ -30,6 +45,7 @@ import { metrics } from '../observability/metrics/metrics.ts';
 import { enqueueReplies, type QueuedReply } from '../outbox/enqueue.ts';
 import { replyWithinContext } from './context-retry.ts';
 import { appendHistory, loadHistory } from './history.ts';
+import type { KeywordSets } from './keywords.ts';
 import { messageText, planTurn } from './plan.ts';
 import { formatReply } from './reply-format.ts';
 import { kindName, type Locale, resolveLocale, texts } from './texts.ts';
@@ -48,12 +64,23 @@ export interface TurnDeps {
   readonly tools?: ToolAnswerDeps;
   /** Called after a turn queued replies (wakes the local dispatcher). */
   readonly onQueued?: () => void;
+  /** HANDOFF_KEYWORDS, OPT_OUT_KEYWORDS, OPT_IN_KEYWORDS (none: only /human). */
+  readonly keywords?: KeywordSets;
+  /** An alert destination is configured: a new handoff is due to be told to on-call. */
+  readonly notifyHandoffs?: boolean;
+  /** Called after a new handoff was recorded (wakes the on-call notifier). */
+  readonly onHandoff?: () => void;
   /** Voice notes, images, documents (src/media); without it they get the "text only" reply. */
   readonly media?: MediaService;
 }
 
-/** History effects, applied in order inside the final transaction. */
-type Effect = { type: 'reset' } | { type: 'history'; rows: { role: 'user' | 'assistant'; content: string }[] };
+/** Effects on the conversation, applied in order inside the final transaction. */
+type Effect =
+  | { type: 'reset' }
+  | { type: 'history'; rows: { role: 'user' | 'assistant'; content: string }[] }
+  | { type: 'handoff'; trigger: HandoffTrigger }
+  | { type: 'opt_out' }
+  | { type: 'opt_in' };
 
 /**
  * Runs one claimed turn to completion or hands it back, through `lease` (the worker's: it owns the
@@ -65,19 +92,21 @@ export async function runTurn(deps: TurnDeps, turn: ClaimedTurn, signal: AbortSi
   const last = turn.messages[turn.messages.length - 1];
   const allDone = new Map(turn.messages.map((m) => [m.id, last.id]));
 
-  if (conv.blocked || conv.paused) {
-    // Blocked: nobody to write to. Paused: a human is answering; keep the user's words for context.
-    const userRows = conv.paused
-      ? turn.messages.map((m) => ({ role: 'user' as const, content: messageText(m) })).filter((r) => r.content)
-      : [];
-    await commit(deps, turn, lease, [], [{ type: 'history', rows: userRows }], { answeredBy: allDone });
+  if (conv.blocked) {
+    // Nobody to write to.
+    await commit(deps, turn, lease, [], [], { answeredBy: allDone });
     return;
   }
 
+  // A person has the conversation (paused or handed off): the bot answers nothing but opt-outs.
+  let paused = conv.paused;
+  let needsHuman = conv.handoff_requested_at !== null;
   const sender = deps.sender(channel);
   const locale = resolveLocale(conv.locale, deps.defaultLocale);
   const t = texts(locale);
-  if (sender) deps.typing.start(conv.id, sender, conv.chat_id, last.event.platformMessageId);
+  if (sender && !paused) deps.typing.start(conv.id, sender, conv.chat_id, last.event.platformMessageId);
+  const unanswered = new Set<number>();
+  const inHistory = new Set<number>();
 
   const replies: QueuedReply[] = [];
   const effects: Effect[] = [];
@@ -101,7 +130,8 @@ export async function runTurn(deps: TurnDeps, turn: ClaimedTurn, signal: AbortSi
   let answered = false;
 
   try {
-    // Media first (downloads, transcriptions), each result stored as soon as it is known.
+    // Media first (downloads, transcriptions), each result stored as soon as it is known (also while
+    // a person has the conversation: the transcript is what they and, later, the assistant read).
     const understood = deps.media
       ? await understandTurnMedia(
           { database: deps.database, media: deps.media, logger: deps.logger },
@@ -110,8 +140,37 @@ export async function runTurn(deps: TurnDeps, turn: ClaimedTurn, signal: AbortSi
           signal,
         )
       : new Map<number, Understood>();
-    for (const step of planTurn(turn.messages, understood)) {
-      if (step.type === 'command') {
+    for (const step of planTurn(turn.messages, understood, deps.keywords)) {
+      if (step.type === 'opt_out' || step.type === 'opt_in') {
+        answeredBy.set(step.message.id, step.message.id);
+        effects.push({ type: step.type });
+        reply(step.message.id, step.type === 'opt_out' ? t.optedOut : t.optedIn, 'notice');
+      } else if (step.type === 'handoff' && !needsHuman) {
+        answeredBy.set(step.message.id, step.message.id);
+        effects.push({ type: 'handoff', trigger: step.trigger });
+        reply(step.message.id, t.handoff, 'notice');
+        // "quiero hablar con un agente" is part of the conversation; "/human" is not.
+        const said = step.trigger === 'keyword' ? messageText(step.message) : '';
+        if (said) {
+          effects.push({ type: 'history', rows: [{ role: 'user', content: said }] });
+          inHistory.add(step.message.id);
+        }
+        paused = true;
+        needsHuman = true;
+      } else if (paused) {
+        // Kept for the person (and for the assistant's context later), not answered.
+        for (const m of step.type === 'ask' ? step.messages : [step.message]) {
+          unanswered.add(m.id);
+          const said = understood.get(m.id)?.text ?? messageText(m);
+          if (said && !m.inHistory) {
+            effects.push({ type: 'history', rows: [{ role: 'user', content: said }] });
+            inHistory.add(m.id);
+          }
+        }
+      } else if (step.type === 'handoff') {
+        // Unreachable: needsHuman implies paused. Kept explicit for the type checker.
+        unanswered.add(step.message.id);
+      } else if (step.type === 'command') {
         answeredBy.set(step.message.id, step.message.id);
         if (step.name === 'start') reply(step.message.id, t.welcome(conv.display_name ?? undefined));
         else if (step.name === 'help') reply(step.message.id, t.help);
@@ -129,13 +188,15 @@ export async function runTurn(deps: TurnDeps, turn: ClaimedTurn, signal: AbortSi
         reply(step.message.id, mediaNotice(locale, u.kind, u.outcome, u.limit));
       } else {
         history ??= await loadHistory(deps.database, conv.id, deps.historyTokens);
-        // The history keeps text only: the transcript, the document, "[image] caption".
+        // The history keeps text only: the transcript, the document, "[image] caption". Messages
+        // stored while paused are in the history already (handed to the assistant later).
         const said = step.messages.map((m) => ({
           role: 'user' as const,
           content: understood.get(m.id)?.text ?? messageText(m),
         }));
+        const fresh = (ms: readonly ClaimedMessage[]) => ms.filter((m) => !m.inHistory);
         let run = step.messages;
-        let user: ChatMessage[] = step.messages.map((m) => ({ role: 'user', content: userContent(m, understood) }));
+        let user: ChatMessage[] = fresh(run).map((m) => ({ role: 'user', content: userContent(m, understood) }));
         llmStartedAt ??= new Date();
         // Tool calls are journaled under the run's first message: stable when a retry claims more.
         const journal = { inboxId: step.messages[0].id, conversationId: conv.id, leaseToken: turn.token };
@@ -175,7 +236,7 @@ export async function runTurn(deps: TurnDeps, turn: ClaimedTurn, signal: AbortSi
             }
           }
           run = keep;
-          user = run.map((m) => {
+          user = fresh(run).map((m) => {
             const u = understood.get(m.id);
             return { role: 'user', content: u?.imageUrl ? (u.caption ?? '') : userContent(m, understood) };
           });
@@ -194,7 +255,7 @@ export async function runTurn(deps: TurnDeps, turn: ClaimedTurn, signal: AbortSi
         }
         const r = outcome.reply;
         reply(anchor, r.text);
-        const kept = said.filter((_, i) => run.includes(step.messages[i]));
+        const kept = said.filter((_, i) => run.includes(step.messages[i]) && !step.messages[i].inHistory);
         const rows = [...kept, { role: 'assistant' as const, content: r.text }];
         effects.push({ type: 'history', rows });
         history = [...history, ...rows];
@@ -218,6 +279,8 @@ export async function runTurn(deps: TurnDeps, turn: ClaimedTurn, signal: AbortSi
     llmStartedAt,
     llmEndedAt,
     clearFallback: answered,
+    unanswered,
+    inHistory,
   });
 }
 
@@ -238,15 +301,21 @@ async function commit(
   lease: TurnLease,
   replies: readonly QueuedReply[],
   effects: readonly Effect[],
-  opts: { answeredBy: Map<number, number>; llmStartedAt?: Date; llmEndedAt?: Date; clearFallback?: boolean },
+  opts: CompleteOptions,
 ): Promise<void> {
   const conv = turn.conversation;
+  const handoffs: HandoffTrigger[] = [];
   try {
     await deps.database.transaction(async (tx) => {
+      handoffs.length = 0;
       await lease.complete(tx, opts);
       for (const e of effects) {
         if (e.type === 'reset') await resetContext(tx, conv.id);
-        else await appendHistory(tx, conv.id, e.rows);
+        else if (e.type === 'history') await appendHistory(tx, conv.id, e.rows);
+        else if (e.type === 'handoff') {
+          if (await requestHandoff(tx, conv.id, e.trigger, deps.notifyHandoffs ?? false)) handoffs.push(e.trigger);
+        } else if (e.type === 'opt_out') await optOut(tx, conv.id);
+        else await optIn(tx, conv.id);
       }
       await enqueueReplies(tx, replies);
     });
@@ -258,6 +327,11 @@ async function commit(
     throw err;
   }
   if (replies.length > 0) deps.onQueued?.();
+  for (const trigger of handoffs) {
+    metrics.handoffs.inc({ channel: conv.channel, trigger });
+    deps.logger.info({ conversationId: conv.id, trigger }, 'the user asked for a person; the bot is silent');
+    deps.onHandoff?.();
+  }
 }
 
 async function handBack(

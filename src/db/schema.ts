@@ -57,10 +57,23 @@ export const conversations = pgTable(
     leaseOwner: text('lease_owner'),
     leaseUntil: ts('lease_until'),
     meta: jsonb('meta').$type<Record<string, unknown>>().notNull().default({}),
+    /** The user asked for a person (`needs_human`): the bot stays silent until resumed. */
+    handoffRequestedAt: ts('handoff_requested_at'),
+    /** How the person was asked for: command (/human), keyword, tool. */
+    handoffTrigger: text('handoff_trigger'),
+    /** When on-call is due to be told about the handoff (null: nothing to tell). */
+    handoffNotifyAt: ts('handoff_notify_at'),
+    handoffNotifyAttempts: integer('handoff_notify_attempts').notNull().default(0),
+    /** Last operator action (pause, reply, template): the idle auto-resume counts from here. */
+    operatorActiveAt: ts('operator_active_at'),
+    /** The user opted out (`opted_out`, STOP/BAJA): nothing proactive is sent. */
+    optedOutAt: ts('opted_out_at'),
   },
   (t) => [
     uniqueIndex('conversations_channel_chat_uq').on(t.channel, t.chatId),
     index('conversations_last_seen_idx').on(t.lastSeenAt),
+    index('conversations_handoff_notify_idx').on(t.handoffNotifyAt).where(sql`${t.handoffNotifyAt} is not null`),
+    index('conversations_paused_idx').on(t.id).where(sql`${t.paused}`),
   ],
 );
 
@@ -78,7 +91,7 @@ export const inboxMessages = pgTable(
     kind: text('kind').notNull(),
     /** The channel-neutral event (see src/channels/types.ts). */
     event: jsonb('event').$type<Record<string, unknown>>().notNull(),
-    /** pending → processing → done | dead | ignored */
+    /** pending → processing → done | dead | ignored; `unanswered`: arrived while a human had the conversation */
     status: text('status').notNull().default('pending'),
     attempts: integer('attempts').notNull().default(0),
     availableAt: ts('available_at').notNull().defaultNow(),
@@ -96,10 +109,13 @@ export const inboxMessages = pgTable(
     doneAt: ts('done_at'),
     /** The inbox row whose turn answered this one (burst coalescing). */
     answeredBy: bigint('answered_by', { mode: 'number' }),
+    /** Its text is already in `history` (stored while paused): a later turn does not add it again. */
+    inHistory: boolean('in_history').notNull().default(false),
     /** What WADI understood of a voice note, image, document… (src/media), stored once per message. */
     media: jsonb('media').$type<Record<string, unknown>>(),
   },
   (t) => [
+    index('inbox_unanswered_idx').on(t.conversationId, t.id).where(sql`${t.status} = 'unanswered'`),
     uniqueIndex('inbox_channel_external_uq').on(t.channel, t.externalId),
     index('inbox_pending_idx').on(t.availableAt, t.id).where(sql`status in ('pending', 'processing')`),
     index('inbox_chat_idx').on(t.channel, t.chatId, t.id),
@@ -118,7 +134,7 @@ export const outboxMessages = pgTable(
     /** The inbound message this answers, if any. */
     inboxId: bigint('inbox_id', { mode: 'number' }),
     part: integer('part').notNull().default(0),
-    /** text | notice (fallback/system text) */
+    /** text | notice (fallback/system text) | operator (a person's reply) | template (re-engagement) */
     kind: text('kind').notNull().default('text'),
     body: text('body').notNull(),
     /** Channel-specific send options (reply_to, parse_mode, …). */
@@ -147,6 +163,7 @@ export const outboxMessages = pgTable(
     uniqueIndex('outbox_platform_id_uq').on(t.channel, t.platformMessageId),
     uniqueIndex('outbox_inbox_part_uq').on(t.inboxId, t.part, t.kind),
     index('outbox_conversation_idx').on(t.conversationId, t.id),
+    index('outbox_failed_idx').on(t.conversationId, t.id).where(sql`${t.status} = 'failed'`),
   ],
 );
 

@@ -25,6 +25,10 @@ export interface ConversationRow {
   readonly context_reset_at: Date | null;
   readonly fallback_notified_at: Date | null;
   readonly last_inbound_at: Date | null;
+  /** The user asked for a person and nobody resumed the bot yet (needs_human). */
+  readonly handoff_requested_at: Date | null;
+  /** The user opted out of proactive messages. */
+  readonly opted_out_at: Date | null;
 }
 
 /** One claimed inbound message. */
@@ -35,6 +39,8 @@ export interface ClaimedMessage {
   readonly attempts: number;
   readonly receivedAt: Date;
   readonly traceContext: string | null;
+  /** Its text is in the history already (it arrived while a person had the conversation). */
+  readonly inHistory: boolean;
 }
 
 /** A claimed turn: one conversation and its pending messages, oldest first. */
@@ -91,14 +97,15 @@ export async function claimTurn(database: Database, opts: ClaimOptions): Promise
        update conversations c set lease_owner = $2, lease_until = ${NOW} + make_interval(secs => $3::float8 / 1000)
        from pick where c.id = pick.id
        returning c.id, c.channel, c.chat_id, c.display_name, c.locale, c.blocked, c.paused,
-                 c.context_reset_at, c.fallback_notified_at, c.last_inbound_at
+                 c.context_reset_at, c.fallback_notified_at, c.last_inbound_at, c.handoff_requested_at,
+                 c.opted_out_at
      ), msgs as (
        update inbox_messages m set status = 'processing', lease_owner = $2,
          lease_until = ${NOW} + make_interval(secs => $3::float8 / 1000),
          attempts = m.attempts + 1, claimed_at = ${NOW}
        from pick
        where m.conversation_id = pick.id and ${CLAIMABLE} and m.available_at <= ${NOW}
-       returning m.id, m.kind, m.event, m.attempts, m.received_at, m.trace_context
+       returning m.id, m.kind, m.event, m.attempts, m.received_at, m.trace_context, m.in_history
      )
      select (select row_to_json(lease) from lease) as conversation,
             (select json_agg(msgs order by msgs.id) from msgs) as messages`,
@@ -113,6 +120,8 @@ export async function claimTurn(database: Database, opts: ClaimOptions): Promise
     context_reset_at: date(c.context_reset_at),
     fallback_notified_at: date(c.fallback_notified_at),
     last_inbound_at: date(c.last_inbound_at),
+    handoff_requested_at: date(c.handoff_requested_at),
+    opted_out_at: date(c.opted_out_at),
   };
   const messages = (rows[0].messages ?? []).map((r) => ({
     id: Number(r.id),
@@ -121,6 +130,7 @@ export async function claimTurn(database: Database, opts: ClaimOptions): Promise
     attempts: r.attempts,
     receivedAt: new Date(r.received_at),
     traceContext: r.trace_context,
+    inHistory: r.in_history === true,
   }));
   // Within a turn, the user's own order: platform timestamps (concurrent webhook deliveries may be
   // stored in either order), then storage order for ties (WhatsApp timestamps have 1 s resolution).
@@ -139,6 +149,7 @@ interface RawMessage {
   attempts: number;
   received_at: string;
   trace_context: string | null;
+  in_history: boolean | null;
 }
 
 /** Extends the lease of a running turn; false when it was lost. */
@@ -194,6 +205,10 @@ export interface CompleteOptions {
   readonly llmEndedAt?: Date;
   /** A real answer went out: the next outage may notify the user again. */
   readonly clearFallback?: boolean;
+  /** Messages stored `unanswered` instead of done (a person had the conversation). */
+  readonly unanswered?: ReadonlySet<number>;
+  /** Messages whose text this turn added to the history. */
+  readonly inHistory?: ReadonlySet<number>;
 }
 
 /**
@@ -208,8 +223,10 @@ export async function completeTurn(tx: Queryable, turn: ClaimedTurn, opts: Compl
          fallback_notified_at = case when $6 then null else fallback_notified_at end
        where id = $7 and lease_owner = $5 returning id
      ), m as (
-       update inbox_messages m set status = 'done', done_at = now(), lease_owner = null, lease_until = null,
-         answered_by = u.answered_by, llm_started_at = $3, llm_ended_at = $4, last_error = null
+       update inbox_messages m set status = case when u.id = any($8::bigint[]) then 'unanswered' else 'done' end,
+         done_at = case when u.id = any($8::bigint[]) then null else now() end, lease_owner = null, lease_until = null,
+         answered_by = u.answered_by, llm_started_at = $3, llm_ended_at = $4, last_error = null,
+         in_history = m.in_history or u.id = any($9::bigint[])
        from unnest($1::bigint[], $2::bigint[]) as u(id, answered_by)
        where m.id = u.id and m.lease_owner = $5 and exists (select 1 from c)
        returning 1
@@ -223,6 +240,8 @@ export async function completeTurn(tx: Queryable, turn: ClaimedTurn, opts: Compl
       turn.token,
       opts.clearFallback ?? false,
       turn.conversation.id,
+      [...(opts.unanswered ?? [])],
+      [...(opts.inHistory ?? [])],
     ],
   );
   if ((rows[0]?.n ?? 0) === 0) throw new LeaseLostError(turn.conversation.id);

@@ -5,12 +5,18 @@
  * outcome is recorded: sent (platform id), retried (backoff + jitter, honouring retry_after),
  * failed (reason). A crash between the send and its record leaves the lease to expire: that one
  * send may be repeated, nothing is lost.
+ *
+ * Outside WhatsApp's 24 h window (by the conversation's last inbound message, or because Meta
+ * answered 131047) a message goes out as the template WHATSAPP_TEMPLATES_FILE maps its kind to
+ * (config/templates.ts), or is recorded failed/window_closed when there is none. Proactive rows
+ * (an operator's re-engagement template) are never sent to a user who opted out: failed/opted_out.
  */
 import { randomBytes } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { PermanentSendError, RetryableSendError } from '../channels/errors.ts';
 import type { ChannelName, ChannelSender } from '../channels/types.ts';
+import { purposeOfKind, type TemplateBook, type TemplateSend, templateFor } from '../config/templates.ts';
 import type { Database } from '../db/client.ts';
 import { countMessageOut, markBlocked, moveConversationChat } from '../db/conversations.ts';
 import { type BackoffPolicy, backoffDelay, QUERY_FAILURE_BACKOFF } from '../kernel/backoff.ts';
@@ -42,6 +48,10 @@ export interface DispatcherOptions {
    * database's clock for leases and retries (one clock for every process; see kernel/decision-time).
    */
   readonly clock?: Clock;
+  /** WHATSAPP_TEMPLATES_FILE: templates standing in for messages once the 24 h window is closed. */
+  readonly templates?: TemplateBook;
+  /** Locale of the template language when the conversation has none (ASSISTANT_LOCALE). */
+  readonly defaultLocale?: 'es' | 'en';
 }
 
 /** Retry policy of failed sends: OUTBOX_RETRY_BASE_MS doubling, ±25 % jitter, capped at 5 minutes. */
@@ -57,6 +67,10 @@ export function whatsappWindowClosed(lastInboundAt: Date | null, now: number): b
 interface Row {
   id: number;
   channel: ChannelName;
+  kind: string;
+  opted_out_at: Date | null;
+  display_name: string | null;
+  locale: string | null;
   chat_id: string;
   conversation_id: number | null;
   inbox_id: number | null;
@@ -170,8 +184,9 @@ export class OutboxDispatcher implements BackgroundService {
          from c where o.id = c.id
          returning o.*
        )
-       select upd.id, upd.channel, upd.chat_id, upd.conversation_id, upd.inbox_id, upd.part, upd.body, upd.options,
-              upd.attempts, cv.last_inbound_at, cv.blocked, i.received_at as inbox_received_at
+       select upd.id, upd.channel, upd.kind, upd.chat_id, upd.conversation_id, upd.inbox_id, upd.part, upd.body,
+              upd.options, upd.attempts, cv.last_inbound_at, cv.blocked, cv.opted_out_at, cv.display_name, cv.locale,
+              i.received_at as inbox_received_at
        from upd left join conversations cv on cv.id = upd.conversation_id
        left join inbox_messages i on i.id = upd.inbox_id
        order by upd.id`,
@@ -184,26 +199,62 @@ export class OutboxDispatcher implements BackgroundService {
     const sender = this.o.senders().get(row.channel);
     if (row.conversation_id !== null) this.o.onSending?.(row.conversation_id);
     if (row.blocked) return this.fail(row, 'blocked', undefined);
-    if (row.channel === 'whatsapp' && whatsappWindowClosed(row.last_inbound_at, this.clock.now())) {
-      // Free-form messages outside the 24 h window are refused by Meta; a template would be needed.
-      return this.fail(row, 'window_closed', undefined);
+    // Someone who opted out gets nothing WADI or an operator sends on its own initiative.
+    if (row.options.proactive === true && row.opted_out_at) return this.fail(row, 'opted_out', undefined);
+    let template = row.options.template as TemplateSend | undefined;
+    if (row.channel === 'whatsapp' && !template && whatsappWindowClosed(row.last_inbound_at, this.clock.now())) {
+      // Free-form messages outside the 24 h window are refused by Meta: a template, or nothing.
+      template = await this.standIn(row);
+      if (!template) return this.fail(row, 'window_closed', undefined);
     }
     if (!sender) return this.retry(row, new RetryableSendError(`no sender for ${row.channel}`));
-    try {
-      const res = await sender.send({
-        chatId: row.chat_id,
-        text: row.body,
-        replyTo: typeof row.options.replyTo === 'string' ? row.options.replyTo : undefined,
-        options: row.options,
-      });
-      await this.sent(row, res.platformMessageId, res.sentAsPlain?.text);
-    } catch (err) {
-      if (err instanceof PermanentSendError) {
-        if (err.migrateToChatId) return this.migrate(row, err.migrateToChatId);
-        return this.fail(row, err.reason, err);
+    for (;;) {
+      try {
+        const res = await sender.send({
+          chatId: row.chat_id,
+          text: row.body,
+          replyTo: !template && typeof row.options.replyTo === 'string' ? row.options.replyTo : undefined,
+          options: template ? { ...row.options, template } : row.options,
+        });
+        return await this.sent(row, res.platformMessageId, res.sentAsPlain?.text);
+      } catch (err) {
+        if (err instanceof PermanentSendError) {
+          if (err.migrateToChatId) return this.migrate(row, err.migrateToChatId);
+          // Meta says the window is closed although our record says open: the template, once.
+          if (err.reason === 'window_closed' && !template && row.channel === 'whatsapp') {
+            template = await this.standIn(row);
+            if (template) continue;
+          }
+          return this.fail(row, err.reason, err);
+        }
+        return this.retry(row, err);
       }
-      return this.retry(row, err);
     }
+  }
+
+  /**
+   * The template standing in for a free-form row outside the window, recorded on the row so the
+   * conversation view shows it; undefined when none is configured, or for the later parts of a
+   * split reply (the first part's template stands for the whole reply).
+   */
+  private async standIn(row: Row): Promise<TemplateSend | undefined> {
+    if (row.part > 0) return undefined;
+    const locale = row.locale?.toLowerCase().startsWith('en')
+      ? 'en'
+      : row.locale?.toLowerCase().startsWith('es')
+        ? 'es'
+        : (this.o.defaultLocale ?? 'es');
+    const template = templateFor(this.o.templates, purposeOfKind(row.kind), {
+      text: row.body,
+      name: row.display_name,
+      locale,
+    });
+    if (!template) return undefined;
+    await this.o.database.query(
+      `update outbox_messages set options = options || jsonb_build_object('template', $2::jsonb) where id = $1`,
+      [row.id, JSON.stringify(template)],
+    );
+    return template;
   }
 
   private async sent(row: Row, platformMessageId: string, sentAsPlain?: string): Promise<void> {

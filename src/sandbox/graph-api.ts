@@ -6,6 +6,7 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import { checkTemplateSend } from './graph-templates.ts';
 import { mediaStore, sendMedia } from './media.ts';
 import type { SandboxState } from './state.ts';
 
@@ -22,6 +23,10 @@ const TITLES: Record<number, string> = {
   131047: 'Re-engagement message',
   131051: 'Unsupported message type',
   131056: '(Business Account, Consumer Account) pair rate limit hit',
+  132000: 'Number of parameters does not match the expected number of params',
+  132001: 'Template name does not exist in the translation',
+  132005: 'Translated text too long',
+  132018: 'There was an issue with the parameters in your template',
 };
 
 /** The HTTP status Meta uses for a code (throttling is 400 in current docs). */
@@ -77,6 +82,7 @@ function classify(body: unknown): { kind: string } | { error: string } {
     return { kind: 'typing' };
   }
   if (typeof body.to !== 'string' || !/^\+?\d{5,20}$/.test(body.to)) return { error: 'to must be a phone number' };
+  if (body.type === 'template') return { kind: 'send_template' };
   if (body.type !== 'text') return { error: `message type ${String(body.type)} is not supported by the sandbox` };
   if (!isObj(body.text) || typeof body.text.body !== 'string' || body.text.body.trim() === '') {
     return { error: 'text.body is required' };
@@ -235,7 +241,23 @@ export function graphApiFake(state: SandboxState): FastifyPluginAsync {
           answer(kind, 400);
           return metaError(reply, 100, c.error);
         }
-        if (kind === 'send_text') {
+        if (kind === 'send_template') {
+          const refusal = checkTemplateSend(body as Record<string, unknown>, state.approvedTemplates);
+          if (refusal) {
+            answer(kind, statusFor(refusal.code));
+            return metaError(reply, refusal.code, refusal.details);
+          }
+        }
+        if (kind === 'send_text' && state.customerWindows.closed((body as { to: string }).to)) {
+          // Meta refuses free-form messages outside the 24 h customer-service window.
+          answer(kind, 400);
+          return metaError(
+            reply,
+            131047,
+            'Message failed to send because more than 24 hours have passed since the customer last replied to this number.',
+          );
+        }
+        if (kind === 'send_text' || kind === 'send_template') {
           const to = (body as { to: string }).to.replace(/^\+/, '');
           const id = fakeWamid(to);
           answer(kind, 200, id);

@@ -29,5 +29,6 @@ export interface SandboxFeature {
 export function sandboxModule(ctx: ModuleContext): SandboxFeature {
   if (!ctx.config.sandbox || ctx.role === 'worker') return { module: { name: 'sandbox' } };
   const state = new SandboxState();
+  state.approvedTemplates = ctx.config.templates;
   return { module: { name: 'sandbox', plugins: [sandboxPlugin(state)] }, state };
 }

@@ -22,6 +22,11 @@ const faultSchema = z.object({
   context_length: z.enum(CONTEXT_LENGTH_FLAVORS).optional(),
 });
 
+const windowSchema = z.strictObject({
+  wa_id: z.string().regex(/^\+?\d{5,20}$/),
+  last_message_at: z.iso.datetime({ offset: true }).optional(),
+});
+
 /** Routes for inspecting and steering the fakes. */
 export function sandboxRoutes(state: SandboxState): FastifyPluginAsync {
   return async (app) => {
@@ -41,6 +46,19 @@ export function sandboxRoutes(state: SandboxState): FastifyPluginAsync {
       state.addFault(parsed.data);
       reply.status(201);
       return { queued: parsed.data, pending: state.pendingFaults().length };
+    });
+    // Tells the fake Graph API when a WhatsApp user last wrote (its 24 h window check); at omitted = now.
+    app.post('/sandbox/whatsapp/customer-window', async (req) => {
+      const parsed = windowSchema.safeParse(req.body);
+      if (!parsed.success)
+        throw errors.badRequest(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+      const at = parsed.data.last_message_at ? Date.parse(parsed.data.last_message_at) : Date.now();
+      state.customerWindows.noteInbound(parsed.data.wa_id, at);
+      return {
+        wa_id: parsed.data.wa_id,
+        last_message_at: new Date(at).toISOString(),
+        open: !state.customerWindows.closed(parsed.data.wa_id),
+      };
     });
     // The fake LLM's latency model: instant, or log-normal by median and p95 (see latency.ts).
     app.get('/sandbox/llm/latency', async () => latencyToBody(state.llmLatency));

@@ -5,6 +5,8 @@
  */
 
 import { SANDBOX_CREDENTIALS } from '../config/config.ts';
+import type { TemplateBook } from '../config/templates.ts';
+import { CustomerWindows } from './graph-templates.ts';
 import { INSTANT, type LatencyModel } from './latency.ts';
 
 /** The fakes: WhatsApp Graph API, Telegram Bot API, OpenAI-compatible API. */
@@ -71,13 +73,17 @@ export class SandboxState {
   /**
    * The upstream credentials the fakes accept: the built-in sandbox values, or (for `wadi sandbox`
    * standing in for Meta and Telegram in front of a production-mode WADI, which refuses the public
-   * built-in values) the ones given in its environment.
+   * built-in values) the ones given with `wadi sandbox --whatsapp-access-token …`.
    */
   credentials: SandboxCredentials = {
     whatsappAccessToken: SANDBOX_CREDENTIALS.whatsappAccessToken,
     whatsappPhoneNumberId: SANDBOX_CREDENTIALS.whatsappPhoneNumberId,
     telegramBotToken: SANDBOX_CREDENTIALS.telegramBotToken,
   };
+  /** When each WhatsApp user last wrote, as far as the fake knows (24 h window checks). */
+  readonly customerWindows = new CustomerWindows();
+  /** The templates the fake Graph API treats as approved (WHATSAPP_TEMPLATES_FILE); undefined: any well-formed one. */
+  approvedTemplates: TemplateBook | undefined;
   /** How slow the fake LLM answers (PUT /sandbox/llm/latency; `wadi sandbox --llm-*`). */
   llmLatency: LatencyModel = INSTANT;
   private readonly log: SandboxCall[] = [];
@@ -133,9 +139,10 @@ export class SandboxState {
     return this.faults;
   }
 
-  /** Forgets every call and fault. */
+  /** Forgets every call, fault and customer window. */
   reset(): void {
     this.log.length = 0;
     this.faults.length = 0;
+    this.customerWindows.reset();
   }
 }

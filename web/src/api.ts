@@ -35,6 +35,24 @@ export function onUnauthorized(fn: () => void): () => void {
   return () => unauthorizedListeners.delete(fn);
 }
 
+/** Whether WADI answers at all: since when it has not (null while it does), for the global banner. */
+let failingSince: Date | null = null;
+const connectionListeners = new Set<(since: Date | null) => void>();
+
+/** Subscribes to "WADI stopped / started answering"; returns the unsubscribe function. */
+export function onConnection(fn: (since: Date | null) => void): () => void {
+  connectionListeners.add(fn);
+  fn(failingSince);
+  return () => connectionListeners.delete(fn);
+}
+
+function connection(ok: boolean): void {
+  const next = ok ? null : (failingSince ?? new Date());
+  if (next === failingSince) return;
+  failingSince = next;
+  for (const fn of connectionListeners) fn(failingSince);
+}
+
 /** Calls the admin API with the stored key (or `key`). */
 export async function api<T>(path: string, init: { method?: string; body?: unknown; key?: string } = {}): Promise<T> {
   const key = init.key ?? storedKey() ?? '';
@@ -49,8 +67,11 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
       body: init.body === undefined ? undefined : JSON.stringify(init.body),
     });
   } catch {
+    connection(false);
     throw new ApiError(0, 'network', 'WADI did not answer: is it running, and is this machine online?');
   }
+  // A gateway in front of a stopped WADI answers 502/503/504: WADI itself is not answering.
+  connection(res.status !== 502 && res.status !== 504);
   const text = await res.text();
   let body: unknown;
   try {

@@ -1,10 +1,12 @@
 /** The dashboard shell: login gate, navigation, and the page for the current route. */
 import { useEffect, useState } from 'react';
-import { api, onUnauthorized, storedKey, storeKey } from './api.ts';
+import { api, onConnection, onUnauthorized, storedKey, storeKey } from './api.ts';
+import { time } from './format.ts';
 import { Login } from './login.tsx';
 import { Alerts } from './pages/alerts.tsx';
 import { Conversation } from './pages/conversation.tsx';
 import { Conversations } from './pages/conversations.tsx';
+import { Failures } from './pages/failures.tsx';
 import { Logs } from './pages/logs.tsx';
 import { Overview } from './pages/overview.tsx';
 import { TryIt } from './pages/try-it.tsx';
@@ -14,6 +16,7 @@ import type { Info } from './types.ts';
 const PAGES = [
   { path: '/', label: 'Overview' },
   { path: '/ui/conversations', label: 'Conversations' },
+  { path: '/ui/failures', label: 'Failures' },
   { path: '/ui/logs', label: 'Logs' },
   { path: '/ui/alerts', label: 'Alerts' },
   { path: '/ui/try', label: 'Try it', sandboxOnly: true },
@@ -25,6 +28,8 @@ function Page({ route, info }: { route: string; info?: Info }) {
   switch (route) {
     case '/ui/conversations':
       return <Conversations />;
+    case '/ui/failures':
+      return <Failures />;
     case '/ui/logs':
       return <Logs />;
     case '/ui/alerts':
@@ -45,7 +50,10 @@ export function App() {
   const [loggedIn, setLoggedIn] = useState(() => storedKey() !== null);
   const [reason, setReason] = useState<string>();
   const [info, setInfo] = useState<Info>();
+  const [lostSince, setLostSince] = useState<Date | null>(null);
   const route = useRoute();
+
+  useEffect(() => onConnection(setLostSince), []);
 
   useEffect(
     () =>
@@ -74,6 +82,7 @@ export function App() {
 
   const current = route.startsWith('/ui/conversations') ? '/ui/conversations' : route.startsWith('/ui/') ? route : '/';
   const title = PAGES.find((p) => p.path === current)?.label ?? 'Overview';
+  document.title = `${title} · WADI`;
   return (
     <div className="shell">
       <header className="top">
@@ -106,7 +115,12 @@ export function App() {
           Log out
         </button>
       </header>
-      <main className="content">
+      {lostSince && (
+        <div className="banner-lost" role="alert" data-testid="connection-lost">
+          Connection to WADI lost since {time(lostSince.toISOString())}: what you see below may be out of date.
+        </div>
+      )}
+      <main className={lostSince ? 'content stale' : 'content'}>
         <h1>{title}</h1>
         <Page route={route} info={info} />
       </main>

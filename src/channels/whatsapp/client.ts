@@ -106,6 +106,32 @@ export class GraphClient {
     return id;
   }
 
+  /**
+   * Sends an approved template (the only kind of message Meta accepts outside the 24 h window);
+   * `parameters` fill the body's {{1}}, {{2}}…. Resolves with the wamid.
+   */
+  async sendTemplate(
+    to: string,
+    template: { readonly name: string; readonly language: string; readonly parameters: readonly string[] },
+  ): Promise<string> {
+    const components =
+      template.parameters.length > 0
+        ? [{ type: 'body', parameters: template.parameters.map((text) => ({ type: 'text', text })) }]
+        : [];
+    const res = (await this.post({
+      messaging_product: 'whatsapp',
+      recipient_type: 'individual',
+      to,
+      type: 'template',
+      template: { name: template.name, language: { code: template.language }, components },
+    })) as { messages?: { id?: unknown }[] };
+    const id = res.messages?.[0]?.id;
+    if (typeof id !== 'string') {
+      throw new RetryableSendError('WhatsApp accepted the template without a message id', { code: 'no_message_id' });
+    }
+    return id;
+  }
+
   /** Marks an inbound message as read (blue ticks). */
   async markRead(messageId: string): Promise<void> {
     await this.post({ messaging_product: 'whatsapp', status: 'read', message_id: messageId });

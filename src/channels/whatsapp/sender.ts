@@ -8,6 +8,15 @@ export { WHATSAPP_MAX_TEXT } from './split-markup.ts';
 
 const HAS_URL = /https?:\/\/\S/;
 
+/** The template of a send's options, when it carries a well-formed one. */
+function templateOption(v: unknown): { name: string; language: string; parameters: string[] } | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const t = v as { name?: unknown; language?: unknown; parameters?: unknown };
+  if (typeof t.name !== 'string' || typeof t.language !== 'string') return undefined;
+  const parameters = Array.isArray(t.parameters) ? t.parameters.filter((p): p is string => typeof p === 'string') : [];
+  return { name: t.name, language: t.language, parameters };
+}
+
 /** Sends replies to WhatsApp users. */
 export class WhatsAppSender implements ChannelSender {
   readonly channel = 'whatsapp' as const;
@@ -25,8 +34,13 @@ export class WhatsAppSender implements ChannelSender {
     return splitForWhatsApp(text, WHATSAPP_MAX_TEXT);
   }
 
-  /** Sends one part; throws RetryableSendError / PermanentSendError. */
+  /**
+   * Sends one part; throws RetryableSendError / PermanentSendError. With `options.template`
+   * ({name, language, parameters}) the approved template goes out instead of the text.
+   */
   async send(message: OutboundMessage): Promise<SendResult> {
+    const template = templateOption(message.options?.template);
+    if (template) return { platformMessageId: await this.client.sendTemplate(message.chatId, template) };
     const preview = message.options?.previewUrl;
     const id = await this.client.sendText(message.chatId, message.text, {
       replyTo: message.replyTo,

@@ -25,6 +25,8 @@ export interface Notifier {
   readonly name: string;
   /** Resolves once the receiver accepted it; throws NotifyError otherwise. */
   send(n: Notification): Promise<void>;
+  /** Sends a plain text that is not an alert (e.g. a handoff for on-call); throws NotifyError. */
+  sendText?(text: string): Promise<void>;
 }
 
 /** A notification the receiver did not accept (network error, timeout, non-2xx). */
@@ -94,29 +96,25 @@ async function post(name: string, url: string, body: unknown): Promise<Response>
 /** Sends to a Telegram chat through the Bot API. */
 export function telegramNotifier(opts: { apiUrl: string; token: string; chatId: string }): Notifier {
   const url = `${opts.apiUrl.replace(/\/+$/, '')}/bot${opts.token}/sendMessage`;
-  return {
-    name: 'telegram',
-    async send(n) {
-      const res = await post('telegram', url, {
-        chat_id: opts.chatId,
-        text: formatNotification(n),
-        link_preview_options: { is_disabled: true },
-      });
-      const json = (await res.json().catch(() => ({}))) as { ok?: boolean; error_code?: number };
-      if (json.ok === false) throw new NotifyError('telegram', 'rejected', `Bot API error ${json.error_code ?? '?'}`);
-    },
+  const sendText = async (text: string) => {
+    const res = await post('telegram', url, {
+      chat_id: opts.chatId,
+      text,
+      link_preview_options: { is_disabled: true },
+    });
+    const json = (await res.json().catch(() => ({}))) as { ok?: boolean; error_code?: number };
+    if (json.ok === false) throw new NotifyError('telegram', 'rejected', `Bot API error ${json.error_code ?? '?'}`);
   };
+  return { name: 'telegram', send: (n) => sendText(formatNotification(n)), sendText };
 }
 
 /** Posts to a Slack incoming webhook. */
 export function slackNotifier(webhookUrl: string): Notifier {
-  return {
-    name: 'slack',
-    async send(n) {
-      const res = await post('slack', webhookUrl, { text: formatNotification(n) });
-      await res.body?.cancel().catch(() => {});
-    },
+  const sendText = async (text: string) => {
+    const res = await post('slack', webhookUrl, { text });
+    await res.body?.cancel().catch(() => {});
   };
+  return { name: 'slack', send: (n) => sendText(formatNotification(n)), sendText };
 }
 
 /** The notifiers the environment configures (none when no ALERT_* destination is set). */
@@ -137,6 +135,16 @@ export function notifiersFromEnv(
   }
   if (env.ALERT_SLACK_WEBHOOK_URL) out.push(slackNotifier(env.ALERT_SLACK_WEBHOOK_URL));
   return out;
+}
+
+/** The configured destinations that take plain texts too (on-call hears about handoffs there). */
+export function onCallChannels(
+  env: Parameters<typeof notifiersFromEnv>[0],
+): { readonly name: string; sendText(text: string): Promise<void> }[] {
+  return notifiersFromEnv(env).flatMap((n) => {
+    const sendText = n.sendText;
+    return sendText ? [{ name: n.name, sendText: (text: string) => sendText(text) }] : [];
+  });
 }
 
 /** Where an alert's runbook section lives: `docs/operations.md#alert-<name>`. */

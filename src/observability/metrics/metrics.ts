@@ -101,4 +101,10 @@ export const metrics = {
     help: 'Unix time of the last successful backup',
     registers: [registry],
   }),
+  handoffs: new client.Counter({
+    name: 'wadi_handoffs_total',
+    help: 'Conversations handed to a person, by channel and trigger (command, keyword, tool)',
+    labelNames: ['channel', 'trigger'] as const,
+    registers: [registry],
+  }),
 } as const;

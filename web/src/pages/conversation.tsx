@@ -1,8 +1,11 @@
 /**
- * One conversation: messages in both directions with delivery status and stage timelines; reset, pause, resume.
- * Outbound texts are shown as the user saw them (WhatsApp markup or Telegram HTML rendered, or the plain resend).
+ * One conversation: messages in both directions (newest at the bottom, opened there) with delivery
+ * status and stage timelines, a divider where the history was reset, long messages collapsed; an
+ * operator's reply box, a WhatsApp template form for when the 24 h window is closed, handing the
+ * unanswered messages to the assistant; reset, pause, resume. Outbound texts are shown as the user
+ * saw them (WhatsApp markup or Telegram HTML rendered, or the plain resend).
  */
-import { Fragment, useState } from 'react';
+import { type FormEvent, Fragment, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { api, explain } from '../api.ts';
 import { ChatText } from '../chat-text.tsx';
 import { Badge, Empty, ErrorNote } from '../components.tsx';
@@ -19,8 +22,22 @@ const STATUS_CLASS: Record<string, string> = {
   pending: 'warn',
   processing: 'warn',
   sending: 'warn',
+  unanswered: 'warn',
   failed: 'fail',
   dead: 'fail',
+};
+
+/** Platform limit of one text message (WhatsApp and Telegram). */
+const MAX_TEXT = 4096;
+/** Longer messages are shown collapsed. */
+const COLLAPSE_AT = 600;
+const WINDOW_MS = 24 * 3600 * 1000;
+
+const AUTHOR: Record<Message['author'], string> = {
+  user: 'user',
+  assistant: 'assistant',
+  operator: 'operator',
+  wadi: 'WADI notice',
 };
 
 function Timeline({ m }: { m: Message }) {
@@ -35,6 +52,152 @@ function Timeline({ m }: { m: Message }) {
         </li>
       ))}
     </ol>
+  );
+}
+
+/** A message's text, collapsed when long. */
+function MessageText({ m }: { m: Message }) {
+  const [open, setOpen] = useState(false);
+  if (m.text === null || m.text === '') return <span className="muted">({m.kind})</span>;
+  const long = m.text.length > COLLAPSE_AT;
+  return (
+    <>
+      <div className="msg-text" data-testid="msg-text" data-format={m.format}>
+        {long && !open ? `${m.text.slice(0, COLLAPSE_AT).trimEnd()}…` : <ChatText text={m.text} format={m.format} />}
+      </div>
+      {long && (
+        <button type="button" className="link" onClick={() => setOpen((o) => !o)} data-testid="msg-expand">
+          {open ? 'Show less' : `Show all (${m.text.length} characters)`}
+        </button>
+      )}
+    </>
+  );
+}
+
+const STATE_BADGE: Record<Session['state'], [string, string]> = {
+  needs_human: ['fail', 'needs a human: the bot stays silent'],
+  paused: ['warn', 'paused: the bot stays silent'],
+  opted_out: ['warn', 'opted out of proactive messages'],
+  blocked: ['fail', 'the user blocked the bot'],
+  active: ['pass', 'the bot answers'],
+};
+
+/** The operator's reply box (and, on WhatsApp outside the 24 h window, the template form). */
+function Composer({ s, onSent }: { s: Session; onSent: (what: string) => void }) {
+  const [text, setText] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string>();
+  const [tpl, setTpl] = useState({ name: '', language: 'es', parameters: '' });
+  const windowClosed =
+    s.channel === 'whatsapp' && (!s.lastInboundAt || Date.now() - Date.parse(s.lastInboundAt) > WINDOW_MS);
+
+  const send = async (e: FormEvent) => {
+    e.preventDefault();
+    if (!text.trim()) return;
+    setBusy(true);
+    setError(undefined);
+    try {
+      await api(`/sessions/${s.id}/messages`, { method: 'POST', body: { text } });
+      setText('');
+      onSent('Reply queued: it goes out through the outbox; its status appears below.');
+    } catch (err) {
+      setError(explain(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const sendTemplate = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    try {
+      const parameters = tpl.parameters
+        .split('\n')
+        .map((p) => p.trim())
+        .filter(Boolean);
+      await api(`/sessions/${s.id}/template`, {
+        method: 'POST',
+        body: { name: tpl.name.trim(), language: tpl.language.trim(), parameters },
+      });
+      onSent(`Template ${tpl.name} queued.`);
+    } catch (err) {
+      setError(explain(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  if (s.blocked) return <div className="note note-empty">The user blocked the bot: nothing can be sent.</div>;
+  return (
+    <section className="composer-box" data-testid="composer">
+      {windowClosed && (
+        <div className="note note-warn" data-testid="window-closed">
+          WhatsApp’s 24-hour window is closed (last message from the user {ago(s.lastInboundAt)}). A free-form reply
+          goes out as the operator template of WHATSAPP_TEMPLATES_FILE when one is configured, otherwise it fails. You
+          can send an approved template instead:
+        </div>
+      )}
+      <form onSubmit={send} className="reply-form">
+        <label htmlFor="reply-text" className="muted">
+          Reply as an operator{s.state === 'needs_human' ? ' (the user asked for a person)' : ''}
+        </label>
+        <textarea
+          id="reply-text"
+          rows={3}
+          value={text}
+          maxLength={MAX_TEXT}
+          onChange={(e) => setText(e.target.value)}
+          placeholder="Write to the user…"
+          data-testid="reply-text"
+        />
+        <div className="reply-row">
+          <span className={text.length > MAX_TEXT - 200 ? 'muted warn' : 'muted'} data-testid="reply-count">
+            {text.length} / {MAX_TEXT}
+          </span>
+          <button type="submit" disabled={busy || !text.trim()} data-testid="reply-send">
+            Send reply
+          </button>
+        </div>
+      </form>
+      {s.channel === 'whatsapp' && (
+        <details open={windowClosed} className="template-form">
+          <summary>Send a WhatsApp template</summary>
+          <form onSubmit={sendTemplate}>
+            <input
+              aria-label="template name"
+              placeholder="template name, e.g. wadi_agent_followup"
+              value={tpl.name}
+              onChange={(e) => setTpl({ ...tpl, name: e.target.value })}
+              data-testid="template-name"
+            />
+            <input
+              aria-label="template language"
+              placeholder="language, e.g. es or en_US"
+              value={tpl.language}
+              onChange={(e) => setTpl({ ...tpl, language: e.target.value })}
+              data-testid="template-language"
+            />
+            <textarea
+              aria-label="template parameters, one per line"
+              placeholder="parameters {{1}}, {{2}}…, one per line"
+              rows={2}
+              value={tpl.parameters}
+              onChange={(e) => setTpl({ ...tpl, parameters: e.target.value })}
+              data-testid="template-parameters"
+            />
+            <button type="submit" disabled={busy || !tpl.name.trim()} data-testid="template-send">
+              Send template
+            </button>
+          </form>
+        </details>
+      )}
+      {error && (
+        <div className="note note-error" role="alert" data-testid="composer-error">
+          {error}
+        </div>
+      )}
+    </section>
   );
 }
 
@@ -64,7 +227,7 @@ function ToolCallItem({ c }: { c: ToolCall }) {
 export function Conversation({ id }: { id: number }) {
   const res = usePolled<{ session: Session; messages: Message[]; toolCalls?: ToolCall[] }>(
     `/sessions/${id}/messages?limit=200`,
-    5000,
+    3000,
   );
   // Tool calls are shown right after the inbound message whose turn made them.
   const toolsByInbox = new Map<number, ToolCall[]>();
@@ -72,12 +235,15 @@ export function Conversation({ id }: { id: number }) {
   const [busy, setBusy] = useState(false);
   const [actionError, setActionError] = useState<string>();
   const [notice, setNotice] = useState<string>();
+  const list = useRef<HTMLDivElement>(null);
+  const stick = useRef(true);
+  const seen = useRef(0);
 
-  const act = async (action: 'reset' | 'pause' | 'resume', done: string) => {
+  const act = async (path: string, done: string) => {
     setBusy(true);
     setActionError(undefined);
     try {
-      await api(`/sessions/${id}/${action}`, { method: 'POST' });
+      await api(`/sessions/${id}/${path}`, { method: 'POST' });
       setNotice(done);
       res.reload();
     } catch (e) {
@@ -87,7 +253,29 @@ export function Conversation({ id }: { id: number }) {
     }
   };
 
+  // Follow the newest message while the operator is at the bottom; leave them alone when they scrolled up.
+  useEffect(() => {
+    const el = list.current;
+    if (!el) return;
+    const on = () => {
+      stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
+    };
+    el.addEventListener('scroll', on);
+    return () => el.removeEventListener('scroll', on);
+  });
+  const count = res.data?.messages.length ?? 0;
+  useLayoutEffect(() => {
+    const el = list.current;
+    if (!el || count === seen.current) return;
+    if (stick.current || seen.current === 0) el.scrollTop = el.scrollHeight;
+    seen.current = count;
+  }, [count]);
+
   const s = res.data?.session;
+  const messages = res.data?.messages ?? [];
+  const resetAt = s?.contextResetAt ? Date.parse(s.contextResetAt) : undefined;
+  const dividerBefore = resetAt === undefined ? -1 : messages.findIndex((m) => Date.parse(m.at) >= resetAt);
+  const [badgeStatus, badgeText] = s ? STATE_BADGE[s.state] : ['muted', ''];
   return (
     <div>
       <p>
@@ -111,17 +299,20 @@ export function Conversation({ id }: { id: number }) {
               {s.contextResetAt && <> · history reset {ago(s.contextResetAt)}</>}
             </div>
             <div data-testid="conversation-state">
-              {s.paused ? (
-                <Badge status="warn">paused: the bot stays silent</Badge>
-              ) : (
-                <Badge status="pass">the bot answers</Badge>
-              )}
-              {s.blocked && <Badge status="fail">the user blocked the bot</Badge>}
+              <Badge status={badgeStatus}>{badgeText}</Badge>
+              {s.state !== 'opted_out' && s.optedOutAt && <Badge status="warn">opted out</Badge>}
+              {s.unanswered > 0 && <Badge status="warn">{s.unanswered} unanswered</Badge>}
+              {s.failed > 0 && <Badge status="fail">{s.failed} failed</Badge>}
             </div>
           </div>
           <div className="actions">
             {s.paused ? (
-              <button type="button" disabled={busy} onClick={() => act('resume', 'The bot answers again.')}>
+              <button
+                type="button"
+                disabled={busy}
+                onClick={() => act('resume', 'The bot answers again.')}
+                data-testid="resume"
+              >
                 Resume bot
               </button>
             ) : (
@@ -129,8 +320,21 @@ export function Conversation({ id }: { id: number }) {
                 type="button"
                 disabled={busy}
                 onClick={() => act('pause', 'Paused: the bot stays silent while a human answers.')}
+                data-testid="pause"
               >
                 Pause bot
+              </button>
+            )}
+            {!s.paused && s.unanswered > 0 && (
+              <button
+                type="button"
+                disabled={busy}
+                onClick={() =>
+                  act('answer', `The assistant is answering the ${s.unanswered} message(s) nobody answered.`)
+                }
+                data-testid="answer-unanswered"
+              >
+                Let the assistant answer {s.unanswered} unanswered
               </button>
             )}
             <button
@@ -147,49 +351,80 @@ export function Conversation({ id }: { id: number }) {
           </div>
         </header>
       )}
-      {notice && <div className="note note-ok">{notice}</div>}
+      {notice && (
+        <div className="note note-ok" data-testid="notice">
+          {notice}
+        </div>
+      )}
       {actionError && (
         <div className="note note-error" role="alert">
           {actionError}
         </div>
       )}
-      {res.data && res.data.messages.length === 0 && <Empty>No messages stored for this conversation.</Empty>}
-      <div className="messages" data-testid="messages">
-        {res.data?.messages.map((m) => (
+      {res.data && messages.length === 0 && <Empty>No messages stored for this conversation.</Empty>}
+      <div className="messages" data-testid="messages" ref={list}>
+        {messages.map((m, i) => (
           <Fragment key={`${m.direction}-${m.id}`}>
-            <div className={`msg msg-${m.direction}`} data-testid={`msg-${m.direction}`}>
-              <div className="msg-text" data-format={m.format}>
-                {m.text !== null ? (
-                  <ChatText text={m.text} format={m.format} />
-                ) : (
-                  <span className="muted">({m.kind})</span>
-                )}
-              </div>
-              {m.media && (
-                <div className="msg-media" data-testid="msg-media">
-                  <span className="muted">
-                    {m.media.kind}
-                    {m.media.fileName ? ` · ${m.media.fileName}` : ''}
-                    {m.media.bytes !== null ? ` · ${formatSize(m.media.bytes)}` : ''} · {m.media.outcome}
-                    {m.media.truncated ? ' · truncated' : ''}
+            <div className="msg-wrap">
+              {i === dividerBefore && (
+                <div className="divider" data-testid="reset-divider">
+                  <span>
+                    history reset {s?.contextResetAt ? time(s.contextResetAt) : ''}: the assistant forgot what came
+                    before
                   </span>
-                  {m.media.text && <div className="msg-derived">{m.media.text}</div>}
                 </div>
               )}
-              <div className="msg-meta">
-                {time(m.at)} · <Badge status={STATUS_CLASS[m.status] ?? 'muted'}>{m.status}</Badge>
-                {m.attempts > 1 && <> · {m.attempts} attempts</>}
+              <div
+                className={`msg msg-${m.direction} msg-${m.author}`}
+                data-testid={`msg-${m.direction}`}
+                data-author={m.author}
+              >
+                {m.direction === 'out' && m.author !== 'assistant' && (
+                  <div className="msg-author" data-testid="msg-author">
+                    {AUTHOR[m.author]}
+                    {m.template && ` · template ${m.template.name} (${m.template.language})`}
+                  </div>
+                )}
+                {m.direction === 'out' && m.author === 'assistant' && m.template && (
+                  <div className="msg-author">sent as template {m.template.name}</div>
+                )}
+                <MessageText m={m} />
+                {m.media && (
+                  <div className="msg-media" data-testid="msg-media">
+                    <span className="muted">
+                      {m.media.kind}
+                      {m.media.fileName ? ` · ${m.media.fileName}` : ''}
+                      {m.media.bytes !== null ? ` · ${formatSize(m.media.bytes)}` : ''} · {m.media.outcome}
+                      {m.media.truncated ? ' · truncated' : ''}
+                    </span>
+                    {m.media.text && <div className="msg-derived">{m.media.text}</div>}
+                  </div>
+                )}
+                <div className="msg-meta">
+                  {time(m.at)} · <Badge status={STATUS_CLASS[m.status] ?? 'muted'}>{m.status}</Badge>
+                  {m.attempts > 1 && <> · {m.attempts} attempts</>}
+                </div>
+                {m.failureReason && <div className="msg-fail">Why: {m.failureReason}</div>}
+                <details>
+                  <summary>timeline</summary>
+                  <Timeline m={m} />
+                </details>
               </div>
-              {m.failureReason && <div className="msg-fail">Why: {m.failureReason}</div>}
-              <details>
-                <summary>timeline</summary>
-                <Timeline m={m} />
-              </details>
             </div>
             {m.direction === 'in' && toolsByInbox.get(m.id)?.map((c) => <ToolCallItem key={`tool-${c.id}`} c={c} />)}
           </Fragment>
         ))}
       </div>
+      {s && (
+        <Composer
+          s={s}
+          onSent={(what) => {
+            stick.current = true;
+            setNotice(what);
+            res.reload();
+          }}
+        />
+      )}
     </div>
   );
 }

@@ -11,6 +11,8 @@ export function Conversations() {
   const [q, setQ] = useState('');
   const [channel, setChannel] = useState('');
   const [activeOnly, setActiveOnly] = useState(false);
+  // The filter can come from a link (?status=needs_human), e.g. from the Overview's counts.
+  const [status, setStatus] = useState(() => new URLSearchParams(window.location.search).get('status') ?? '');
   const [items, setItems] = useState<Session[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
   const [error, setError] = useState<unknown>();
@@ -21,6 +23,7 @@ export function Conversations() {
     if (q.trim()) p.set('q', q.trim());
     if (channel) p.set('channel', channel);
     if (activeOnly) p.set('active', 'true');
+    if (status) p.set('status', status);
     if (after) p.set('cursor', after);
     return `/sessions?${p}`;
   };
@@ -46,7 +49,7 @@ export function Conversations() {
       stopped = true;
       clearTimeout(t);
     };
-  }, [q, channel, activeOnly]);
+  }, [q, channel, activeOnly, status]);
 
   const more = async () => {
     if (!cursor) return;
@@ -75,6 +78,25 @@ export function Conversations() {
           <option value="whatsapp">WhatsApp</option>
           <option value="telegram">Telegram</option>
         </select>
+        <select
+          value={status}
+          onChange={(e) => {
+            setStatus(e.target.value);
+            const u = new URL(window.location.href);
+            if (e.target.value) u.searchParams.set('status', e.target.value);
+            else u.searchParams.delete('status');
+            window.history.replaceState(null, '', u);
+          }}
+          aria-label="status"
+          data-testid="status-filter"
+        >
+          <option value="">Any status</option>
+          <option value="needs_human">Needs a human</option>
+          <option value="unanswered">Has unanswered messages</option>
+          <option value="failed">Has failed replies</option>
+          <option value="paused">Paused</option>
+          <option value="opted_out">Opted out</option>
+        </select>
         <label>
           <input type="checkbox" checked={activeOnly} onChange={(e) => setActiveOnly(e.target.checked)} /> Active in the
           last 30 min
@@ -83,7 +105,7 @@ export function Conversations() {
       {error !== undefined && <ErrorNote error={error} what="conversations" />}
       {!loading && !error && items.length === 0 && (
         <Empty>
-          {q || channel || activeOnly
+          {q || channel || activeOnly || status
             ? 'No conversation matches these filters.'
             : 'No conversations yet. They appear here when someone writes to WADI on WhatsApp or Telegram (in the sandbox, use “Try it”).'}
         </Empty>
@@ -119,9 +141,14 @@ export function Conversations() {
                 <td className="num">
                   {s.messagesIn} / {s.messagesOut}
                 </td>
-                <td>
-                  {s.active && <Badge status="pass">active</Badge>} {s.paused && <Badge status="warn">paused</Badge>}{' '}
-                  {s.blocked && <Badge status="fail">blocked</Badge>}
+                <td data-testid="session-state">
+                  {s.state === 'needs_human' && <Badge status="fail">needs human</Badge>}
+                  {s.state === 'paused' && <Badge status="warn">paused</Badge>}
+                  {s.state === 'blocked' && <Badge status="fail">blocked</Badge>}
+                  {s.optedOutAt && <Badge status="warn">opted out</Badge>}{' '}
+                  {s.unanswered > 0 && <Badge status="warn">{s.unanswered} unanswered</Badge>}{' '}
+                  {s.failed > 0 && <Badge status="fail">{s.failed} failed</Badge>}{' '}
+                  {s.active && s.state === 'active' && <Badge status="pass">active</Badge>}
                 </td>
               </tr>
             ))}

@@ -1,10 +1,11 @@
 /** Overview: dependency health, traffic charts, backlog, outbound outcomes, dead letters, alerts firing. Refreshes every 5 s. */
-import { useMemo } from 'react';
+import { useEffect, useMemo, useState } from 'react';
+import { ApiError } from '../api.ts';
 import { Badge, Card, Chart, Empty, ErrorNote } from '../components.tsx';
 import { ago, num, pct } from '../format.ts';
 import { usePolled } from '../hooks.ts';
 import { navigate } from '../router.ts';
-import type { Alerts, DeadLetterPage, HealthView, Queues, Stats } from '../types.ts';
+import type { Alerts, DeadLetterPage, HealthView, Queues, Stats, StatusView } from '../types.ts';
 
 const REFRESH_MS = 5000;
 
@@ -185,8 +186,96 @@ function FiringCard() {
   );
 }
 
+/** Seconds since `d`, re-rendered every second. */
+function useSecondsSince(d: Date | undefined): number | undefined {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(t);
+  }, []);
+  return d ? Math.max(0, Math.round((now - d.getTime()) / 1000)) : undefined;
+}
+
+function Count({ n, label, status, filter }: { n: number; label: string; status: string; filter?: string }) {
+  const body = (
+    <>
+      <Badge status={n > 0 ? status : 'pass'}>{n}</Badge> {label}
+    </>
+  );
+  if (!filter) return <span data-testid={`attention-${label.replace(/\s+/g, '-')}`}>{body}</span>;
+  return (
+    <a
+      href={`/admin/ui/conversations?status=${filter}`}
+      data-testid={`attention-${label.replace(/\s+/g, '-')}`}
+      onClick={(e) => {
+        e.preventDefault();
+        navigate(`/ui/conversations?status=${filter}`);
+      }}
+    >
+      {body}
+    </a>
+  );
+}
+
+/** The status strip: healthy / degraded / unreachable, and whether users are being answered. */
+function StatusStrip() {
+  const h = usePolled<HealthView>('/health', REFRESH_MS);
+  const st = usePolled<StatusView>('/status', REFRESH_MS);
+  const updated = useSecondsSince(st.updatedAt ?? h.updatedAt);
+  const unreachable =
+    (h.error instanceof ApiError && (h.error.status === 0 || h.error.status >= 502)) ||
+    (st.error instanceof ApiError && st.error.status === 0);
+  const overall = unreachable
+    ? 'unreachable'
+    : h.data?.status === 'pass' && (st.data?.attention.failed ?? 0) === 0 && (st.data?.attention.dead ?? 0) === 0
+      ? 'healthy'
+      : h.data || st.data
+        ? 'degraded'
+        : undefined;
+  const s = st.data;
+  return (
+    <section className="status-strip" data-testid="status-strip" aria-live="polite">
+      <span className={`big status-${overall ?? 'unknown'}`} data-testid="status-overall">
+        {overall ?? 'checking…'}
+      </span>
+      <span className="muted" data-testid="status-updated">
+        {updated === undefined ? 'not updated yet' : `updated ${updated} s ago`}
+      </span>
+      {s && (
+        <>
+          <span data-testid="status-last-inbound">
+            {s.lastInbound.length === 0
+              ? 'no user message yet'
+              : s.lastInbound.map((l) => `${l.channel}: last message ${ago(l.at)}`).join(' · ')}
+          </span>
+          <span data-testid="status-rates">
+            {num(s.perMinute.inbound)} in / {num(s.perMinute.outbound)} out per min
+          </span>
+          <span data-testid="status-ttr">
+            time to reply {s.timeToReply.p50Ms === null ? '—' : `${num(s.timeToReply.p50Ms / 1000)} s`} median ·{' '}
+            {s.timeToReply.p95Ms === null ? '—' : `${num(s.timeToReply.p95Ms / 1000)} s`} p95
+          </span>
+          <Count n={s.attention.failed} label="failed" status="fail" filter="failed" />
+          <Count n={s.attention.retrying} label="retrying" status="warn" />
+          <Count n={s.attention.needsHuman} label="need a human" status="fail" filter="needs_human" />
+          <Count n={s.attention.unanswered} label="unanswered" status="warn" filter="unanswered" />
+        </>
+      )}
+    </section>
+  );
+}
+
 /** The Overview page. */
 export function Overview() {
+  return (
+    <>
+      <StatusStrip />
+      <OverviewGrid />
+    </>
+  );
+}
+
+function OverviewGrid() {
   return (
     <div className="grid">
       <TrafficCards />
