@@ -197,17 +197,12 @@ describe('conversation engine', () => {
     await until('both answered', () => wa.textsTo(p).length === 1 && wa.textsTo(b).length === 1);
     await q('update conversations set paused = true where chat_id = $1', [p]);
     await q('update conversations set blocked = true where chat_id = $1', [b]);
-    const ids = [...(await accept(ev(p, '¿hay alguien?'))).ids, ...(await accept(ev(b, '¿hola?'))).ids];
-    await until(
-      'handled',
-      async () =>
-        (
-          await q<{ n: number }>(
-            `select count(*)::int as n from inbox_messages where id = any($1) and status = 'done'`,
-            [ids],
-          )
-        )[0].n === 2,
-    );
+    const [paused] = (await accept(ev(p, '¿hay alguien?'))).ids;
+    const [blocked] = (await accept(ev(b, '¿hola?'))).ids;
+    const status = async (id: number) =>
+      (await q<{ status: string }>('select status from inbox_messages where id = $1', [id]))[0].status;
+    // While paused (a person has the conversation) the message waits as unanswered, not done.
+    await until('handled', async () => (await status(paused)) === 'unanswered' && (await status(blocked)) === 'done');
     await new Promise((r) => setTimeout(r, 200));
     expect(wa.textsTo(p)).toHaveLength(1);
     expect(wa.textsTo(b)).toHaveLength(1);
