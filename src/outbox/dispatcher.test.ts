@@ -97,12 +97,18 @@ describe('outbox dispatcher', () => {
     const sender = new TestSender('telegram');
     start(sender, soon());
     const { chatId, conversationId } = await queue('telegram', ['uno', 'dos', 'tres']);
-    await until(async () => (await rows(conversationId)).every((r) => r.status === 'sent'));
+    const messagesOut = async () =>
+      (
+        await t.database.query<{ messages_out: number }>('select messages_out from conversations where id = $1', [
+          conversationId,
+        ])
+      ).rows[0].messages_out;
+    // The count follows each part's sent record (its own statement): wait for both.
+    await until(
+      async () => (await rows(conversationId)).every((r) => r.status === 'sent') && (await messagesOut()) >= 3,
+    );
     expect(sender.textsTo(chatId)).toEqual(['uno', 'dos', 'tres']);
-    const c = await t.database.query<{ messages_out: number }>('select messages_out from conversations where id = $1', [
-      conversationId,
-    ]);
-    expect(c.rows[0].messages_out).toBe(3);
+    expect(await messagesOut()).toBe(3);
   });
 
   it('retries a throttled send no earlier than the platform asked, and the next part waits for it', async () => {
