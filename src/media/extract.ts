@@ -43,10 +43,13 @@ export function documentFormat(bytes: Buffer, mimeType?: string, fileName?: stri
   return undefined;
 }
 
-/** Extracts up to `maxChars` characters; throws MediaError('unsupported') when it cannot. */
+/**
+ * Extracts up to `maxChars` characters; throws MediaError('unsupported') when it cannot (and, unless
+ * `allowEmpty`, when the document holds no text). Used for media documents and the knowledge folder.
+ */
 export async function extractDocument(
   bytes: Buffer,
-  opts: { mimeType?: string; fileName?: string; maxChars: number },
+  opts: { mimeType?: string; fileName?: string; maxChars: number; allowEmpty?: boolean },
 ): Promise<ExtractedText> {
   const format = documentFormat(bytes, opts.mimeType, opts.fileName);
   if (!format) throw new MediaError('unsupported', `documents of type ${opts.mimeType ?? 'unknown'} are not read`);
@@ -60,7 +63,7 @@ export async function extractDocument(
     throw new MediaError('unsupported', `the ${format} file could not be read (${(err as Error).name})`);
   }
   const text = clean(raw);
-  if (!text) throw new MediaError('unsupported', `the ${format} file has no text`);
+  if (!text && !opts.allowEmpty) throw new MediaError('unsupported', `the ${format} file has no text`);
   const truncated = text.length > opts.maxChars;
   return { format, text: truncated ? cut(text, opts.maxChars) : text, truncated };
 }
