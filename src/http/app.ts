@@ -49,21 +49,29 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   };
   const app = Fastify(opts) as unknown as FastifyInstance;
 
-  app.addHook('onRequest', async (req, reply) => {
+  // Hooks on every request are callback-style: no promise per hook per request (issue 20).
+  app.addHook('onRequest', (req, reply, done) => {
     reply.header('x-request-id', req.id);
+    done();
   });
   // While shutting down, responses close their connection, so keep-alive clients do not hold
   // the server open past the requests that were in flight.
-  app.addHook('onSend', async (_req, reply) => {
+  app.addHook('onSend', (_req, reply, payload, done) => {
     if (deps.health.isShuttingDown) reply.header('connection', 'close');
+    done(null, payload);
   });
-  app.addHook('onResponse', async (req, reply) => {
+  app.addHook('onResponse', (req, reply, done) => {
     const url = req.routeOptions.url ?? 'unknown';
-    if (url.startsWith('/health/') || url === '/metrics') return;
-    req.log.info(
+    if (url.startsWith('/health/') || url === '/metrics') return done();
+    // Accepted webhooks are the bulk of the traffic (thousands a second at peak) and are counted
+    // per request in wadi_webhook_events_total and the HTTP histogram: their line is debug-level.
+    // Refused ones (4xx, 5xx) keep the info line.
+    const level = reply.statusCode < 400 && url.startsWith('/webhooks/') ? 'debug' : 'info';
+    req.log[level](
       { method: req.method, route: url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
       'request',
     );
+    done();
   });
 
   app.setErrorHandler((err, req, reply) => {

@@ -74,6 +74,9 @@ export function retryDelay(baseMs: number, attempt: number): number {
   return backoffDelay(inboxRetryPolicy(baseMs), attempt);
 }
 
+/** While idle, the pending gauges are read every this many gauge intervals. */
+const IDLE_GAUGE_FACTOR = 6;
+
 /** The service. */
 export class InboxWorker implements BackgroundService {
   readonly name = 'inbox-worker';
@@ -91,6 +94,8 @@ export class InboxWorker implements BackgroundService {
   private heartbeat: NodeJS.Timeout | undefined;
   private beating = false;
   private claiming = 0;
+  /** A signal or a claimed turn since the gauges were last read. */
+  private activity = false;
   private readonly poll: SafetyPoll;
   private readonly afterDebounce: DeferredCall;
   private readonly onCommitted = () => this.notified();
@@ -106,6 +111,7 @@ export class InboxWorker implements BackgroundService {
    * coalescing debounce has passed (a conversation is claimable only when its burst is over).
    */
   notified(): void {
+    this.activity = true;
     this.wake();
     if (this.o.debounceMs > 0) this.afterDebounce.defer();
   }
@@ -125,16 +131,29 @@ export class InboxWorker implements BackgroundService {
     this.running = true;
     this.o.events?.on('committed', this.onCommitted);
     this.poll.start();
-    if ((this.o.gaugeMs ?? 5000) > 0) {
-      const refresh = () =>
+    const gaugeMs = this.o.gaugeMs ?? 5000;
+    if (gaugeMs > 0) {
+      // Idle (nothing pending at the last look, no signal since): the gauges cannot have moved,
+      // so they are re-read only every IDLE_GAUGE_FACTOR ticks (a backlog left by another process
+      // still shows within that time, and the safety-net poll claims it meanwhile).
+      let lastPending = -1;
+      let skipped = 0;
+      const refresh = () => {
+        if (lastPending === 0 && !this.activity && ++skipped < IDLE_GAUGE_FACTOR) return;
+        skipped = 0;
+        this.activity = false;
         pendingStats(this.o.database)
           .then((s) => {
+            lastPending = s.pending;
             metrics.inboxPending.set(s.pending);
             metrics.inboxOldestPending.set(s.oldestSeconds);
           })
-          .catch(() => {});
-      void refresh();
-      this.timers.push(setInterval(refresh, this.o.gaugeMs ?? 5000));
+          .catch(() => {
+            lastPending = -1;
+          });
+      };
+      refresh();
+      this.timers.push(setInterval(refresh, gaugeMs));
     }
     this.heartbeat = setInterval(() => void this.beat(), Math.max(Math.floor(this.o.leaseMs / 3), 200));
     for (let i = 0; i < this.o.concurrency; i++) this.loops.push(this.loop());
@@ -247,6 +266,7 @@ export class InboxWorker implements BackgroundService {
         continue;
       }
       // There may be more: the next idle loop looks while this turn starts.
+      this.activity = true;
       this.wake();
       this.spawn(turn);
     }
