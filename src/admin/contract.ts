@@ -196,6 +196,8 @@ export const userErased = z.object({
     outbound: z.int(),
     history: z.int(),
     statusEvents: z.int(),
+    toolCalls: z.int().describe('tool calls made for their messages (arguments and results)'),
+    unstorable: z.int().describe('raw deliveries the database could not store that named the user'),
   }),
 });
 
