@@ -13,6 +13,7 @@ export type {
   HealthView,
   Info,
   LogRecord,
+  Logs,
   Message,
   OutboundFailure,
   Queues,

@@ -1,7 +1,7 @@
 /** Failures: outbound messages that failed or are being retried (reason, next attempt) and dead letters with Replay. */
 import { useState } from 'react';
 import { api, explain } from '../api.ts';
-import { Badge, Card, Empty, ErrorNote } from '../components.tsx';
+import { Badge, Card, Empty, ErrorNote, ScrollTable } from '../components.tsx';
 import { ago, time } from '../format.ts';
 import { usePolled } from '../hooks.ts';
 import { navigate } from '../router.ts';
@@ -24,7 +24,7 @@ function ConversationLink({ id }: { id: number | null }) {
 
 function OutboundTable({ rows, retrying }: { rows: OutboundFailure[]; retrying: boolean }) {
   return (
-    <div className="scroll-x">
+    <ScrollTable minWidth={560}>
       <table className="table" data-testid={retrying ? 'retrying-table' : 'failed-table'}>
         <thead>
           <tr>
@@ -58,7 +58,7 @@ function OutboundTable({ rows, retrying }: { rows: OutboundFailure[]; retrying: 
           ))}
         </tbody>
       </table>
-    </div>
+    </ScrollTable>
   );
 }
 
@@ -90,7 +90,7 @@ export function Failures() {
       <Card title={`Dead letters${d ? ` (${d.dead.length})` : ''}`} wide>
         {d && d.dead.length === 0 && <Empty>No inbound message has failed every attempt.</Empty>}
         {d && d.dead.length > 0 && (
-          <div className="scroll-x">
+          <ScrollTable minWidth={560}>
             <table className="table" data-testid="dead-table">
               <thead>
                 <tr>
@@ -121,7 +121,7 @@ export function Failures() {
                 ))}
               </tbody>
             </table>
-          </div>
+          </ScrollTable>
         )}
       </Card>
       <Card title={`Retrying${d ? ` (${d.retrying.length})` : ''}`} wide>
