@@ -66,10 +66,10 @@ export function ScrollTable({ children, minWidth }: { children: ReactNode; minWi
           {more.left ? '←' : ''} scroll sideways for more columns {more.right ? '→' : ''}
         </div>
       )}
-      {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region must be reachable by keyboard */}
       <div
         className={cls}
         ref={box}
+        // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region must be reachable by keyboard
         tabIndex={0}
         data-testid="table-scroll"
         // Below this width the columns would be too narrow to read: scroll instead.

@@ -24,5 +24,6 @@ export type {
   Stats,
   StatusView,
   ToolCall,
+  UserErased,
   WindowStats,
 } from '../../src/admin/contract.ts';

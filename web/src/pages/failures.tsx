@@ -3,7 +3,7 @@ import { useState } from 'react';
 import { api, explain } from '../api.ts';
 import { Badge, Card, Empty, ErrorNote, ScrollTable } from '../components.tsx';
 import { ago, time } from '../format.ts';
-import { usePolled } from '../hooks.ts';
+import { useActionError, usePolled } from '../hooks.ts';
 import { navigate } from '../router.ts';
 import type { Failures as FailuresView, OutboundFailure } from '../types.ts';
 
@@ -66,7 +66,7 @@ function OutboundTable({ rows, retrying }: { rows: OutboundFailure[]; retrying: 
 export function Failures() {
   const res = usePolled<FailuresView>('/failures?limit=100', 5000);
   const [notice, setNotice] = useState<string>();
-  const [error, setError] = useState<string>();
+  const [error, setError] = useActionError();
   const replay = async (id: number) => {
     setError(undefined);
     try {

@@ -183,7 +183,14 @@ export function Logs() {
             <tbody>
               {records.map((r, i) => (
                 // biome-ignore lint/suspicious/noArrayIndexKey: records have no id; the list is replaced wholesale
-                <tr key={i} className={`lvl-${r.level}`} data-testid="log-row" data-level={r.level}>
+                <tr
+                  key={i}
+                  className={`lvl-${r.level}`}
+                  data-testid="log-row"
+                  data-level={r.level}
+                  data-route={typeof r.route === 'string' ? r.route : undefined}
+                  data-conversation={r.conversationId === undefined ? undefined : String(r.conversationId)}
+                >
                   <td className="nowrap">{time(String(r.time))}</td>
                   <td>{r.level}</td>
                   <td>
