@@ -182,8 +182,8 @@ export function Logs() {
             </thead>
             <tbody>
               {records.map((r, i) => (
-                // biome-ignore lint/suspicious/noArrayIndexKey: records have no id; the list is replaced wholesale
                 <tr
+                  // biome-ignore lint/suspicious/noArrayIndexKey: records have no id; the list is replaced wholesale
                   key={i}
                   className={`lvl-${r.level}`}
                   data-testid="log-row"
