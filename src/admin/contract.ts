@@ -196,6 +196,8 @@ export const userErased = z.object({
     outbound: z.int(),
     history: z.int(),
     statusEvents: z.int(),
+    toolCalls: z.int().describe('tool calls made for their messages (arguments and results)'),
+    unstorable: z.int().describe('raw deliveries the database could not store that named the user'),
   }),
 });
 
@@ -263,13 +265,22 @@ export const logsQuery = z.object({
   limit: z.int().min(1).max(5000).default(200),
   level: logLevel.optional().describe('minimum level'),
   since: instant.optional().describe('only records after this instant'),
+  q: z.string().max(200).optional().describe('text anywhere in the record (message or any field), any case'),
+  route: z.string().max(300).optional().describe('request lines of this route template only'),
+  conversation: z.int().min(1).optional().describe('records about this conversation id'),
+  sandbox: z.boolean().default(false).describe("include the sandbox fakes' own requests (/sandbox/...)"),
 });
 
 /** One log record: pino's fields, all kept. */
 export const logRecord = z.looseObject({ level: z.string(), time: z.string(), msg: z.string().optional() });
 
 /** GET /admin/logs answer. */
-export const logs = z.object({ capacity: z.int(), records: z.array(logRecord) });
+export const logs = z.object({
+  capacity: z.int(),
+  records: z.array(logRecord),
+  routes: z.array(z.string()).describe('route templates of the request lines in the buffer'),
+  hiddenSandbox: z.int().describe("records that matched but were the sandbox's own calls (hidden)"),
+});
 
 /** Counts of outbound messages by status (every status WADI knows is present). */
 export const outcomeCounts = z
@@ -410,7 +421,31 @@ export const sandboxSendBody = z.strictObject({
     .regex(/^[1-9][0-9]{4,14}$/)
     .describe('WhatsApp wa_id (phone digits) or Telegram user id'),
   name: z.string().min(1).max(64).default('Sandbox user'),
-  text: z.string().min(1).max(4096),
+  text: z.string().max(4096).default('').describe('the message, or the caption of `media`; required without media'),
+  media: z
+    .strictObject({
+      id: z
+        .string()
+        .regex(/^[0-9]{1,32}$/)
+        .describe('from POST /admin/sandbox/media'),
+      kind: z.enum(['voice', 'image', 'document']),
+    })
+    .optional()
+    .describe('send a media message (voice note, image or document) instead of a text'),
+});
+
+/** POST /admin/sandbox/media query (the body is the file's bytes, its Content-Type the file's type). */
+export const sandboxMediaQuery = z.strictObject({
+  filename: z.string().min(1).max(255).optional(),
+});
+
+/** POST /admin/sandbox/media answer: the file as the fake Graph API and Bot API serve it. */
+export const sandboxMedia = z.object({
+  id: z.string().describe('media id (WhatsApp) and file_id (Telegram); pass as media.id to /admin/sandbox/send'),
+  mimeType: z.string(),
+  fileName: z.string().nullable(),
+  size: z.int(),
+  sha256: z.string(),
 });
 
 /** POST /admin/sandbox/send answer. */
@@ -523,6 +558,8 @@ export type OutboundFailure = z.output<typeof outboundFailure>;
 export type Failures = z.output<typeof failures>;
 export type SandboxSendBody = z.output<typeof sandboxSendBody>;
 export type SandboxSent = z.output<typeof sandboxSent>;
+export type SandboxMediaQuery = z.output<typeof sandboxMediaQuery>;
+export type SandboxMedia = z.output<typeof sandboxMedia>;
 export type SandboxRepliesQuery = z.output<typeof sandboxRepliesQuery>;
 export type SandboxReply = z.output<typeof sandboxReply>;
 export type SandboxReplies = z.output<typeof sandboxReplies>;

@@ -63,14 +63,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onResponse', (req, reply, done) => {
     const url = req.routeOptions.url ?? 'unknown';
     if (url.startsWith('/health/') || url === '/metrics') return done();
+    const line: Record<string, unknown> = {
+      method: req.method,
+      route: url,
+      statusCode: reply.statusCode,
+      ms: Math.round(reply.elapsedTime * 10) / 10,
+    };
+    // No route template says what was asked for: the path does (not the query, which may carry tokens).
+    if (reply.statusCode === 404) line.url = req.url.split('?')[0].slice(0, 300);
     // Accepted webhooks are the bulk of the traffic (thousands a second at peak) and are counted
     // per request in wadi_webhook_events_total and the HTTP histogram: their line is debug-level.
     // Refused ones (4xx, 5xx) keep the info line.
-    const level = reply.statusCode < 400 && url.startsWith('/webhooks/') ? 'debug' : 'info';
-    req.log[level](
-      { method: req.method, route: url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
-      'request',
-    );
+    if (reply.statusCode < 400 && url.startsWith('/webhooks/')) req.log.debug(line, 'request');
+    else req.log.info(line, 'request');
     done();
   });
 

@@ -13,9 +13,11 @@ export type {
   HealthView,
   Info,
   LogRecord,
+  Logs,
   Message,
   OutboundFailure,
   Queues,
+  SandboxMedia,
   SandboxReplies,
   SandboxSent,
   Session,
@@ -23,5 +25,6 @@ export type {
   Stats,
   StatusView,
   ToolCall,
+  UserErased,
   WindowStats,
 } from '../../src/admin/contract.ts';
