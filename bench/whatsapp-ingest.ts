@@ -41,9 +41,11 @@ const TARGETS = (process.env.BENCH_TARGETS ?? 'wadi,express,node-http,fastify-he
 const PROFILE = process.env.BENCH_PROFILE === '1';
 const PROFILE_DIR = PROFILE ? mkdtempSync(path.join(os.tmpdir(), 'wadi-ingest-prof-')) : undefined;
 
-type Target = 'wadi' | 'express' | 'node-http' | 'fastify-hello';
+type Target = 'wadi' | 'wadi-no-notify' | 'express' | 'node-http' | 'fastify-hello';
 /** Targets that store what they receive (their 200s are checked against the database). */
-const STORES = (t: Target) => t === 'wadi' || t === 'express';
+const STORES = (t: Target) => t === 'wadi' || t === 'wadi-no-notify' || t === 'express';
+/** WADI with its NOTIFY triggers disabled (what the workers' wake-up signal costs the ingest). */
+const isWadi = (t: Target) => t === 'wadi' || t === 'wadi-no-notify';
 
 interface Run {
   target: Target;
@@ -132,7 +134,7 @@ function cpuUs(pid: number): number {
 
 function startTarget(target: Target, port: number, databaseUrl: string): ChildProcess {
   const env = { PATH: process.env.PATH, HOME: process.env.HOME };
-  if (target === 'wadi') {
+  if (isWadi(target)) {
     const prof = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
     return spawn(process.execPath, [...prof, path.join(ROOT, 'bin/wadi.js'), 'start', '--role', 'web'], {
       cwd: ROOT,
@@ -191,10 +193,9 @@ async function countStored(databaseUrl: string, target: Target, ids: string[]): 
   const c = new pg.Client({ connectionString: databaseUrl });
   await c.connect();
   try {
-    const sql =
-      target === 'wadi'
-        ? "select count(*)::int as n from inbox_messages where channel = 'whatsapp' and external_id = any($1)"
-        : 'select count(*)::int as n from express_inbox where wamid = any($1)';
+    const sql = isWadi(target)
+      ? "select count(*)::int as n from inbox_messages where channel = 'whatsapp' and external_id = any($1)"
+      : 'select count(*)::int as n from express_inbox where wamid = any($1)';
     let n = 0;
     for (let i = 0; i < ids.length; i += 20_000) {
       n += (await c.query<{ n: number }>(sql, [ids.slice(i, i + 20_000)])).rows[0].n;
@@ -250,7 +251,13 @@ async function startServer(target: Target): Promise<Server> {
   }
   const spawnedAt = performance.now();
   const child = startTarget(target, port, db.url);
-  await waitHttp(target === 'wadi' ? `${url}/health/ready` : `${url}/metrics`);
+  await waitHttp(isWadi(target) ? `${url}/health/ready` : `${url}/metrics`);
+  if (target === 'wadi-no-notify') {
+    const c = new pg.Client({ connectionString: db.url });
+    await c.connect();
+    await c.query('alter table inbox_messages disable trigger inbox_messages_notify_insert');
+    await c.end();
+  }
   return {
     target,
     url,
