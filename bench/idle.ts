@@ -47,6 +47,11 @@ const TARGETS: Target[] = [
   },
 ];
 
+function rssMb(pid: number): number {
+  const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Math.round(Number(/VmRSS:\s+(\d+) kB/.exec(s)?.[1] ?? 0) / 1024);
+}
+
 function cpuSeconds(pid: number): number {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(f[11]) + Number(f[12])) / 100;
@@ -120,6 +125,7 @@ async function pass(targets: Target[]) {
         cpuMs,
         percentOfOneCore: percent,
         withinTarget: percent <= TARGET_PERCENT,
+        rssMb: rssMb(r.child.pid as number),
         loadAverage1m: [Math.round(la0 * 100) / 100, Math.round(loadavg()[0] * 100) / 100],
       };
     });
@@ -150,15 +156,16 @@ const md = [
   '',
   `${started} · Node ${process.version} · ${cpus().length} CPUs · ${IDLE_S} s idle after ${SETTLE_S} s settling · script: \`bench/idle.ts\``,
   '',
-  '| process | CPU ms | % of one core | ≤ 0.5 % | load avg (start, end) |',
-  '|---|---:|---:|---|---|',
+  '| process | CPU ms | % of one core | ≤ 0.5 % | RSS MB at rest | load avg (start, end) |',
+  '|---|---:|---:|---|---:|---|',
   ...rows.map(
     (r) =>
-      `| ${r.target} | ${r.cpuMs} | ${r.percentOfOneCore} | ${r.withinTarget ? 'yes' : 'no'} | ${r.loadAverage1m.join(', ')} |`,
+      `| ${r.target} | ${r.cpuMs} | ${r.percentOfOneCore} | ${r.withinTarget ? 'yes' : 'no'} | ${r.rssMb} | ${r.loadAverage1m.join(', ')} |`,
   ),
   '',
   'All processes run at the same time with no traffic. The last row keeps the old 500 ms poll as the',
-  'comparison (LISTEN/NOTIFY still active, so it shows the cost of polling alone).',
+  'comparison (LISTEN/NOTIFY still active, so it shows the cost of polling alone). RSS at rest of',
+  'the PGlite row minus the PostgreSQL `--role all` row is what the embedded database costs.',
   '',
 ];
 writeFileSync(path.join(ROOT, 'bench/results/idle.md'), md.join('\n'));

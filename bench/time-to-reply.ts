@@ -21,6 +21,7 @@ import { SANDBOX_CREDENTIALS } from '../src/config/config.ts';
 import { metaJson, signWhatsapp, whatsappTextWebhook } from '../src/sandbox/payloads.ts';
 import { freePort } from '../test/helpers/cli.ts';
 import { createPostgresDatabase } from '../test/helpers/db.ts';
+import { ttrMarkdown } from './lib/ttr-markdown.ts';
 import { cpuSeconds, ROOT, wadiLoad as runLoad, sampleHeap, sampleMemory, startWadi, untilReady } from './lib/wadi.ts';
 
 const parts = (process.env.BENCH_PARTS ?? 'load,burst,stress').split(',');
@@ -184,6 +185,7 @@ const results: Record<string, unknown> = { ...previous, node: process.version, c
 const partStarted: Record<string, string> = { ...((previous.partStarted as Record<string, string>) ?? {}) };
 for (const p of parts) partStarted[p] = started;
 results.partStarted = partStarted;
+delete results.started;
 if (parts.includes('load')) {
   console.error('load scenario (50 users)…');
   results.load = await withWadi({}, async (url, pid) => {
@@ -228,4 +230,5 @@ if (parts.includes('stress')) {
 }
 results.loadAverageAtEnd = loadavg();
 writeFileSync(OUT, `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync(path.join(ROOT, 'bench/results/time-to-reply.md'), ttrMarkdown(results));
 console.log(JSON.stringify(results, null, 2).slice(0, 4000));
