@@ -19,7 +19,7 @@ import { SANDBOX_CREDENTIALS } from '../src/config/config.ts';
 import { metaJson, signWhatsapp, whatsappTextWebhook } from '../src/sandbox/payloads.ts';
 import { freePort } from '../test/helpers/cli.ts';
 import { createPostgresDatabase } from '../test/helpers/db.ts';
-import { cpuSeconds, ROOT, type StartedWadi, startWadi, untilReady } from './lib/wadi.ts';
+import { cpuSeconds, ROOT, type StartedWadi, sampleMemory, startWadi, untilReady } from './lib/wadi.ts';
 
 const WORKERS = (process.env.BENCH_WORKERS ?? '1,2,4').split(',').map(Number);
 const USERS = Number(process.env.BENCH_USERS ?? 600);
@@ -116,10 +116,15 @@ async function run(workers: number) {
     const la = loadavg()[0];
     const web0 = cpuSeconds(web.pid);
     const w0 = ws.map((w) => cpuSeconds(w.pid));
+    const webMem = sampleMemory(web.pid);
+    const workerMem = ws.map((w) => sampleMemory(w.pid));
     const r = await burst(webUrl, USERS, `${workers}-${Date.now().toString(36)}`);
     return {
       workers,
       ...r,
+      // The web process holds the sandbox fakes (and their call log); a worker is WADI's turn side alone.
+      webPeakRssMb: webMem().rssMb,
+      workerPeakRssMb: Math.max(...workerMem.map((m) => m().rssMb)),
       webCpuSeconds: Math.round((cpuSeconds(web.pid) - web0) * 100) / 100,
       workersCpuSeconds: Math.round(ws.reduce((n, w, i) => n + cpuSeconds(w.pid) - w0[i], 0) * 100) / 100,
       loadAverage1m: [Math.round(la * 100) / 100, Math.round(loadavg()[0] * 100) / 100],
@@ -146,11 +151,11 @@ const md = [
   '',
   `${started} · Node ${process.version} · ${cpus().length} CPUs · fake LLM log-normal, median 1.5 s, p95 6 s · ${USERS} users each sending one message at once · script: \`bench/scale-out.ts\``,
   '',
-  '| workers | answered | messages/s | TTR p50 ms | TTR p95 ms | TTR max ms | web CPU s | workers CPU s | 503 redeliveries | load avg (start, end) |',
-  '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+  '| workers | answered | messages/s | TTR p50 ms | TTR p95 ms | TTR max ms | web CPU s | workers CPU s | peak RSS web / worker MB | 503 redeliveries | load avg (start, end) |',
+  '|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|',
   ...rows.map(
     (r) =>
-      `| ${r.workers} | ${r.answered}/${r.accepted} | ${r.messagesPerSecond} | ${r.ttrP50Ms} | ${r.ttrP95Ms} | ${r.ttrMaxMs} | ${r.webCpuSeconds} | ${r.workersCpuSeconds} | ${r.redeliveriesAfter503} | ${r.loadAverage1m.join(', ')} |`,
+      `| ${r.workers} | ${r.answered}/${r.accepted} | ${r.messagesPerSecond} | ${r.ttrP50Ms} | ${r.ttrP95Ms} | ${r.ttrMaxMs} | ${r.webCpuSeconds} | ${r.workersCpuSeconds} | ${r.webPeakRssMb} / ${r.workerPeakRssMb} | ${r.redeliveriesAfter503} | ${r.loadAverage1m.join(', ')} |`,
   ),
   '',
 ];
