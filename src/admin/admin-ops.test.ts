@@ -116,7 +116,7 @@ describe('admin reads', () => {
   });
 
   it('GET /admin/stats merges the provider windows with backlog and outcomes from the database', async () => {
-    const win = { windowSeconds: 60, requests: 120, rps: 2, p95Ms: 12.5, errorRate: 0.01 };
+    const win = { windowSeconds: 60, requests: 120, rps: 2, p95Ms: 12.5, errorRate: 0.01, serverErrors: 1 };
     w.wadi.wiring.admin.stats = {
       windows: () => ({ '1m': win, '5m': { ...win, windowSeconds: 300 }, '15m': { ...win, windowSeconds: 900 } }),
       series: (minutes) =>
@@ -151,7 +151,7 @@ describe('admin reads', () => {
     expect({ ...q.body.inbox, oldestPendingSeconds: 0 }).toEqual({ ...r.body.inbox, oldestPendingSeconds: 0 });
   });
 
-  it('GET /admin/alerts shows firing and recent alerts from the provider', async () => {
+  it('GET /admin/alerts shows firing apart from pending, every rule, recent alerts and the destinations', async () => {
     const firing = {
       alert: 'HighErrorRate',
       state: 'firing' as const,
@@ -165,9 +165,23 @@ describe('admin reads', () => {
       startedAt: '2026-01-01T00:00:00.000Z',
       resolvedAt: '2026-01-01T00:05:00.000Z',
     };
+    const pending = { alert: 'HighCpu', state: 'pending' as const, value: '91 %', startedAt: new Date().toISOString() };
+    const rule = {
+      alert: 'HighCpu',
+      state: 'pending' as const,
+      value: '91 %',
+      threshold: '> 80 %',
+      summary: 'CPU',
+      forSeconds: 120,
+      since: pending.startedAt,
+      runbook: 'docs/operations.md#alert-highcpu',
+    };
     let asked = 0;
     w.wadi.wiring.admin.alerts = {
       firing: async () => [firing],
+      pending: async () => [pending],
+      rules: async () => ({ evaluatedAt: '2026-01-01T00:06:00.000Z', rules: [rule] }),
+      destinations: () => [],
       recent: async (limit) => {
         asked = limit;
         return [firing, resolved];
@@ -175,7 +189,13 @@ describe('admin reads', () => {
     };
     const r = await call('/admin/alerts?limit=7');
     expect(r.status).toBe(200);
-    expect(r.body).toEqual({ firing: [firing], recent: [firing, resolved] });
+    expect(r.body).toEqual({
+      firing: [firing],
+      pending: [pending],
+      recent: [firing, resolved],
+      rules: { evaluatedAt: '2026-01-01T00:06:00.000Z', items: [rule] },
+      destinations: [],
+    });
     expect(asked).toBe(7);
   });
 

@@ -129,6 +129,7 @@ export const envSchema = z.object({
   ALERT_OUTBOUND_FAILURE_PERCENT: num(20, 0, 100),
   ALERT_OUTBOUND_MIN_MESSAGES: int(10, 1),
   ALERT_BACKUP_STALE_SECONDS: int(26 * 3600, 60),
+  ALERT_SIGNATURE_FAILURES_MIN: int(5, 1),
   /** Base URL of the docs (e.g. the repository on GitHub) so runbook links in alerts are clickable. */
   ALERT_RUNBOOK_BASE_URL: optUrl,
 
