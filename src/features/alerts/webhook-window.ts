@@ -71,7 +71,8 @@ export class WebhookCounterWindow {
       const [channel, outcome] = key.split('\u0000') as [string, string];
       const n = value - (base.totals.get(key) ?? 0);
       if (n <= 0) continue;
-      const c = (out[channel] ??= { verified: 0, invalidSignature: 0, unstorable: 0 });
+      out[channel] ??= { verified: 0, invalidSignature: 0, unstorable: 0 };
+      const c = out[channel];
       if (VERIFIED.has(outcome)) c.verified += n;
       if (outcome === 'invalid_signature') c.invalidSignature += n;
       if (outcome === 'unstorable') c.unstorable += n;
