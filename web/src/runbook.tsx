@@ -56,7 +56,7 @@ function block(n: RootContent | Nodes, i: number): ReactNode {
     case 'heading':
       return <h4 key={key}>{inline(n.children)}</h4>;
     case 'list': {
-      const items = n.children.map((li, j) => <li key={`li-${j}`}>{li.children.map(block)}</li>);
+      const items = n.children.map((li) => <li key={`li-${li.position?.start.offset}`}>{li.children.map(block)}</li>);
       return n.ordered ? <ol key={key}>{items}</ol> : <ul key={key}>{items}</ul>;
     }
     case 'code':

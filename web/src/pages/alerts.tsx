@@ -42,79 +42,75 @@ function RunbookCell({ alert, runbook }: { alert: string; runbook?: string }) {
 
 function AlertTable({ alerts, testId }: { alerts: Alert[]; testId: string }) {
   return (
-    <>
-      <table className="table" data-testid={testId}>
-        <thead>
-          <tr>
-            <th>Alert</th>
-            <th>State</th>
-            <th>Value / threshold</th>
-            <th>Started</th>
-            <th>Resolved</th>
+    <table className="table" data-testid={testId}>
+      <thead>
+        <tr>
+          <th>Alert</th>
+          <th>State</th>
+          <th>Value / threshold</th>
+          <th>Started</th>
+          <th>Resolved</th>
+        </tr>
+      </thead>
+      <tbody>
+        {alerts.map((a) => (
+          <tr key={`${a.alert}-${a.startedAt}`} data-alert={a.alert}>
+            <td>
+              <strong>{a.alert}</strong>
+              {a.summary && <div className="muted">{a.summary}</div>}
+              <RunbookCell alert={a.alert} runbook={a.runbook} />
+            </td>
+            <td>
+              <Badge status={STATE_BADGE[a.state] ?? 'warn'}>{a.state}</Badge>
+            </td>
+            <td>
+              {a.value ?? '—'} / {a.threshold ?? '—'}
+            </td>
+            <td title={a.startedAt}>{ago(a.startedAt)}</td>
+            <td>{a.resolvedAt ? time(a.resolvedAt) : '—'}</td>
           </tr>
-        </thead>
-        <tbody>
-          {alerts.map((a) => (
-            <tr key={`${a.alert}-${a.startedAt}`} data-alert={a.alert}>
-              <td>
-                <strong>{a.alert}</strong>
-                {a.summary && <div className="muted">{a.summary}</div>}
-                <RunbookCell alert={a.alert} runbook={a.runbook} />
-              </td>
-              <td>
-                <Badge status={STATE_BADGE[a.state] ?? 'warn'}>{a.state}</Badge>
-              </td>
-              <td>
-                {a.value ?? '—'} / {a.threshold ?? '—'}
-              </td>
-              <td title={a.startedAt}>{ago(a.startedAt)}</td>
-              <td>{a.resolvedAt ? time(a.resolvedAt) : '—'}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </>
+        ))}
+      </tbody>
+    </table>
   );
 }
 
 function RuleTable({ rules }: { rules: AlertRule[] }) {
   return (
-    <>
-      <table className="table" data-testid="alert-rules">
-        <thead>
-          <tr>
-            <th>Rule</th>
-            <th>State</th>
-            <th>Current value</th>
-            <th>Fires when</th>
+    <table className="table" data-testid="alert-rules">
+      <thead>
+        <tr>
+          <th>Rule</th>
+          <th>State</th>
+          <th>Current value</th>
+          <th>Fires when</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rules.map((r) => (
+          <tr key={r.alert} data-alert={r.alert} data-state={r.state}>
+            <td>
+              <strong>{r.alert}</strong>
+              <div className="muted">{r.summary}</div>
+              <RunbookCell alert={r.alert} runbook={r.runbook} />
+            </td>
+            <td>
+              <Badge status={STATE_BADGE[r.state] ?? 'warn'}>{STATE_WORD[r.state] ?? r.state}</Badge>
+              {r.since && (r.state === 'pending' || r.state === 'firing') && (
+                <div className="muted" title={r.since}>
+                  since {time(r.since)}
+                </div>
+              )}
+            </td>
+            <td>{r.value ?? '—'}</td>
+            <td>
+              {r.threshold}
+              {r.forSeconds > 0 && <div className="muted">for {r.forSeconds} s</div>}
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          {rules.map((r) => (
-            <tr key={r.alert} data-alert={r.alert} data-state={r.state}>
-              <td>
-                <strong>{r.alert}</strong>
-                <div className="muted">{r.summary}</div>
-                <RunbookCell alert={r.alert} runbook={r.runbook} />
-              </td>
-              <td>
-                <Badge status={STATE_BADGE[r.state] ?? 'warn'}>{STATE_WORD[r.state] ?? r.state}</Badge>
-                {r.since && (r.state === 'pending' || r.state === 'firing') && (
-                  <div className="muted" title={r.since}>
-                    since {time(r.since)}
-                  </div>
-                )}
-              </td>
-              <td>{r.value ?? '—'}</td>
-              <td>
-                {r.threshold}
-                {r.forSeconds > 0 && <div className="muted">for {r.forSeconds} s</div>}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </>
+        ))}
+      </tbody>
+    </table>
   );
 }
 
