@@ -112,7 +112,7 @@ describe('sandbox delivery statuses', () => {
       `select 1 from status_events where platform_message_id = $1 and status = 'read'`,
       [wamid],
     );
-    expect(read.rowCount).toBe(0);
+    expect(read.rows).toHaveLength(0);
     expect(reports.enabled).toBe(true);
   });
 
