@@ -18,13 +18,12 @@ const STATE_BADGE: Record<string, string> = {
 };
 const STATE_WORD: Record<string, string> = { no_data: 'no data' };
 
-/** The runbook: an external link when ALERT_RUNBOOK_BASE_URL makes it one, and the section itself. */
-function RunbookCell({ alert, runbook }: { alert: string; runbook?: string }) {
-  const [open, setOpen] = useState(false);
+/** The runbook toggle, and an external link when ALERT_RUNBOOK_BASE_URL makes the runbook one. */
+function RunbookToggle({ runbook, open, toggle }: { runbook?: string; open: boolean; toggle: () => void }) {
   const external = runbook && /^https?:\/\//.test(runbook) ? runbook : undefined;
   return (
     <div className="runbook-cell">
-      <button type="button" className="link" aria-expanded={open} onClick={() => setOpen(!open)}>
+      <button type="button" className="link" aria-expanded={open} onClick={toggle}>
         {open ? 'Hide runbook' : 'Runbook'}
       </button>
       {external && (
@@ -35,12 +34,34 @@ function RunbookCell({ alert, runbook }: { alert: string; runbook?: string }) {
           </a>
         </>
       )}
-      {open && <Runbook alert={alert} />}
     </div>
   );
 }
 
+/** Which rows have their runbook open (by key), and the full-width row that shows it. */
+function useOpenRunbooks() {
+  const [open, setOpen] = useState<ReadonlySet<string>>(new Set());
+  const toggle = (key: string) =>
+    setOpen((cur) => {
+      const next = new Set(cur);
+      if (!next.delete(key)) next.add(key);
+      return next;
+    });
+  return { open, toggle };
+}
+
+function RunbookRow({ alert, columns }: { alert: string; columns: number }) {
+  return (
+    <tr className="runbook-row" data-runbook={alert}>
+      <td colSpan={columns}>
+        <Runbook alert={alert} />
+      </td>
+    </tr>
+  );
+}
+
 function AlertTable({ alerts, testId }: { alerts: Alert[]; testId: string }) {
+  const runbooks = useOpenRunbooks();
   return (
     <table className="table" data-testid={testId}>
       <thead>
@@ -53,29 +74,35 @@ function AlertTable({ alerts, testId }: { alerts: Alert[]; testId: string }) {
         </tr>
       </thead>
       <tbody>
-        {alerts.map((a) => (
-          <tr key={`${a.alert}-${a.startedAt}`} data-alert={a.alert}>
-            <td>
-              <strong>{a.alert}</strong>
-              {a.summary && <div className="muted">{a.summary}</div>}
-              <RunbookCell alert={a.alert} runbook={a.runbook} />
-            </td>
-            <td>
-              <Badge status={STATE_BADGE[a.state] ?? 'warn'}>{a.state}</Badge>
-            </td>
-            <td>
-              {a.value ?? '—'} / {a.threshold ?? '—'}
-            </td>
-            <td title={a.startedAt}>{ago(a.startedAt)}</td>
-            <td>{a.resolvedAt ? time(a.resolvedAt) : '—'}</td>
-          </tr>
-        ))}
+        {alerts.flatMap((a) => {
+          const key = `${a.alert}-${a.startedAt}`;
+          const open = runbooks.open.has(key);
+          return [
+            <tr key={key} data-alert={a.alert}>
+              <td>
+                <strong>{a.alert}</strong>
+                {a.summary && <div className="muted">{a.summary}</div>}
+                <RunbookToggle runbook={a.runbook} open={open} toggle={() => runbooks.toggle(key)} />
+              </td>
+              <td>
+                <Badge status={STATE_BADGE[a.state] ?? 'warn'}>{a.state}</Badge>
+              </td>
+              <td>
+                {a.value ?? '—'} / {a.threshold ?? '—'}
+              </td>
+              <td title={a.startedAt}>{ago(a.startedAt)}</td>
+              <td>{a.resolvedAt ? time(a.resolvedAt) : '—'}</td>
+            </tr>,
+            open && <RunbookRow key={`${key}-runbook`} alert={a.alert} columns={5} />,
+          ];
+        })}
       </tbody>
     </table>
   );
 }
 
 function RuleTable({ rules }: { rules: AlertRule[] }) {
+  const runbooks = useOpenRunbooks();
   return (
     <table className="table" data-testid="alert-rules">
       <thead>
@@ -87,28 +114,32 @@ function RuleTable({ rules }: { rules: AlertRule[] }) {
         </tr>
       </thead>
       <tbody>
-        {rules.map((r) => (
-          <tr key={r.alert} data-alert={r.alert} data-state={r.state}>
-            <td>
-              <strong>{r.alert}</strong>
-              <div className="muted">{r.summary}</div>
-              <RunbookCell alert={r.alert} runbook={r.runbook} />
-            </td>
-            <td>
-              <Badge status={STATE_BADGE[r.state] ?? 'warn'}>{STATE_WORD[r.state] ?? r.state}</Badge>
-              {r.since && (r.state === 'pending' || r.state === 'firing') && (
-                <div className="muted" title={r.since}>
-                  since {time(r.since)}
-                </div>
-              )}
-            </td>
-            <td>{r.value ?? '—'}</td>
-            <td>
-              {r.threshold}
-              {r.forSeconds > 0 && <div className="muted">for {r.forSeconds} s</div>}
-            </td>
-          </tr>
-        ))}
+        {rules.flatMap((r) => {
+          const open = runbooks.open.has(r.alert);
+          return [
+            <tr key={r.alert} data-alert={r.alert} data-state={r.state}>
+              <td>
+                <strong>{r.alert}</strong>
+                <div className="muted">{r.summary}</div>
+                <RunbookToggle runbook={r.runbook} open={open} toggle={() => runbooks.toggle(r.alert)} />
+              </td>
+              <td>
+                <Badge status={STATE_BADGE[r.state] ?? 'warn'}>{STATE_WORD[r.state] ?? r.state}</Badge>
+                {r.since && (r.state === 'pending' || r.state === 'firing') && (
+                  <div className="muted" title={r.since}>
+                    since {time(r.since)}
+                  </div>
+                )}
+              </td>
+              <td>{r.value ?? '—'}</td>
+              <td>
+                {r.threshold}
+                {r.forSeconds > 0 && <div className="muted">for {r.forSeconds} s</div>}
+              </td>
+            </tr>,
+            open && <RunbookRow key={`${r.alert}-runbook`} alert={r.alert} columns={4} />,
+          ];
+        })}
       </tbody>
     </table>
   );
