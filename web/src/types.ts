@@ -17,6 +17,7 @@ export type {
   Message,
   OutboundFailure,
   Queues,
+  SandboxMedia,
   SandboxReplies,
   SandboxSent,
   Session,
