@@ -9,57 +9,14 @@
  *
  * Writes bench/results/load-scenarios.json and .md.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from '../test/helpers/cli.ts';
 import { createPostgresDatabase } from '../test/helpers/db.ts';
+import { ROOT, sampleMemory, startWadi, untilReady, wadiLoad } from './lib/wadi.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
-const BIN = path.join(ROOT, 'bin/wadi.js');
-const KEY = 'bench-admin-key-0123456789abcdefghijkl';
 const scenarios = (process.env.BENCH_SCENARIOS ?? 'load,stress').split(',');
-
-function env(extra: Record<string, string>): NodeJS.ProcessEnv {
-  return {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    LOG_LEVEL: 'warn',
-    LOG_FORMAT: 'json',
-    ADMIN_API_KEY: KEY,
-    HOST: '127.0.0.1',
-    ...extra,
-  };
-}
-
-async function untilReady(url: string, timeoutMs = 120_000): Promise<number> {
-  const start = performance.now();
-  while (performance.now() - start < timeoutMs) {
-    const ok = await fetch(`${url}/health/ready`).then(
-      (r) => r.status === 200,
-      () => false,
-    );
-    if (ok) return performance.now() - start;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${url} not ready in time`);
-}
-
-function rssMb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : 0;
-}
-
-function startWadi(extra: Record<string, string>, cwd: string) {
-  const child = spawn(process.execPath, [BIN, 'start'], {
-    cwd,
-    env: env(extra),
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const t0 = performance.now();
-  return { child, t0, exited: new Promise<number | null>((r) => child.on('exit', r)) };
-}
 
 async function startupTime(kind: 'pglite' | 'postgres'): Promise<{ firstMs: number; secondMs: number }> {
   const cwd = mkdtempSync(path.join(tmpdir(), 'wadi-bench-'));
@@ -68,11 +25,10 @@ async function startupTime(kind: 'pglite' | 'postgres'): Promise<{ firstMs: numb
   try {
     for (let i = 0; i < 2; i++) {
       const port = await freePort();
-      const w = startWadi({ PORT: String(port), ...(db ? { DATABASE_URL: db.url } : {}) }, cwd);
+      const w = startWadi({ PORT: String(port), ...(db ? { DATABASE_URL: db.url } : {}) }, { cwd });
       await untilReady(`http://127.0.0.1:${port}`);
       times.push(performance.now() - w.t0);
-      w.child.kill('SIGTERM');
-      await w.exited;
+      await w.stop();
     }
   } finally {
     await db?.drop();
@@ -80,28 +36,11 @@ async function startupTime(kind: 'pglite' | 'postgres'): Promise<{ firstMs: numb
   return { firstMs: Math.round(times[0]), secondMs: Math.round(times[1]) };
 }
 
-async function runScenario(name: string, url: string, pid: number, cwd: string) {
-  const out = path.join(cwd, `${name}.json`);
-  let peak = 0;
-  const samples: number[] = [];
-  const sampler = setInterval(() => {
-    try {
-      const r = rssMb(pid);
-      samples.push(r);
-      peak = Math.max(peak, r);
-    } catch {
-      // process gone
-    }
-  }, 250);
-  const args = [BIN, 'load', name, '--url', url, '--json', out, '--drain', '60'];
-  if (process.env.BENCH_DURATION) args.push('--duration', process.env.BENCH_DURATION);
-  const code = await new Promise<number | null>((resolve) => {
-    const c = spawn(process.execPath, args, { cwd, env: env({}), stdio: ['ignore', 'inherit', 'inherit'] });
-    c.on('exit', resolve);
-  });
-  clearInterval(sampler);
-  const report = JSON.parse(readFileSync(out, 'utf8'));
-  return { exitCode: code, peakRssMb: Math.round(peak), startRssMb: Math.round(samples[0] ?? 0), report };
+async function runScenario(name: string, url: string, pid: number) {
+  const stop = sampleMemory(pid);
+  const { exitCode, report } = await wadiLoad(name, url, { duration: process.env.BENCH_DURATION });
+  const m = stop();
+  return { exitCode, peakRssMb: m.rssMb, startRssMb: m.startRssMb, report };
 }
 
 const started = new Date().toISOString();
@@ -113,17 +52,16 @@ const db = await createPostgresDatabase();
 const cwd = mkdtempSync(path.join(tmpdir(), 'wadi-bench-'));
 const port = await freePort();
 const url = `http://127.0.0.1:${port}`;
-const w = startWadi({ PORT: String(port), DATABASE_URL: db.url }, cwd);
+const w = startWadi({ PORT: String(port), DATABASE_URL: db.url }, { cwd });
 const results: Record<string, unknown> = {};
 try {
   await untilReady(url);
   for (const s of scenarios) {
     console.error(`scenario ${s}…`);
-    results[s] = await runScenario(s, url, w.child.pid as number, cwd);
+    results[s] = await runScenario(s, url, w.pid);
   }
 } finally {
-  w.child.kill('SIGTERM');
-  await w.exited;
+  await w.stop();
   await db.drop();
 }
 

@@ -13,61 +13,19 @@
  *
  * Writes bench/results/time-to-reply.json and .md.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { SANDBOX_CREDENTIALS } from '../src/config/config.ts';
 import { metaJson, signWhatsapp, whatsappTextWebhook } from '../src/sandbox/payloads.ts';
 import { freePort } from '../test/helpers/cli.ts';
 import { createPostgresDatabase } from '../test/helpers/db.ts';
+import { cpuSeconds, ROOT, wadiLoad as runLoad, sampleMemory, startWadi, untilReady } from './lib/wadi.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
-const BIN = path.join(ROOT, 'bin/wadi.js');
-const KEY = 'bench-admin-key-0123456789abcdefghijkl';
 const parts = (process.env.BENCH_PARTS ?? 'load,burst,stress').split(',');
 const LLM = { mode: 'lognormal', median_ms: 1500, p95_ms: 6000 };
 const DEBOUNCE_MS = 800;
-
-function env(extra: Record<string, string>): NodeJS.ProcessEnv {
-  return {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    LOG_LEVEL: 'warn',
-    LOG_FORMAT: 'json',
-    ADMIN_API_KEY: KEY,
-    HOST: '127.0.0.1',
-    ...extra,
-  };
-}
-
-async function untilReady(url: string, timeoutMs = 120_000): Promise<void> {
-  const start = performance.now();
-  while (performance.now() - start < timeoutMs) {
-    if (
-      await fetch(`${url}/health/ready`).then(
-        (r) => r.status === 200,
-        () => false,
-      )
-    )
-      return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${url} not ready in time`);
-}
-
-/** RSS and its parts from /proc (MB). */
-function memory(pid: number): { rss: number; anon: number; file: number } {
-  const s = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(s)?.[1] ?? 0) / 1024;
-  return { rss: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile') };
-}
-
-function cpuSeconds(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-}
 
 /** Where the time of the run's turns went, from the stage timestamps WADI records (p50/p95, ms). */
 async function stageBreakdown(dbUrl: string) {
@@ -101,17 +59,11 @@ async function withWadi<T>(
   fn: (url: string, pid: number) => Promise<T>,
 ): Promise<T & { stages: unknown }> {
   const db = await createPostgresDatabase();
-  const cwd = mkdtempSync(path.join(tmpdir(), 'wadi-ttr-'));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, [BIN, 'start'], {
-    cwd,
-    env: env({ PORT: String(port), DATABASE_URL: db.url, WADI_SANDBOX_LLM: 'true', ...extra }),
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const exited = new Promise((r) => child.on('exit', r));
+  const w = startWadi({ PORT: String(port), DATABASE_URL: db.url, WADI_SANDBOX_LLM: 'true', ...extra });
   try {
-    await untilReady(url);
+    await untilReady(url, 120_000, 100);
     // Right after start-up this shared machine can stall past the load-shedding limit: retry.
     for (let i = 0; ; i++) {
       const res = await fetch(`${url}/sandbox/llm/latency`, {
@@ -124,41 +76,17 @@ async function withWadi<T>(
       await new Promise((r) => setTimeout(r, 1000));
     }
     await new Promise((r) => setTimeout(r, 2000));
-    const r = await fn(url, child.pid as number);
+    const r = await fn(url, w.pid);
     return { ...r, stages: await stageBreakdown(db.url) };
   } finally {
-    child.kill('SIGTERM');
-    await exited;
+    await w.stop();
     await db.drop();
   }
 }
 
-function sampleMemory(pid: number) {
-  let peak = { rss: 0, anon: 0, file: 0 };
-  const t = setInterval(() => {
-    try {
-      const m = memory(pid);
-      if (m.rss > peak.rss) peak = m;
-    } catch {
-      // gone
-    }
-  }, 250);
-  return () => {
-    clearInterval(t);
-    return { rssMb: Math.round(peak.rss), anonMb: Math.round(peak.anon), fileMb: Math.round(peak.file) };
-  };
-}
-
+/** `wadi load` with the fake LLM's latency left as set here. */
 async function wadiLoad(name: string, url: string, seconds: string | undefined) {
-  const cwd = mkdtempSync(path.join(tmpdir(), 'wadi-ttr-load-'));
-  const out = path.join(cwd, `${name}.json`);
-  const args = [BIN, 'load', name, '--url', url, '--json', out, '--drain', '60', '--llm-keep'];
-  if (seconds) args.push('--duration', seconds);
-  const code = await new Promise<number | null>((resolve) => {
-    const c = spawn(process.execPath, args, { cwd, env: env({}), stdio: ['ignore', 'inherit', 'inherit'] });
-    c.on('exit', resolve);
-  });
-  return { exitCode: code, report: JSON.parse(readFileSync(out, 'utf8')) };
+  return runLoad(name, url, { duration: seconds, drain: 60, args: ['--llm-keep'] });
 }
 
 const pct = (v: number[], p: number) => {

@@ -85,6 +85,7 @@ describe('GET /admin/openapi.json', () => {
       ['get', '/admin/queues'],
       ['get', '/admin/info'],
       ['post', '/admin/sandbox/send'],
+      ['post', '/admin/sandbox/media'],
       ['get', '/admin/sandbox/replies'],
       ['post', '/admin/sessions/{id}/messages'],
       ['post', '/admin/sessions/{id}/template'],
@@ -107,8 +108,9 @@ describe('GET /admin/openapi.json', () => {
     for (const [p, ops] of Object.entries(doc.paths as Record<string, Record<string, Operation>>)) {
       for (const [method, op] of Object.entries(ops)) {
         operationIds.push(op.operationId);
-        // A success answer: 200, or 202 for what is queued (operator replies and templates).
-        expect(op.responses['200'] ?? op.responses['202'], `${method} ${p} 2xx`).toBeDefined();
+        // A success answer: 200, 201 for what is stored (a Try it file), or 202 for what is queued
+        // (operator replies and templates).
+        expect(op.responses['200'] ?? op.responses['201'] ?? op.responses['202'], `${method} ${p} 2xx`).toBeDefined();
         expect(op.responses['401'], `${method} ${p} 401`).toBeDefined();
         for (const res of Object.values(op.responses)) {
           const schema = res.content?.['application/json']?.schema;

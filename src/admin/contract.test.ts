@@ -48,7 +48,7 @@ describe('admin contract → JSON schema', () => {
     });
     expect(input(sandboxSendBody)).toEqual({
       type: 'object',
-      required: ['channel', 'from', 'text'],
+      required: ['channel', 'from'],
       additionalProperties: false,
       properties: {
         channel: { type: 'string', enum: ['whatsapp', 'telegram'] },
@@ -58,7 +58,22 @@ describe('admin contract → JSON schema', () => {
           description: 'WhatsApp wa_id (phone digits) or Telegram user id',
         },
         name: { type: 'string', minLength: 1, maxLength: 64, default: 'Sandbox user' },
-        text: { type: 'string', minLength: 1, maxLength: 4096 },
+        text: {
+          type: 'string',
+          maxLength: 4096,
+          default: '',
+          description: 'the message, or the caption of `media`; required without media',
+        },
+        media: {
+          type: 'object',
+          description: 'send a media message (voice note, image or document) instead of a text',
+          required: ['id', 'kind'],
+          additionalProperties: false,
+          properties: {
+            id: { type: 'string', pattern: '^[0-9]{1,32}$', description: 'from POST /admin/sandbox/media' },
+            kind: { type: 'string', enum: ['voice', 'image', 'document'] },
+          },
+        },
       },
     });
   });

@@ -410,7 +410,31 @@ export const sandboxSendBody = z.strictObject({
     .regex(/^[1-9][0-9]{4,14}$/)
     .describe('WhatsApp wa_id (phone digits) or Telegram user id'),
   name: z.string().min(1).max(64).default('Sandbox user'),
-  text: z.string().min(1).max(4096),
+  text: z.string().max(4096).default('').describe('the message, or the caption of `media`; required without media'),
+  media: z
+    .strictObject({
+      id: z
+        .string()
+        .regex(/^[0-9]{1,32}$/)
+        .describe('from POST /admin/sandbox/media'),
+      kind: z.enum(['voice', 'image', 'document']),
+    })
+    .optional()
+    .describe('send a media message (voice note, image or document) instead of a text'),
+});
+
+/** POST /admin/sandbox/media query (the body is the file's bytes, its Content-Type the file's type). */
+export const sandboxMediaQuery = z.strictObject({
+  filename: z.string().min(1).max(255).optional(),
+});
+
+/** POST /admin/sandbox/media answer: the file as the fake Graph API and Bot API serve it. */
+export const sandboxMedia = z.object({
+  id: z.string().describe('media id (WhatsApp) and file_id (Telegram); pass as media.id to /admin/sandbox/send'),
+  mimeType: z.string(),
+  fileName: z.string().nullable(),
+  size: z.int(),
+  sha256: z.string(),
 });
 
 /** POST /admin/sandbox/send answer. */
@@ -523,6 +547,8 @@ export type OutboundFailure = z.output<typeof outboundFailure>;
 export type Failures = z.output<typeof failures>;
 export type SandboxSendBody = z.output<typeof sandboxSendBody>;
 export type SandboxSent = z.output<typeof sandboxSent>;
+export type SandboxMediaQuery = z.output<typeof sandboxMediaQuery>;
+export type SandboxMedia = z.output<typeof sandboxMedia>;
 export type SandboxRepliesQuery = z.output<typeof sandboxRepliesQuery>;
 export type SandboxReply = z.output<typeof sandboxReply>;
 export type SandboxReplies = z.output<typeof sandboxReplies>;

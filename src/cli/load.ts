@@ -22,6 +22,8 @@ export function registerLoad(program: Command): void {
     .option('--llm-p95-ms <ms>', "sandbox targets: the fake LLM's p95 latency during the run", '6000')
     .option('--llm-instant', 'sandbox targets: the fake LLM answers at once (pipeline figures)')
     .option('--llm-keep', "sandbox targets: leave the fake LLM's latency as it is")
+    .option('--voice <share>', 'sandbox targets: this share (0–1) of chat messages are voice notes', '0')
+    .option('--image <share>', 'sandbox targets: this share (0–1) of chat messages are photos with a caption', '0')
     .addOption(
       new Option('--allow-remote', 'allow a target that is not this machine (only hosts you operate)').hideHelp(),
     )
@@ -38,6 +40,8 @@ export function registerLoad(program: Command): void {
           llmP95Ms: string;
           llmInstant?: boolean;
           llmKeep?: boolean;
+          voice: string;
+          image: string;
         },
       ) => {
         const config = configOrExit();
@@ -60,6 +64,15 @@ export function registerLoad(program: Command): void {
         }
         const drainSeconds = Number(opts.drain);
         if (!Number.isFinite(drainSeconds) || drainSeconds < 0) throw new CliError(`invalid --drain "${opts.drain}"`);
+        const share = (flag: string, v: string) => {
+          const n = Number(v);
+          if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1)
+            throw new CliError(`invalid ${flag} "${v}": expected a share between 0 and 1, such as 0.2`);
+          return n;
+        };
+        const voiceShare = share('--voice', opts.voice);
+        const imageShare = share('--image', opts.image);
+        if (voiceShare + imageShare > 1) throw new CliError('--voice and --image together must not exceed 1');
 
         const [
           { formatReport, verdict },
@@ -67,24 +80,41 @@ export function registerLoad(program: Command): void {
           { drain, inboxPending, sandboxReplies },
           { TrafficGenerator },
           { collectTimeToReply, sandboxSeq, summarizeTtr },
+          { uploadLoadMedia },
         ] = await Promise.all([
           import('../tools/load/report.ts'),
           import('../tools/load/runner.ts'),
           import('../tools/load/server-side.ts'),
           import('../tools/load/traffic.ts'),
           import('../tools/load/time-to-reply.ts'),
+          import('../tools/load/media.ts'),
         ]);
         const ready = await fetch(`${url}/health/ready`, { signal: AbortSignal.timeout(5000) }).catch(() => undefined);
         if (!ready) throw new CliError(`nothing answers at ${url}; start WADI first (npm start)`);
-        const traffic = new TrafficGenerator(scenario, {
-          whatsappAppSecret: config.whatsapp?.appSecret,
-          whatsappPhoneNumberId: config.whatsapp?.phoneNumberId,
-          telegramWebhookSecret: config.telegram?.webhookSecret,
-          adminKey: config.admin.keys[0],
-        });
+        const seqBefore = await sandboxSeq(url);
+        let media: Awaited<ReturnType<typeof uploadLoadMedia>> | undefined;
+        if (voiceShare + imageShare > 0) {
+          if (seqBefore === null)
+            throw new CliError('--voice and --image need a sandbox target (its media store serves the files)');
+          try {
+            media = await uploadLoadMedia(url, voiceShare, imageShare);
+          } catch (err) {
+            throw new CliError((err as Error).message);
+          }
+        }
+        const traffic = new TrafficGenerator(
+          scenario,
+          {
+            whatsappAppSecret: config.whatsapp?.appSecret,
+            whatsappPhoneNumberId: config.whatsapp?.phoneNumberId,
+            telegramWebhookSecret: config.telegram?.webhookSecret,
+            adminKey: config.admin.keys[0],
+          },
+          undefined,
+          media,
+        );
         const metricsToken = config.env.METRICS_TOKEN;
         const repliesBefore = await sandboxReplies(url);
-        const seqBefore = await sandboxSeq(url);
         // In sandbox mode the fake LLM answers like a hosted model (log-normal latency) unless told otherwise.
         const previousLatency = seqBefore === null ? undefined : await llmLatency(url);
         if (previousLatency && !opts.llmKeep) {
@@ -142,6 +172,13 @@ export function registerLoad(program: Command): void {
           timeToReply = {
             whatsapp: has('whatsapp') ? pick((i) => accepted[i].channel === 'whatsapp') : undefined,
             telegram: has('telegram') ? pick((i) => accepted[i].channel === 'telegram') : undefined,
+            ...(media
+              ? {
+                  text: pick((i) => accepted[i].media === undefined),
+                  voice: pick((i) => accepted[i].media === 'voice'),
+                  image: pick((i) => accepted[i].media === 'image'),
+                }
+              : {}),
             all: summarizeTtr(ttrTimes),
           };
           stageTtr = stages.map((_, s) => pick((i) => accepted[i].stage === s));
@@ -166,6 +203,18 @@ export function registerLoad(program: Command): void {
           stageTimeToReplyP95Ms: stageTtr?.map((t) => t.p95Ms),
           llmLatency: latencyDuringRun,
           operators,
+          ...(media
+            ? {
+                media: {
+                  voiceShare,
+                  imageShare,
+                  voiceBytes: media.voice.size,
+                  imageBytes: media.image.size,
+                  voice: accepted.filter((m) => m.media === 'voice').length,
+                  image: accepted.filter((m) => m.media === 'image').length,
+                },
+              }
+            : {}),
           server: {
             replies: repliesBefore !== null && repliesAfter !== null ? repliesAfter - repliesBefore : undefined,
             pendingAtEnd,

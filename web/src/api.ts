@@ -54,7 +54,10 @@ function connection(ok: boolean): void {
 }
 
 /** Calls the admin API with the stored key (or `key`). */
-export async function api<T>(path: string, init: { method?: string; body?: unknown; key?: string } = {}): Promise<T> {
+export async function api<T>(
+  path: string,
+  init: { method?: string; body?: unknown; key?: string; file?: { bytes: Blob; type: string } } = {},
+): Promise<T> {
   const key = init.key ?? storedKey() ?? '';
   let res: Response;
   try {
@@ -62,9 +65,11 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
       method: init.method ?? 'GET',
       headers: {
         'x-admin-key': key,
-        ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(init.file ? { 'content-type': init.file.type } : {}),
+        ...(init.body === undefined || init.file ? {} : { 'content-type': 'application/json' }),
       },
-      body: init.body === undefined ? undefined : JSON.stringify(init.body),
+      // A file goes as its raw bytes (Content-Type: its type); anything else as JSON.
+      body: init.file ? init.file.bytes : init.body === undefined ? undefined : JSON.stringify(init.body),
     });
   } catch {
     connection(false);
@@ -98,6 +103,7 @@ export function explain(err: unknown): string {
       return `Too many attempts from this address. Wait ${err.retryAfter ?? 60} seconds and try again.`;
     if (err.code === 'stats_unavailable') return 'Request statistics are not running in this WADI process.';
     if (err.code === 'alerts_unavailable') return 'Alerting is not running in this WADI process.';
+    if (err.status === 413) return 'That file is larger than this WADI accepts.';
     return err.message;
   }
   return err instanceof Error ? err.message : String(err);

@@ -16,6 +16,7 @@ export type {
   Message,
   OutboundFailure,
   Queues,
+  SandboxMedia,
   SandboxReplies,
   SandboxSent,
   Session,

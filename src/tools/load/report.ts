@@ -34,6 +34,10 @@ export interface LoadReport {
   readonly timeToReply?: {
     readonly whatsapp?: TimeToReply;
     readonly telegram?: TimeToReply;
+    /** With media in the mix: texts, voice notes and images apart. */
+    readonly text?: TimeToReply;
+    readonly voice?: TimeToReply;
+    readonly image?: TimeToReply;
     readonly all: TimeToReply;
   };
   /** Time-to-reply p95 of the messages sent in each stage (same order as `stages`). */
@@ -41,6 +45,15 @@ export interface LoadReport {
   /** The fake LLM's latency model during the run (as GET /sandbox/llm/latency shows it). */
   readonly llmLatency?: Record<string, unknown>;
   readonly operators?: OperatorResult;
+  /** `--voice`/`--image`: the shares asked for, the file sizes and how many media messages WADI accepted. */
+  readonly media?: {
+    readonly voiceShare: number;
+    readonly imageShare: number;
+    readonly voiceBytes: number;
+    readonly imageBytes: number;
+    readonly voice: number;
+    readonly image: number;
+  };
 }
 
 /** Time-to-reply within the threshold (true when there is no threshold or no figure). */

@@ -129,7 +129,7 @@ export async function runScenario(opts: RunOptions): Promise<{
               const r = context.sent;
               if (status >= 200 && status < 300 && r?.chat && r.n !== undefined && r.kind !== 'health') {
                 if (r.kind === 'whatsapp' || r.kind === 'telegram')
-                  accepted.push({ channel: r.kind, chat: r.chat, n: r.n, at: Date.now(), stage: i });
+                  accepted.push({ channel: r.kind, chat: r.chat, n: r.n, at: Date.now(), stage: i, media: r.media });
               }
             },
           },

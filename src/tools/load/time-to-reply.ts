@@ -18,6 +18,8 @@ export interface AcceptedMessage {
   readonly at: number;
   /** Index of the stage it was sent in. */
   readonly stage: number;
+  /** A voice note or an image (undefined: a text). */
+  readonly media?: 'voice' | 'image';
 }
 
 /** A reply the fake platform accepted. */

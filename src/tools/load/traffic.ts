@@ -1,9 +1,19 @@
 /**
  * The requests a load run sends: correctly signed WhatsApp webhooks with unique wamids from many
  * distinct senders, Telegram updates with the secret header, and a few readiness reads. (The
- * dashboards' admin reads are a few operator clients, see operators.ts.)
+ * dashboards' admin reads are a few operator clients, see operators.ts.) With `media`, a share of
+ * the chat messages are voice notes and images (with the caption `hola <n>`) by the media ids of
+ * files uploaded to the sandbox's media store beforehand (see media.ts).
  */
-import { metaJson, signWhatsapp, telegramTextUpdate, whatsappTextWebhook } from '../../sandbox/payloads.ts';
+import {
+  metaJson,
+  signWhatsapp,
+  telegramMediaUpdate,
+  telegramTextUpdate,
+  whatsappMediaWebhook,
+  whatsappTextWebhook,
+} from '../../sandbox/payloads.ts';
+import type { LoadMedia } from './media.ts';
 import type { Scenario } from './scenarios.ts';
 
 /** What signing needs. */
@@ -20,6 +30,8 @@ export interface TrafficRequest {
   /** Chat messages: the sender's chat id and the message's number (its text is `hola <n>`). */
   readonly chat?: string;
   readonly n?: number;
+  /** A voice note or an image instead of a text. */
+  readonly media?: 'voice' | 'image';
   readonly method: 'GET' | 'POST';
   readonly path: string;
   readonly headers: Record<string, string>;
@@ -34,10 +46,19 @@ export class TrafficGenerator {
   private readonly weights: [TrafficRequest['kind'], number][];
   private readonly scenario: Scenario;
   private readonly secrets: TrafficSecrets;
+  private readonly media: LoadMedia | undefined;
+  /** Media messages generated so far. */
+  readonly mediaSent = { voice: 0, image: 0 };
 
-  constructor(scenario: Scenario, secrets: TrafficSecrets, runId = Date.now().toString(36)) {
+  constructor(
+    scenario: Scenario,
+    secrets: TrafficSecrets,
+    runId = Date.now().toString(36),
+    media: LoadMedia | undefined = undefined,
+  ) {
     this.scenario = scenario;
     this.secrets = secrets;
+    this.media = media;
     this.runId = runId;
     // Telegram update ids must be integers and unique across runs.
     this.updateBase = Date.now() * 1000;
@@ -71,9 +92,9 @@ export class TrafficGenerator {
     const user = 1 + (this.n % this.scenario.userPool);
     switch (kind) {
       case 'whatsapp':
-        return this.whatsapp(user);
+        return this.whatsapp(user, this.pickMedia(random));
       case 'telegram':
-        return this.telegram(user);
+        return this.telegram(user, this.pickMedia(random));
       case 'admin':
         return { kind, method: 'GET', path: '/admin/stats', headers: { 'x-admin-key': this.secrets.adminKey ?? '' } };
       default:
@@ -81,21 +102,42 @@ export class TrafficGenerator {
     }
   }
 
-  private whatsapp(user: number): TrafficRequest {
+  /** Whether this chat message is a voice note, an image or (undefined) a text, by the media shares. */
+  private pickMedia(random: () => number): 'voice' | 'image' | undefined {
+    const m = this.media;
+    if (!m) return undefined;
+    const r = random();
+    const kind = r < m.voiceShare ? 'voice' : r < m.voiceShare + m.imageShare ? 'image' : undefined;
+    if (kind) this.mediaSent[kind]++;
+    return kind;
+  }
+
+  private whatsapp(user: number, media?: 'voice' | 'image'): TrafficRequest {
     const from = `3460${String(user).padStart(7, '0')}`;
+    const common = {
+      from,
+      name: `Load ${user}`,
+      id: `wamid.load.${this.runId}.${this.n}`,
+      phoneNumberId: this.secrets.whatsappPhoneNumberId,
+    };
+    const file = media && this.media ? this.media[media] : undefined;
     const body = metaJson(
-      whatsappTextWebhook({
-        from,
-        name: `Load ${user}`,
-        id: `wamid.load.${this.runId}.${this.n}`,
-        text: `hola ${this.n}`,
-        phoneNumberId: this.secrets.whatsappPhoneNumberId,
-      }),
+      media && file
+        ? whatsappMediaWebhook({
+            ...common,
+            media,
+            mediaId: file.id,
+            mimeType: file.mimeType,
+            sha256: file.sha256,
+            caption: media === 'image' ? `hola ${this.n}` : undefined,
+          })
+        : whatsappTextWebhook({ ...common, text: `hola ${this.n}` }),
     );
     return {
       kind: 'whatsapp',
       chat: from,
       n: this.n,
+      ...(file ? { media } : {}),
       method: 'POST',
       path: '/webhooks/whatsapp',
       headers: {
@@ -106,19 +148,27 @@ export class TrafficGenerator {
     };
   }
 
-  private telegram(user: number): TrafficRequest {
+  private telegram(user: number, media?: 'voice' | 'image'): TrafficRequest {
+    const common = { updateId: this.updateBase + this.n, chatId: 700_000_000 + user, name: `Load ${user}` };
+    const file = media && this.media ? this.media[media] : undefined;
     const body = JSON.stringify(
-      telegramTextUpdate({
-        updateId: this.updateBase + this.n,
-        chatId: 700_000_000 + user,
-        name: `Load ${user}`,
-        text: `hola ${this.n}`,
-      }),
+      media && file
+        ? telegramMediaUpdate({
+            ...common,
+            languageCode: 'es',
+            media,
+            fileId: file.id,
+            fileSize: file.size,
+            mimeType: file.mimeType,
+            caption: media === 'image' ? `hola ${this.n}` : undefined,
+          })
+        : telegramTextUpdate({ ...common, text: `hola ${this.n}` }),
     );
     return {
       kind: 'telegram',
       chat: String(700_000_000 + user),
       n: this.n,
+      ...(file ? { media } : {}),
       method: 'POST',
       path: '/webhooks/telegram',
       headers: {
