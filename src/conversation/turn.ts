@@ -336,6 +336,15 @@ async function commit(
     }
     throw err;
   }
+  deps.logger.debug(
+    {
+      conversationId: conv.id,
+      inboxIds: turn.messages.map((m) => m.id),
+      replies: replies.length,
+      unanswered: opts.unanswered?.size ?? 0,
+    },
+    'turn committed',
+  );
   if (replies.length > 0) deps.onQueued?.();
   for (const trigger of handoffs) {
     metrics.handoffs.inc({ channel: conv.channel, trigger });

@@ -13,6 +13,7 @@ export type {
   HealthView,
   Info,
   LogRecord,
+  Logs,
   Message,
   OutboundFailure,
   Queues,
@@ -24,5 +25,6 @@ export type {
   Stats,
   StatusView,
   ToolCall,
+  UserErased,
   WindowStats,
 } from '../../src/admin/contract.ts';
