@@ -106,6 +106,30 @@ describe('admin reads', () => {
     expect((await call('/admin/logs?level=loud')).status).toBe(400);
   });
 
+  it('GET /admin/logs searches, filters by route and conversation, and names the path of a 404', async () => {
+    const marker = `Zürich-😀-${Date.now()}`;
+    w.wadi.logger.info({ marker, conversationId: 41 }, 'about forty-one');
+    w.wadi.logger.info({ marker, conversationId: 4 }, 'about four');
+    expect((await fetch(`${w.url}/definitely/not/here?secret=x`)).status).toBe(404);
+    const q = await call(`/admin/logs?limit=1000&q=${encodeURIComponent(marker.toUpperCase())}`);
+    expect(q.status).toBe(200);
+    expect(q.body.records.map((x: { msg: string }) => x.msg)).toEqual(['about forty-one', 'about four']);
+    const c = await call(`/admin/logs?limit=1000&conversation=41&q=${encodeURIComponent(marker)}`);
+    expect(c.body.records.map((x: { msg: string }) => x.msg)).toEqual(['about forty-one']);
+    const missing = await call('/admin/logs?limit=1000&q=definitely%2Fnot%2Fhere');
+    expect(missing.body.records).toEqual([
+      expect.objectContaining({ msg: 'request', statusCode: 404, url: '/definitely/not/here' }),
+    ]);
+    expect(JSON.stringify(missing.body)).not.toContain('secret=x');
+    const route = await call('/admin/logs?limit=1000&route=unknown');
+    expect(route.body.records.length).toBeGreaterThan(0);
+    expect(route.body.records.every((x: { route: string }) => x.route === 'unknown')).toBe(true);
+    expect(route.body.routes).toContain('unknown');
+    expect((await call('/admin/logs?conversation=abc')).status).toBe(400);
+    expect((await call('/admin/logs?conversation=0')).status).toBe(400);
+    expect((await call(`/admin/logs?q=${'x'.repeat(201)}`)).status).toBe(400);
+  });
+
   it('GET /admin/stats and /admin/alerts answer 503 while their providers are not running', async () => {
     const s = await call('/admin/stats');
     expect(s.status).toBe(503);

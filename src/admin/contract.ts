@@ -196,6 +196,8 @@ export const userErased = z.object({
     outbound: z.int(),
     history: z.int(),
     statusEvents: z.int(),
+    toolCalls: z.int().describe('tool calls made for their messages (arguments and results)'),
+    unstorable: z.int().describe('raw deliveries the database could not store that named the user'),
   }),
 });
 
@@ -263,13 +265,22 @@ export const logsQuery = z.object({
   limit: z.int().min(1).max(5000).default(200),
   level: logLevel.optional().describe('minimum level'),
   since: instant.optional().describe('only records after this instant'),
+  q: z.string().max(200).optional().describe('text anywhere in the record (message or any field), any case'),
+  route: z.string().max(300).optional().describe('request lines of this route template only'),
+  conversation: z.int().min(1).optional().describe('records about this conversation id'),
+  sandbox: z.boolean().default(false).describe("include the sandbox fakes' own requests (/sandbox/...)"),
 });
 
 /** One log record: pino's fields, all kept. */
 export const logRecord = z.looseObject({ level: z.string(), time: z.string(), msg: z.string().optional() });
 
 /** GET /admin/logs answer. */
-export const logs = z.object({ capacity: z.int(), records: z.array(logRecord) });
+export const logs = z.object({
+  capacity: z.int(),
+  records: z.array(logRecord),
+  routes: z.array(z.string()).describe('route templates of the request lines in the buffer'),
+  hiddenSandbox: z.int().describe("records that matched but were the sandbox's own calls (hidden)"),
+});
 
 /** Counts of outbound messages by status (every status WADI knows is present). */
 export const outcomeCounts = z

@@ -224,7 +224,8 @@ export function operatorRoutes(a: AdminContext, opts: OperatorRoutesOptions = {}
       {
         schema: {
           operationId: 'eraseUser',
-          summary: 'Erase a user: their messages, replies, delivery statuses, history and conversations',
+          summary:
+            'Erase a user: their messages, replies, delivery statuses, history, tool calls, unstorable deliveries and conversations',
           tags: ['users'],
           params: input(userParams),
           response: responses({ 200: userErased }, [404]),

@@ -127,9 +127,17 @@ export function opsRoutes(a: AdminContext): FastifyPluginAsync {
         },
       },
       async (req) => {
-        const { limit, level, since } = req.query;
-        const records = ctx.logRing.recent({ limit, minLevel: level, since: since ? new Date(since) : undefined });
-        return { capacity: ctx.logRing.capacity, records };
+        const { limit, level, since, q, route, conversation, sandbox } = req.query;
+        const found = ctx.logRing.query({
+          limit,
+          minLevel: level,
+          since: since ? new Date(since) : undefined,
+          text: q,
+          route: route || undefined,
+          conversationId: conversation,
+          sandbox,
+        });
+        return { capacity: ctx.logRing.capacity, ...found };
       },
     );
 

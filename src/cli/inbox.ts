@@ -77,6 +77,7 @@ export function registerInbox(program: Command): void {
         const { unstorableBytes } = await import('../inbox/dead-letters.ts');
         const bytes = await withDatabase((db) => unstorableBytes(db, id));
         if (!bytes) throw new CliError(`unstorable delivery ${id} does not exist`);
+        if (bytes.length === 0) throw new CliError(`unstorable delivery ${id} was purged (RETENTION_DAYS)`);
         process.stdout.write(bytes);
         return;
       }

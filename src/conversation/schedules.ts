@@ -7,7 +7,8 @@
 import type { Logger } from 'pino';
 import type { Database } from '../db/client.ts';
 import { resumeIdleConversations } from '../db/conversation-states.ts';
-import { purgeOldContent } from '../db/erasure.ts';
+import { type PurgeResult, purgeOldContent } from '../db/erasure.ts';
+import { systemTimerClock, type TimerClock } from '../kernel/clock.ts';
 
 /** Settings of the jobs. */
 export interface PeopleSchedulesOptions {
@@ -19,17 +20,22 @@ export interface PeopleSchedulesOptions {
   readonly retentionDays: number;
   readonly idleEveryMs?: number;
   readonly purgeEveryMs?: number;
+  /** Arms the timers and dates the retention cutoff; tests pass one they move by hand. */
+  readonly clock?: TimerClock;
 }
 
 /** The background service. */
 export class PeopleSchedules {
   readonly name = 'people-schedules';
   private readonly o: PeopleSchedulesOptions;
-  private timers: NodeJS.Timeout[] = [];
+  private readonly clock: TimerClock;
+  private timers = new Set<unknown>();
+  private stopped = false;
   private running = new Set<Promise<void>>();
 
   constructor(opts: PeopleSchedulesOptions) {
     this.o = opts;
+    this.clock = opts.clock ?? systemTimerClock;
   }
 
   start(): void {
@@ -37,20 +43,20 @@ export class PeopleSchedules {
     if (this.o.retentionDays > 0) this.every(this.o.purgeEveryMs ?? 3_600_000, () => this.purge());
   }
 
+  /** Runs `job` now, then `ms` after each run finished (runs never overlap). */
   private every(ms: number, job: () => Promise<void>): void {
-    let busy = false;
     const run = () => {
-      if (busy) return;
-      busy = true;
       const p = job().finally(() => {
-        busy = false;
         this.running.delete(p);
+        if (this.stopped) return;
+        const timer = this.clock.setTimeout(() => {
+          this.timers.delete(timer);
+          run();
+        }, ms);
+        this.timers.add(timer);
       });
       this.running.add(p);
     };
-    const timer = setInterval(run, ms);
-    timer.unref();
-    this.timers.push(timer);
     run();
   }
 
@@ -71,16 +77,16 @@ export class PeopleSchedules {
 
   /** Purges content older than RETENTION_DAYS now, batch after batch; never throws. */
   async purge(): Promise<void> {
-    const total = { inbound: 0, outbound: 0, history: 0 };
+    const total: PurgeResult = { inbound: 0, outbound: 0, history: 0, toolCalls: 0, unstorable: 0 };
+    const sum = (r: PurgeResult) => r.inbound + r.outbound + r.history + r.toolCalls + r.unstorable;
     try {
+      const now = new Date(this.clock.now());
       for (let i = 0; i < 1000; i++) {
-        const r = await purgeOldContent(this.o.database, this.o.retentionDays);
-        total.inbound += r.inbound;
-        total.outbound += r.outbound;
-        total.history += r.history;
-        if (r.inbound + r.outbound + r.history === 0) break;
+        const r = await purgeOldContent(this.o.database, this.o.retentionDays, 5000, now);
+        for (const k of Object.keys(total) as (keyof PurgeResult)[]) total[k] += r[k];
+        if (sum(r) === 0) break;
       }
-      if (total.inbound + total.outbound + total.history > 0) {
+      if (sum(total) > 0) {
         this.o.logger.info({ ...total, retentionDays: this.o.retentionDays }, 'old message content purged');
       }
     } catch (err) {
@@ -89,8 +95,9 @@ export class PeopleSchedules {
   }
 
   async stop(): Promise<void> {
-    for (const t of this.timers) clearInterval(t);
-    this.timers = [];
+    this.stopped = true;
+    for (const t of this.timers) this.clock.clearTimeout(t);
+    this.timers.clear();
     await Promise.allSettled([...this.running]);
   }
 }

@@ -126,9 +126,42 @@ describe.each(backends())('conversation states on %s', (backend) => {
         [`w.${chat}`, JSON.stringify({ recipientId: chat })],
       );
       await t.database.query(`insert into history (conversation_id, role, content) values ($1, 'user', 'x')`, [id]);
+      // What a tool was asked and answered for this person is theirs too.
+      await t.database.query(
+        `insert into tool_calls (inbox_id, conversation_id, step, round, call_id, tool, arguments, result, outcome)
+         values ($1, $2, 0, 0, 'c1', 'lookup_order', $3, $4, 'ok')`,
+        [inId, id, JSON.stringify({ phone: chat }), `pedido de ${chat}`],
+      );
     }
+    // Raw deliveries the database refused (a NUL, a lone surrogate): one names the user, one names a
+    // longer number that merely contains theirs, one is another channel's.
+    const raw = (s: string) => Buffer.from(s, 'utf8').toString('base64');
+    const unstorable = async (channel: string, body: string) =>
+      (
+        await t.database.query<{ id: number }>(
+          `insert into unstorable_deliveries (channel, reason, items, bytes, raw_base64)
+           values ($1, 'nul', 1, $2, $3) returning id`,
+          [channel, body.length, raw(body)],
+        )
+      ).rows[0].id;
+    const namesUser = await unstorable('whatsapp', '{"from":"34622222222","text":{"body":"a\u0000\ud800"}}');
+    const longer = await unstorable('whatsapp', '{"from":"346222222229","text":{"body":"\u0000"}}');
+    const otherChannel = await unstorable('telegram', '{"message":{"from":{"id":34622222222},"text":"\u0000"}}');
     const r = await t.database.transaction((tx) => eraseUser(tx, 'whatsapp', '34622222222'));
-    expect(r).toEqual({ conversations: 1, inbound: 1, outbound: 1, history: 1, statusEvents: 1 });
+    expect(r).toEqual({
+      conversations: 1,
+      inbound: 1,
+      outbound: 1,
+      history: 1,
+      statusEvents: 1,
+      toolCalls: 1,
+      unstorable: 1,
+    });
+    const left = await t.database.query<{ id: number }>('select id from unstorable_deliveries order by id');
+    expect(left.rows.map((x) => Number(x.id))).toEqual([longer, otherChannel].map(Number));
+    expect(left.rows.map((x) => Number(x.id))).not.toContain(Number(namesUser));
+    const tools = await t.database.query<{ arguments: { phone: string } }>('select arguments from tool_calls');
+    expect(tools.rows.map((x) => x.arguments.phone)).toEqual(['34633333333']);
     const count = async (sql: string) => Number((await t.database.query<{ n: number }>(sql)).rows[0].n);
     expect(await count(`select count(*)::int as n from conversations where chat_id = '34622222222'`)).toBe(0);
     expect(await count(`select count(*)::int as n from inbox_messages where chat_id = '34622222222'`)).toBe(0);
@@ -168,7 +201,44 @@ describe.each(backends())('conversation states on %s', (backend) => {
        ($1, 'user', 'nuevo', now())`,
       [id],
     );
+    const oldTool = await t.database.query<{ id: number }>(
+      `insert into tool_calls (inbox_id, conversation_id, step, round, call_id, tool, arguments, result, outcome,
+         started_at, finished_at)
+       values ($1, $2, 0, 0, 'c-old', 'lookup_order', '{"order":"viejo secreto"}', 'resultado viejo', 'ok',
+         now() - interval '40 days', now() - interval '40 days') returning id`,
+      [oldIn, id],
+    );
+    await t.database.query(
+      `insert into tool_calls (inbox_id, conversation_id, step, round, call_id, tool, arguments, result, outcome)
+       values ($1, $2, 0, 0, 'c-new', 'lookup_order', '{"order":"nuevo"}', 'resultado nuevo', 'ok')`,
+      [newIn, id],
+    );
+    await t.database.query(
+      `insert into unstorable_deliveries (channel, received_at, reason, items, bytes, raw_base64) values
+         ('whatsapp', now() - interval '40 days', 'nul', 2, 40, $1), ('whatsapp', now(), 'nul', 1, 20, $2)`,
+      [Buffer.from('viejo \\u0000').toString('base64'), Buffer.from('nuevo \\u0000').toString('base64')],
+    );
     const first = await purgeOldContent(t.database, 30);
+    expect(first.toolCalls).toBeGreaterThanOrEqual(1);
+    expect(first.unstorable).toBeGreaterThanOrEqual(1);
+    const tools = await t.database.query<{ id: number; arguments: unknown; result: string | null; outcome: string }>(
+      `select id, arguments, result, outcome, finished_at is not null as finished from tool_calls
+       where conversation_id = $1 order by id`,
+      [id],
+    );
+    // The tool, its outcome and timings stay (wadi_tool_calls_total is rebuilt from nothing but these).
+    expect(tools.rows).toEqual([
+      { id: oldTool.rows[0].id, arguments: { purged: true }, result: null, outcome: 'ok', finished: true },
+      expect.objectContaining({ arguments: { order: 'nuevo' }, result: 'resultado nuevo', outcome: 'ok' }),
+    ]);
+    const raws = await t.database.query<{ raw: string; items: number; bytes: number }>(
+      `select convert_from(decode(raw_base64, 'base64'), 'UTF8') as raw, items, bytes from unstorable_deliveries
+       where reason = 'nul' and bytes in (40, 20) order by bytes desc`,
+    );
+    expect(raws.rows).toEqual([
+      { raw: '', items: 2, bytes: 40 },
+      { raw: 'nuevo \\u0000', items: 1, bytes: 20 },
+    ]);
     expect(first.inbound).toBeGreaterThanOrEqual(1);
     expect(first.outbound).toBeGreaterThanOrEqual(1);
     expect(first.history).toBeGreaterThanOrEqual(1);
@@ -191,6 +261,12 @@ describe.each(backends())('conversation states on %s', (backend) => {
     ]);
     expect(hist.rows.map((h) => h.content)).toEqual(['nuevo']);
     // Nothing left to purge: a second run changes nothing.
-    expect(await purgeOldContent(t.database, 30)).toEqual({ inbound: 0, outbound: 0, history: 0 });
+    expect(await purgeOldContent(t.database, 30)).toEqual({
+      inbound: 0,
+      outbound: 0,
+      history: 0,
+      toolCalls: 0,
+      unstorable: 0,
+    });
   });
 });

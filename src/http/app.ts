@@ -60,10 +60,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onResponse', async (req, reply) => {
     const url = req.routeOptions.url ?? 'unknown';
     if (url.startsWith('/health/') || url === '/metrics') return;
-    req.log.info(
-      { method: req.method, route: url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
-      'request',
-    );
+    const line: Record<string, unknown> = {
+      method: req.method,
+      route: url,
+      statusCode: reply.statusCode,
+      ms: Math.round(reply.elapsedTime * 10) / 10,
+    };
+    // No route template says what was asked for: the path does (not the query, which may carry tokens).
+    if (reply.statusCode === 404) line.url = req.url.split('?')[0].slice(0, 300);
+    req.log.info(line, 'request');
   });
 
   app.setErrorHandler((err, req, reply) => {

@@ -276,6 +276,10 @@ export class OutboxDispatcher implements BackgroundService {
     if (conversationId !== null && conversationId !== undefined) await countMessageOut(this.o.database, conversationId);
     if (rows[0]?.early) await applyPendingStatuses(this.o.database, row.channel, platformMessageId);
     metrics.outboundMessages.inc({ channel: row.channel, outcome: 'sent' });
+    this.o.logger.debug(
+      { outboxId: row.id, conversationId: row.conversation_id, channel: row.channel, part: row.part, kind: row.kind },
+      'reply part sent',
+    );
     if (row.part === 0 && row.inbox_received_at) {
       metrics.replyLatency.observe(
         { channel: row.channel },
@@ -303,7 +307,10 @@ export class OutboxDispatcher implements BackgroundService {
       ],
     );
     metrics.outboundMessages.inc({ channel: row.channel, outcome: 'retried' });
-    this.o.logger.warn({ outboxId: row.id, attempt: row.attempts, delayMs: delay, code: e?.code }, 'send retried');
+    this.o.logger.warn(
+      { outboxId: row.id, conversationId: row.conversation_id, attempt: row.attempts, delayMs: delay, code: e?.code },
+      'send retried',
+    );
     setTimeout(() => this.wake(), delay + 5).unref();
   }
 
@@ -331,7 +338,10 @@ export class OutboxDispatcher implements BackgroundService {
       }
     });
     metrics.outboundMessages.inc({ channel: row.channel, outcome: 'failed' });
-    this.o.logger.warn({ outboxId: row.id, reason, code: err?.code }, 'send failed permanently');
+    this.o.logger.warn(
+      { outboxId: row.id, conversationId: row.conversation_id, reason, code: err?.code },
+      'send failed permanently',
+    );
   }
 
   private async migrate(row: Row, newChatId: string): Promise<void> {
@@ -350,7 +360,10 @@ export class OutboxDispatcher implements BackgroundService {
         [row.id, newChatId, decisionTime(this.o.clock)],
       );
     });
-    this.o.logger.info({ outboxId: row.id }, 'chat migrated; resending to the new chat id');
+    this.o.logger.info(
+      { outboxId: row.id, conversationId: row.conversation_id },
+      'chat migrated; resending to the new chat id',
+    );
     this.wake();
   }
 

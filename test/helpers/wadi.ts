@@ -64,11 +64,18 @@ export async function startTestWadi(
     admin?: WadiOptions['admin'];
     security?: WadiOptions['security'];
     config?: Config;
+    /** Listen on this port (0, the default: any free one); a restarted WADI reuses its predecessor's. */
+    port?: number;
   } = {},
 ): Promise<TestWadi> {
   const config = opts.config ?? testConfig(opts.env);
   const logs = new LogCapture();
-  const logKit = createLogger({ level: 'debug', format: 'json', secrets: config.secrets, destination: logs });
+  const logKit = createLogger({
+    level: config.env.LOG_LEVEL,
+    format: 'json',
+    secrets: config.secrets,
+    destination: logs,
+  });
   const wadi = await createWadi(config, {
     database,
     logKit,
@@ -80,6 +87,6 @@ export async function startTestWadi(
     security: opts.security,
     migrate: true,
   });
-  const url = await wadi.start(0);
+  const url = await wadi.start(opts.port ?? 0);
   return { wadi, url, logs, stop: () => wadi.stop() };
 }

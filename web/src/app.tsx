@@ -69,7 +69,8 @@ export function App() {
     if (loggedIn) api<Info>('/info').then(setInfo, () => {});
   }, [loggedIn]);
 
-  if (!loggedIn)
+  if (!loggedIn) {
+    document.title = 'Log in · WADI';
     return (
       <Login
         reason={reason}
@@ -79,10 +80,13 @@ export function App() {
         }}
       />
     );
+  }
 
   const current = route.startsWith('/ui/conversations') ? '/ui/conversations' : route.startsWith('/ui/') ? route : '/';
   const title = PAGES.find((p) => p.path === current)?.label ?? 'Overview';
-  document.title = `${title} · WADI`;
+  // The tab names the page (and which conversation), so several open tabs can be told apart.
+  const conv = /^\/ui\/conversations\/(\d+)$/.exec(route);
+  document.title = `${conv ? `Conversation #${conv[1]}` : title} · WADI`;
   return (
     <div className="shell">
       <header className="top">

@@ -1,6 +1,6 @@
 /** Data hooks: load an API resource and refresh it on an interval while the page is visible. */
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { api } from './api.ts';
+import { api, onConnection } from './api.ts';
 
 /** State of a polled resource. */
 export interface Polled<T> {
@@ -45,4 +45,23 @@ export function usePolled<T>(path: string | null, intervalMs: number): Polled<T>
   }, [path, intervalMs, tick]);
 
   return { ...state, reload };
+}
+
+/**
+ * State for the error of an operator's action (Replay, Send, Pause…) that clears itself once WADI
+ * answers again after the connection was lost: "WADI did not answer" must not outlive the outage.
+ */
+export function useActionError(): [string | undefined, (e: string | undefined) => void] {
+  const [error, setError] = useState<string>();
+  useEffect(() => {
+    let lost = false;
+    return onConnection((since) => {
+      if (since) lost = true;
+      else if (lost) {
+        lost = false;
+        setError(undefined);
+      }
+    });
+  }, []);
+  return [error, setError];
 }

@@ -14,6 +14,7 @@ export type {
   HealthView,
   Info,
   LogRecord,
+  Logs,
   Message,
   OutboundFailure,
   Queues,
@@ -25,5 +26,6 @@ export type {
   Stats,
   StatusView,
   ToolCall,
+  UserErased,
   WindowStats,
 } from '../../src/admin/contract.ts';

@@ -10,9 +10,9 @@ import { api, explain } from '../api.ts';
 import { ChatText } from '../chat-text.tsx';
 import { Badge, Empty, ErrorNote } from '../components.tsx';
 import { ago, between, time } from '../format.ts';
-import { usePolled } from '../hooks.ts';
+import { useActionError, usePolled } from '../hooks.ts';
 import { navigate } from '../router.ts';
-import type { Message, Session, ToolCall } from '../types.ts';
+import type { Message, Session, ToolCall, UserErased } from '../types.ts';
 
 const STATUS_CLASS: Record<string, string> = {
   done: 'pass',
@@ -86,7 +86,7 @@ const STATE_BADGE: Record<Session['state'], [string, string]> = {
 function Composer({ s, onSent }: { s: Session; onSent: (what: string) => void }) {
   const [text, setText] = useState('');
   const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string>();
+  const [error, setError] = useActionError();
   const [tpl, setTpl] = useState({ name: '', language: 'es', parameters: '' });
   const windowClosed =
     s.channel === 'whatsapp' && (!s.lastInboundAt || Date.now() - Date.parse(s.lastInboundAt) > WINDOW_MS);
@@ -225,15 +225,16 @@ function ToolCallItem({ c }: { c: ToolCall }) {
 
 /** The conversation view. */
 export function Conversation({ id }: { id: number }) {
+  const [erased, setErased] = useState<UserErased>();
   const res = usePolled<{ session: Session; messages: Message[]; toolCalls?: ToolCall[] }>(
-    `/sessions/${id}/messages?limit=200`,
+    erased ? null : `/sessions/${id}/messages?limit=200`,
     3000,
   );
   // Tool calls are shown right after the inbound message whose turn made them.
   const toolsByInbox = new Map<number, ToolCall[]>();
   for (const c of res.data?.toolCalls ?? []) toolsByInbox.set(c.inboxId, [...(toolsByInbox.get(c.inboxId) ?? []), c]);
   const [busy, setBusy] = useState(false);
-  const [actionError, setActionError] = useState<string>();
+  const [actionError, setActionError] = useActionError();
   const [notice, setNotice] = useState<string>();
   const list = useRef<HTMLDivElement>(null);
   const stick = useRef(true);
@@ -270,6 +271,50 @@ export function Conversation({ id }: { id: number }) {
     if (stick.current || seen.current === 0) el.scrollTop = el.scrollHeight;
     seen.current = count;
   }, [count]);
+
+  /** Erases the person behind a private conversation, after the operator confirmed by name. */
+  const erase = async (channel: string, userId: string, who: string) => {
+    if (
+      !window.confirm(
+        `Erase everything stored about ${who} (${channel} ${userId})? Their messages, replies, history and ` +
+          'conversation are deleted for good; the audit log keeps only a hash.',
+      )
+    )
+      return;
+    setBusy(true);
+    setActionError(undefined);
+    try {
+      setErased(await api<UserErased>(`/users/${channel}/${encodeURIComponent(userId)}`, { method: 'DELETE' }));
+    } catch (e) {
+      setActionError(explain(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  if (erased) {
+    const e = erased.erased;
+    return (
+      <div>
+        <div className="note note-ok" data-testid="erased">
+          Erased: {e.inbound} message(s), {e.outbound} reply part(s), {e.history} history row(s), {e.toolCalls} tool
+          call(s) and {e.conversations} conversation(s). The audit log keeps only the hash{' '}
+          {erased.userHash.slice(0, 16)}…
+        </div>
+        <p>
+          <a
+            href="/admin/ui/conversations"
+            onClick={(ev) => {
+              ev.preventDefault();
+              navigate('/ui/conversations');
+            }}
+          >
+            ← All conversations
+          </a>
+        </p>
+      </div>
+    );
+  }
 
   const s = res.data?.session;
   const messages = res.data?.messages ?? [];
@@ -348,6 +393,28 @@ export function Conversation({ id }: { id: number }) {
             >
               Reset history
             </button>
+            <a
+              className="button-link"
+              href={`/admin/ui/logs?conversation=${s.id}&level=debug`}
+              onClick={(e) => {
+                e.preventDefault();
+                navigate(`/ui/logs?conversation=${s.id}&level=debug`);
+              }}
+              data-testid="conversation-logs"
+            >
+              Logs
+            </a>
+            {s.chatType === 'private' && (
+              <button
+                type="button"
+                className="danger"
+                disabled={busy}
+                onClick={() => void erase(s.channel, s.userId ?? s.chatId, s.displayName ?? s.chatId)}
+                data-testid="erase-user"
+              >
+                Erase user data
+              </button>
+            )}
           </div>
         </header>
       )}

@@ -1,7 +1,7 @@
 /** Conversations: a searchable, filterable list of sessions, newest activity first. */
 import { useEffect, useState } from 'react';
 import { api } from '../api.ts';
-import { Badge, Empty, ErrorNote } from '../components.tsx';
+import { Badge, Empty, ErrorNote, ScrollTable } from '../components.tsx';
 import { ago } from '../format.ts';
 import { navigate } from '../router.ts';
 import type { Session, SessionPage } from '../types.ts';
@@ -111,49 +111,51 @@ export function Conversations() {
         </Empty>
       )}
       {items.length > 0 && (
-        <table className="table table-click" data-testid="sessions-table">
-          <thead>
-            <tr>
-              <th>Who</th>
-              <th>Channel</th>
-              <th>Last activity</th>
-              <th className="num">In / out</th>
-              <th>State</th>
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((s) => (
-              <tr key={s.id} onClick={() => navigate(`/ui/conversations/${s.id}`)} data-testid="session-row">
-                <td>
-                  <a
-                    href={`/admin/ui/conversations/${s.id}`}
-                    onClick={(e) => {
-                      e.preventDefault();
-                      navigate(`/ui/conversations/${s.id}`);
-                    }}
-                  >
-                    {s.displayName ?? s.chatId}
-                  </a>
-                  <div className="muted">{s.chatId}</div>
-                </td>
-                <td>{s.channel}</td>
-                <td>{ago(s.lastSeenAt)}</td>
-                <td className="num">
-                  {s.messagesIn} / {s.messagesOut}
-                </td>
-                <td data-testid="session-state">
-                  {s.state === 'needs_human' && <Badge status="fail">needs human</Badge>}
-                  {s.state === 'paused' && <Badge status="warn">paused</Badge>}
-                  {s.state === 'blocked' && <Badge status="fail">blocked</Badge>}
-                  {s.optedOutAt && <Badge status="warn">opted out</Badge>}{' '}
-                  {s.unanswered > 0 && <Badge status="warn">{s.unanswered} unanswered</Badge>}{' '}
-                  {s.failed > 0 && <Badge status="fail">{s.failed} failed</Badge>}{' '}
-                  {s.active && s.state === 'active' && <Badge status="pass">active</Badge>}
-                </td>
+        <ScrollTable minWidth={560}>
+          <table className="table table-click" data-testid="sessions-table">
+            <thead>
+              <tr>
+                <th>Who</th>
+                <th>Channel</th>
+                <th>Last activity</th>
+                <th className="num">In / out</th>
+                <th>State</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {items.map((s) => (
+                <tr key={s.id} onClick={() => navigate(`/ui/conversations/${s.id}`)} data-testid="session-row">
+                  <td>
+                    <a
+                      href={`/admin/ui/conversations/${s.id}`}
+                      onClick={(e) => {
+                        e.preventDefault();
+                        navigate(`/ui/conversations/${s.id}`);
+                      }}
+                    >
+                      {s.displayName ?? s.chatId}
+                    </a>
+                    <div className="muted">{s.chatId}</div>
+                  </td>
+                  <td>{s.channel}</td>
+                  <td>{ago(s.lastSeenAt)}</td>
+                  <td className="num">
+                    {s.messagesIn} / {s.messagesOut}
+                  </td>
+                  <td data-testid="session-state">
+                    {s.state === 'needs_human' && <Badge status="fail">needs human</Badge>}
+                    {s.state === 'paused' && <Badge status="warn">paused</Badge>}
+                    {s.state === 'blocked' && <Badge status="fail">blocked</Badge>}
+                    {s.optedOutAt && <Badge status="warn">opted out</Badge>}{' '}
+                    {s.unanswered > 0 && <Badge status="warn">{s.unanswered} unanswered</Badge>}{' '}
+                    {s.failed > 0 && <Badge status="fail">{s.failed} failed</Badge>}{' '}
+                    {s.active && s.state === 'active' && <Badge status="pass">active</Badge>}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </ScrollTable>
       )}
       {cursor && (
         <button type="button" onClick={more} data-testid="load-more">

@@ -1,9 +1,9 @@
 /** Failures: outbound messages that failed or are being retried (reason, next attempt) and dead letters with Replay. */
 import { useState } from 'react';
 import { api, explain } from '../api.ts';
-import { Badge, Card, Empty, ErrorNote } from '../components.tsx';
+import { Badge, Card, Empty, ErrorNote, ScrollTable } from '../components.tsx';
 import { ago, time } from '../format.ts';
-import { usePolled } from '../hooks.ts';
+import { useActionError, usePolled } from '../hooks.ts';
 import { navigate } from '../router.ts';
 import type { Failures as FailuresView, OutboundFailure } from '../types.ts';
 
@@ -24,7 +24,7 @@ function ConversationLink({ id }: { id: number | null }) {
 
 function OutboundTable({ rows, retrying }: { rows: OutboundFailure[]; retrying: boolean }) {
   return (
-    <div className="scroll-x">
+    <ScrollTable minWidth={560}>
       <table className="table" data-testid={retrying ? 'retrying-table' : 'failed-table'}>
         <thead>
           <tr>
@@ -58,7 +58,7 @@ function OutboundTable({ rows, retrying }: { rows: OutboundFailure[]; retrying: 
           ))}
         </tbody>
       </table>
-    </div>
+    </ScrollTable>
   );
 }
 
@@ -66,7 +66,7 @@ function OutboundTable({ rows, retrying }: { rows: OutboundFailure[]; retrying: 
 export function Failures() {
   const res = usePolled<FailuresView>('/failures?limit=100', 5000);
   const [notice, setNotice] = useState<string>();
-  const [error, setError] = useState<string>();
+  const [error, setError] = useActionError();
   const replay = async (id: number) => {
     setError(undefined);
     try {
@@ -90,7 +90,7 @@ export function Failures() {
       <Card title={`Dead letters${d ? ` (${d.dead.length})` : ''}`} wide>
         {d && d.dead.length === 0 && <Empty>No inbound message has failed every attempt.</Empty>}
         {d && d.dead.length > 0 && (
-          <div className="scroll-x">
+          <ScrollTable minWidth={560}>
             <table className="table" data-testid="dead-table">
               <thead>
                 <tr>
@@ -121,7 +121,7 @@ export function Failures() {
                 ))}
               </tbody>
             </table>
-          </div>
+          </ScrollTable>
         )}
       </Card>
       <Card title={`Retrying${d ? ` (${d.retrying.length})` : ''}`} wide>

@@ -1,7 +1,7 @@
 /** Overview: dependency health, traffic charts, backlog, outbound outcomes, dead letters, alerts firing. Refreshes every 5 s. */
 import { useEffect, useMemo, useState } from 'react';
 import { ApiError } from '../api.ts';
-import { Badge, Card, Chart, Empty, ErrorNote } from '../components.tsx';
+import { Badge, Card, Chart, Empty, ErrorNote, ScrollTable } from '../components.tsx';
 import { ago, num, pct } from '../format.ts';
 import { usePolled } from '../hooks.ts';
 import { navigate } from '../router.ts';
@@ -20,20 +20,22 @@ function HealthCard() {
             Overall <Badge status={h.data.status} />
             {h.data.shuttingDown && <> · shutting down</>}
           </p>
-          <table className="table" data-testid="health-table">
-            <tbody>
-              {h.data.dependencies.map((d) => (
-                <tr key={d.name}>
-                  <td>{d.name}</td>
-                  <td>
-                    <Badge status={d.status} />
-                  </td>
-                  <td className="num">{d.latencyMs === null ? '—' : `${num(d.latencyMs)} ms`}</td>
-                  <td className="muted">{d.detail ?? ''}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <ScrollTable>
+            <table className="table" data-testid="health-table">
+              <tbody>
+                {h.data.dependencies.map((d) => (
+                  <tr key={d.name}>
+                    <td>{d.name}</td>
+                    <td>
+                      <Badge status={d.status} />
+                    </td>
+                    <td className="num">{d.latencyMs === null ? '—' : `${num(d.latencyMs)} ms`}</td>
+                    <td className="muted">{d.detail ?? ''}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </ScrollTable>
         </>
       )}
     </Card>
@@ -101,28 +103,30 @@ function QueueCard() {
             {q.data.inbox.processing} being answered, <strong>{q.data.inbox.dead}</strong> dead letters
             {q.data.inbox.oldestPendingSeconds !== null && <> · oldest waiting {q.data.inbox.oldestPendingSeconds} s</>}
           </p>
-          <table className="table">
-            <thead>
-              <tr>
-                <th>Outbound</th>
-                <th className="num">last hour</th>
-                <th className="num">last 24 h</th>
-              </tr>
-            </thead>
-            <tbody>
-              {Object.keys(q.data.outbound.last24h).map((k) => (
-                <tr key={k}>
-                  <td>{k}</td>
-                  <td className="num" data-testid={`out-lastHour-${k}`}>
-                    {q.data!.outbound.lastHour[k] ?? 0}
-                  </td>
-                  <td className="num" data-testid={`out-last24h-${k}`}>
-                    {q.data!.outbound.last24h[k] ?? 0}
-                  </td>
+          <ScrollTable>
+            <table className="table">
+              <thead>
+                <tr>
+                  <th>Outbound</th>
+                  <th className="num">last hour</th>
+                  <th className="num">last 24 h</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {Object.keys(q.data.outbound.last24h).map((k) => (
+                  <tr key={k}>
+                    <td>{k}</td>
+                    <td className="num" data-testid={`out-lastHour-${k}`}>
+                      {q.data!.outbound.lastHour[k] ?? 0}
+                    </td>
+                    <td className="num" data-testid={`out-last24h-${k}`}>
+                      {q.data!.outbound.last24h[k] ?? 0}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </ScrollTable>
         </div>
       )}
     </Card>
