@@ -26,13 +26,17 @@ function newest(p) {
   return max;
 }
 
-/** True when web/dist is missing or older than web/src, web/index.html or web/vite.config.ts. */
+/**
+ * True when web/dist is missing or older than web/src, web/index.html, web/vite.config.ts or
+ * docs/operations.md (the Alerts page bundles its runbook sections).
+ */
 export function isStale() {
   if (!existsSync(built)) return true;
   const sources = Math.max(
     newest(path.join(web, 'src')),
     newest(path.join(web, 'index.html')),
     newest(path.join(web, 'vite.config.ts')),
+    newest(path.join(root, 'docs', 'operations.md')),
   );
   return sources > statSync(built).mtimeMs;
 }

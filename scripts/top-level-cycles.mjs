@@ -23,7 +23,9 @@ for (const m of result.modules) {
 const reaches = (from, to, seen = new Set()) => {
   for (const n of edges.get(from)?.keys() ?? []) {
     if (n === to) return true;
-    if (!seen.has(n) && (seen.add(n), reaches(n, to, seen))) return true;
+    if (seen.has(n)) continue;
+    seen.add(n);
+    if (reaches(n, to, seen)) return true;
   }
   return false;
 };

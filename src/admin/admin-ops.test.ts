@@ -33,7 +33,7 @@ describe('admin authentication', () => {
     expect((await call('/admin/sessions', { key: SECOND_KEY })).status).toBe(200);
   });
 
-  it('locks a client out with 429 and Retry-After after 10 failures, even for the right key, per address', async () => {
+  it("locks a client's wrong keys out with 429 and Retry-After after 10 failures, per address, never a valid key", async () => {
     const attacker = newIp();
     for (let i = 0; i < 10; i++) {
       expect((await call('/admin/health', { key: `guess-${i}`, ip: attacker })).status).toBe(401);
@@ -43,8 +43,11 @@ describe('admin authentication', () => {
     expect(locked.body.error.code).toBe('too_many_requests');
     expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(Number(locked.headers.get('retry-after'))).toBeLessThanOrEqual(300);
-    // A right guess during the lockout learns nothing.
-    expect((await call('/admin/health', { ip: attacker })).status).toBe(429);
+    // No key at all is locked out too…
+    expect((await call('/admin/health', { key: null, ip: attacker })).status).toBe(429);
+    // …but an operator's valid key from the same address is not.
+    expect((await call('/admin/health', { ip: attacker })).status).toBe(200);
+    expect((await call('/admin/health', { key: 'guess-y', ip: attacker })).status).toBe(429);
     // Other clients are not affected.
     expect((await call('/admin/health', { ip: newIp() })).status).toBe(200);
   });
@@ -140,7 +143,7 @@ describe('admin reads', () => {
   });
 
   it('GET /admin/stats merges the provider windows with backlog and outcomes from the database', async () => {
-    const win = { windowSeconds: 60, requests: 120, rps: 2, p95Ms: 12.5, errorRate: 0.01 };
+    const win = { windowSeconds: 60, requests: 120, rps: 2, p95Ms: 12.5, errorRate: 0.01, serverErrors: 1 };
     w.wadi.wiring.admin.stats = {
       windows: () => ({ '1m': win, '5m': { ...win, windowSeconds: 300 }, '15m': { ...win, windowSeconds: 900 } }),
       series: (minutes) =>
@@ -175,7 +178,7 @@ describe('admin reads', () => {
     expect({ ...q.body.inbox, oldestPendingSeconds: 0 }).toEqual({ ...r.body.inbox, oldestPendingSeconds: 0 });
   });
 
-  it('GET /admin/alerts shows firing and recent alerts from the provider', async () => {
+  it('GET /admin/alerts shows firing apart from pending, every rule, recent alerts and the destinations', async () => {
     const firing = {
       alert: 'HighErrorRate',
       state: 'firing' as const,
@@ -189,9 +192,23 @@ describe('admin reads', () => {
       startedAt: '2026-01-01T00:00:00.000Z',
       resolvedAt: '2026-01-01T00:05:00.000Z',
     };
+    const pending = { alert: 'HighCpu', state: 'pending' as const, value: '91 %', startedAt: new Date().toISOString() };
+    const rule = {
+      alert: 'HighCpu',
+      state: 'pending' as const,
+      value: '91 %',
+      threshold: '> 80 %',
+      summary: 'CPU',
+      forSeconds: 120,
+      since: pending.startedAt,
+      runbook: 'docs/operations.md#alert-highcpu',
+    };
     let asked = 0;
     w.wadi.wiring.admin.alerts = {
       firing: async () => [firing],
+      pending: async () => [pending],
+      rules: async () => ({ evaluatedAt: '2026-01-01T00:06:00.000Z', rules: [rule] }),
+      destinations: () => [],
       recent: async (limit) => {
         asked = limit;
         return [firing, resolved];
@@ -199,7 +216,13 @@ describe('admin reads', () => {
     };
     const r = await call('/admin/alerts?limit=7');
     expect(r.status).toBe(200);
-    expect(r.body).toEqual({ firing: [firing], recent: [firing, resolved] });
+    expect(r.body).toEqual({
+      firing: [firing],
+      pending: [pending],
+      recent: [firing, resolved],
+      rules: { evaluatedAt: '2026-01-01T00:06:00.000Z', items: [rule] },
+      destinations: [],
+    });
     expect(asked).toBe(7);
   });
 
@@ -245,9 +268,12 @@ describe.runIf(redisUrl)('admin rate limits shared through Redis', () => {
     for (let i = 0; i < 10; i++)
       expect((await onA('/admin/info', { key: `nope-${i}`, ip: attacker })).status).toBe(401);
     const onB = adminClient(() => b.url);
-    const locked = await onB('/admin/info', { ip: attacker });
+    const locked = await onB('/admin/info', { key: 'nope-x', ip: attacker });
     expect(locked.status).toBe(429);
     expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(0);
+    // An operator at the same address, with the valid key, works on both replicas.
+    expect((await onB('/admin/info', { ip: attacker })).status).toBe(200);
+    expect((await onA('/admin/info', { ip: attacker })).status).toBe(200);
     const keys = await a.wadi.redis!.keys(`wadi:admin-rl:*${attacker}`);
     expect(keys.length).toBeGreaterThan(0);
   });

@@ -311,7 +311,10 @@ export const windowStats = z.object({
   requests: z.int(),
   rps: z.number(),
   p95Ms: z.number().nullable(),
+  /** 4xx+5xx share of requests (what the Overview charts). */
   errorRate: z.number(),
+  /** Requests answered 5xx (what HighErrorRate counts). */
+  serverErrors: z.int(),
 });
 
 /** GET /admin/stats query. */
@@ -346,8 +349,30 @@ export const alert = z.object({
 /** GET /admin/alerts query. */
 export const alertsQuery = z.object({ limit: z.int().min(1).max(500).default(50) });
 
+/** One alert rule with the leader's last reading. */
+export const alertRule = z.object({
+  alert: z.string(),
+  state: z.enum(['ok', 'pending', 'firing', 'no_data']),
+  value: z.string().optional(),
+  threshold: z.string(),
+  summary: z.string(),
+  forSeconds: z.int(),
+  since: z.string().optional(),
+  runbook: z.string(),
+});
+
 /** GET /admin/alerts answer. */
-export const alerts = z.object({ firing: z.array(alert), recent: z.array(alert) });
+export const alerts = z.object({
+  /** Firing now. */
+  firing: z.array(alert),
+  /** Condition holds, not yet for the rule's `for`: nobody has been notified. */
+  pending: z.array(alert),
+  recent: z.array(alert),
+  /** Every rule, its current value and state; evaluatedAt is the leader's last round (absent before the first). */
+  rules: z.object({ evaluatedAt: z.string().optional(), items: z.array(alertRule) }),
+  /** Configured alert destinations ("telegram", "slack"); empty means alerts reach nobody. */
+  destinations: z.array(z.string()),
+});
 
 /** GET /admin/status answer: are users being answered right now? */
 export const statusView = z.object({
@@ -552,6 +577,7 @@ export type Stats = z.output<typeof stats>;
 export type Alert = z.output<typeof alert>;
 export type AlertsQuery = z.output<typeof alertsQuery>;
 export type Alerts = z.output<typeof alerts>;
+export type AlertRule = z.output<typeof alertRule>;
 export type Info = z.output<typeof info>;
 export type StatusView = z.output<typeof statusView>;
 export type OutboundFailure = z.output<typeof outboundFailure>;

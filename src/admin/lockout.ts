@@ -1,6 +1,8 @@
 /**
  * The failed-key lockout: after `max` wrong or missing keys from one client within `windowMs`, the
- * client gets 429 until the window ends, even with the right key. Counts live in Redis when it is
+ * client's requests without a valid key get 429 until the window ends; requests that carry a valid
+ * key are let through (the admin plugin checks the key first), so an operator behind the same
+ * address as someone guessing keeps working. Counts live in Redis when it is
  * configured (so every replica sees them) and always in this process too: when Redis is
  * unreachable the in-process count still locks the client out, instead of the lockout turning
  * off (readiness reports Redis as a warning meanwhile).

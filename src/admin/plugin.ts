@@ -36,6 +36,7 @@ export interface AdminOptions {
 export function adminPlugin(ctx: ModuleContext, deps: AdminDeps, opts: AdminOptions = {}): FastifyPluginAsync {
   const verifier = new KeyVerifier(ctx.config.admin.keys);
   const a = adminContext(ctx, deps);
+
   return async (app) => {
     await app.register(dashboardPlugin(opts.dashboardDist));
     await app.register(async (api) => {
@@ -62,6 +63,7 @@ export function adminPlugin(ctx: ModuleContext, deps: AdminDeps, opts: AdminOpti
         // Redis down: fall back to no shared limit rather than locking operators out. (The
         // failed-key lockout below never turns off: it falls back to an in-process count.)
         skipOnError: true,
+        // Route-level: runs after the key check below, so only requests with a valid key count.
         keyGenerator: (req) => clientKey(req.ip),
         errorResponseBuilder: (_req, c) => adminErrors.tooManyRequests(Math.ceil(c.ttl / 1000)),
       });
@@ -71,16 +73,17 @@ export function adminPlugin(ctx: ModuleContext, deps: AdminDeps, opts: AdminOpti
         redis: ctx.redis,
       });
       api.addHook('onRequest', async (req) => {
-        // Checked before the key, so a client that is locked out learns nothing from a right guess.
-        const client = clientKey(req.ip);
-        const seen = await failures.check(client);
-        if (seen.locked) throw adminErrors.tooManyRequests(seen.retryAfterSeconds);
+        // A valid key is never locked out: the lockout stops the failing keys' attempts, not an
+        // operator who shares an address (NAT, proxy) with whoever is guessing.
         const presented = req.headers['x-admin-key'];
         const key = typeof presented === 'string' ? presented : undefined;
         if (key !== undefined && verifier.verify(key)) {
           setActor(req, keyFingerprint(key));
           return;
         }
+        const client = clientKey(req.ip);
+        const seen = await failures.check(client);
+        if (seen.locked) throw adminErrors.tooManyRequests(seen.retryAfterSeconds);
         await failures.fail(client);
         req.log.warn({ ip: req.ip, keyPresent: key !== undefined }, 'admin request with a missing or wrong key');
         throw errors.unauthorized('a valid x-admin-key header is required');

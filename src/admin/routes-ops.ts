@@ -184,7 +184,7 @@ export function opsRoutes(a: AdminContext): FastifyPluginAsync {
         logLevel: 'warn',
         schema: {
           operationId: 'getAlerts',
-          summary: 'Alerts firing now and recent alert history',
+          summary: 'Alerts firing and pending, every rule with its current value, recent history, destinations',
           tags: ['operations'],
           querystring: input(alertsQuery),
           response: responses({ 200: alertsShape }, [503]),
@@ -193,8 +193,19 @@ export function opsRoutes(a: AdminContext): FastifyPluginAsync {
       async (req, reply) => {
         const alerts = a.deps.alerts;
         if (!alerts) return answerError(reply, adminErrors.alertsUnavailable());
-        const [firing, recent] = await Promise.all([alerts.firing(), alerts.recent(req.query.limit)]);
-        return { firing, recent };
+        const [firing, pending, recent, rules] = await Promise.all([
+          alerts.firing(),
+          alerts.pending(),
+          alerts.recent(req.query.limit),
+          alerts.rules(),
+        ]);
+        return {
+          firing,
+          pending,
+          recent,
+          rules: { evaluatedAt: rules.evaluatedAt, items: rules.rules },
+          destinations: alerts.destinations(),
+        };
       },
     );
 

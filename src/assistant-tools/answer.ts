@@ -24,12 +24,17 @@ export interface ToolAnswerDeps {
   readonly logger: Logger;
 }
 
+/** An answer, or the model's decision to hand the conversation to a person (then `text` is empty). */
+export interface ToolAnswer extends AssistantReply {
+  readonly handoff?: { readonly reason?: string };
+}
+
 /** The assistant's answer to `messages`, calling tools as the model asks. */
 export async function answerWithTools(
   deps: ToolAnswerDeps,
   assistant: Assistant,
   req: { messages: readonly ChatMessage[]; locale: 'es' | 'en'; signal?: AbortSignal; turn: JournalTurn },
-): Promise<AssistantReply> {
+): Promise<ToolAnswer> {
   const toolbox = deps.toolbox;
   if (!toolbox) {
     return assistant.reply({ messages: req.messages, locale: req.locale, signal: req.signal });
@@ -55,6 +60,7 @@ export async function answerWithTools(
     },
     req.messages,
   );
+  if (r.handoff) return { text: '', handoff: r.handoff };
   if (!r.text) throw new AssistantUnavailableError('the LLM returned an empty answer after its tool calls');
   return { text: r.text };
 }

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { PromptMessage, ToolCallRequest } from '../assistant/assistant.ts';
 import type { Queryable } from '../db/client.ts';
 import { cleanText } from '../knowledge/text.ts';
+import { HANDOFF, handoffReason } from './handoff.ts';
 import { assertLease, type JournalEntry, type JournalTurn, loadJournal, recordResult, recordStart } from './journal.ts';
 import { toolMetrics } from './metrics.ts';
 import type { Toolbox } from './toolbox.ts';
@@ -53,6 +54,8 @@ export interface ToolLoopResult {
   readonly text: string;
   readonly called: number;
   readonly replayed: number;
+  /** The model called `handoff` (successfully): no text, the turn hands the conversation over. */
+  readonly handoff?: { readonly reason?: string };
 }
 
 const LIMIT_REACHED = JSON.stringify({ error: 'tool call limit for this message reached; answer with what you have' });
@@ -77,6 +80,11 @@ export async function runToolLoop(opts: ToolLoopOptions, messages: readonly Loop
   const journal = await loadJournal(db, turn.inboxId);
   let step = 0;
   let round = 0;
+  // A successful `handoff` call ends the loop after its round (replayed or new): nothing more is asked.
+  let handoff: { reason?: string } | undefined;
+  const noteHandoff = (tool: string, args: Record<string, unknown>, outcome: string) => {
+    if (tool === HANDOFF && outcome === 'ok' && toolbox.knows(HANDOFF)) handoff ??= { reason: handoffReason(args) };
+  };
   for (const [r, entries] of groupByRound(journal)) {
     convo.push({
       role: 'assistant',
@@ -91,10 +99,13 @@ export async function runToolLoop(opts: ToolLoopOptions, messages: readonly Loop
           { tool: e.tool, step: e.step },
           'tool call interrupted by a crash: calling again with the same idempotency key',
         );
-        content = (await call(e.step, e.tool, e.arguments)).content;
+        const again = await call(e.step, e.tool, e.arguments);
+        content = again.content;
+        noteHandoff(e.tool, e.arguments, again.outcome);
       } else {
         replayed += 1;
         toolMetrics.calls.inc({ tool: metricName(toolbox, e.tool), outcome: 'replayed' });
+        noteHandoff(e.tool, e.arguments, e.outcome);
       }
       convo.push({ role: 'tool', toolCallId: e.callId, content });
       step = Math.max(step, e.step);
@@ -102,6 +113,7 @@ export async function runToolLoop(opts: ToolLoopOptions, messages: readonly Loop
     round = Math.max(round, r);
   }
   if (replayed > 0) opts.logger.info({ replayed, inboxId: turn.inboxId }, 'tool calls replayed from the journal');
+  if (handoff) return { text: '', called, replayed, handoff };
 
   // 2. Go on with the model.
   for (;;) {
@@ -128,9 +140,11 @@ export async function runToolLoop(opts: ToolLoopOptions, messages: readonly Loop
         toolMetrics.calls.inc({ tool: metricName(toolbox, tc.name), outcome: 'error' });
       } else {
         result = await call(step, tc.name, args);
+        noteHandoff(tc.name, args, result.outcome);
       }
       convo.push({ role: 'tool', toolCallId: tc.id, content: result.content });
     }
+    if (handoff) return { text: '', called, replayed, handoff };
   }
 }
 

@@ -3,10 +3,11 @@
  * built on the official SDK with a request timeout and bounded retries. SDK errors are mapped to
  * the port's classes: network errors, timeouts, 429 and 5xx mean "unavailable" (keep the message
  * pending); "context too long" (in any compatible server's words) is its own class, so the turn
- * can retry with a shorter history; other 4xx mean this request was rejected. The only file that
- * imports the SDK.
+ * can retry with a shorter history; other 4xx mean this request was rejected. The SDK client itself is
+ * built by openai-client.ts (shared with the transcriber).
  */
-import OpenAI, { APIConnectionError, APIError, APIUserAbortError } from 'openai';
+import type OpenAI from 'openai';
+import { APIConnectionError, APIError, APIUserAbortError } from 'openai';
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { metrics } from '../observability/metrics/metrics.ts';
 import {
@@ -19,6 +20,7 @@ import {
   type PromptMessage,
 } from './assistant.ts';
 import { type LlmGate, retryAfterMs } from './llm-gate.ts';
+import { lazyOpenAiClient } from './openai-client.ts';
 
 /** Adapter settings. */
 export interface OpenAiAssistantOptions {
@@ -89,22 +91,12 @@ export function isContextLengthError(err: APIError): boolean {
 /** Chat completions against any OpenAI-compatible server. */
 export class OpenAiAssistant implements Assistant {
   readonly name = 'openai';
-  private client: OpenAI | undefined;
+  private readonly sdk: () => OpenAI;
   private readonly opts: OpenAiAssistantOptions;
 
   constructor(opts: OpenAiAssistantOptions) {
     this.opts = opts;
-  }
-
-  private sdk(): OpenAI {
-    this.client ??= new OpenAI({
-      apiKey: this.opts.apiKey,
-      baseURL: this.opts.baseUrl(),
-      timeout: this.opts.timeoutMs,
-      maxRetries: this.opts.maxRetries,
-      fetch: this.opts.gate ? this.opts.gate.fetch(wrapErrorBodies) : wrapErrorBodies,
-    });
-    return this.client;
+    this.sdk = lazyOpenAiClient({ ...opts, fetch: opts.gate ? opts.gate.fetch(wrapErrorBodies) : wrapErrorBodies });
   }
 
   /** One chat completion; records duration and token usage. */

@@ -15,6 +15,14 @@ export function registerSandbox(program: Command): void {
     .option('--whatsapp-access-token <token>', 'the Graph API token the fake accepts (default: the built-in one)')
     .option('--whatsapp-phone-number-id <id>', 'the phone number id the fake serves (default: the built-in one)')
     .option('--telegram-bot-token <token>', 'the bot token the fake Bot API accepts (default: the built-in one)')
+    .option(
+      '--whatsapp-webhook-url <url>',
+      "report accepted sends as sent → delivered → read to this WhatsApp webhook (WADI's /webhooks/whatsapp)",
+    )
+    .option(
+      '--whatsapp-app-secret <secret>',
+      'sign those status webhooks with this app secret (default: the built-in one)',
+    )
     .action(
       async (opts: {
         port: string;
@@ -25,22 +33,45 @@ export function registerSandbox(program: Command): void {
         whatsappAccessToken?: string;
         whatsappPhoneNumberId?: string;
         telegramBotToken?: string;
+        whatsappWebhookUrl?: string;
+        whatsappAppSecret?: string;
       }) => {
         const config = configOrExit();
         if (config.production) throw new Error('the sandbox cannot run in production');
         const port = parsePort(opts.port);
-        const [{ default: Fastify }, { sandboxPlugin }, { SandboxState }, { latencyFromBody, latencySchema }] =
-          await Promise.all([
-            import('fastify'),
-            import('../sandbox/module.ts'),
-            import('../sandbox/state.ts'),
-            import('../sandbox/latency.ts'),
-          ]);
+        const webhookUrl = opts.whatsappWebhookUrl;
+        if (webhookUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(webhookUrl)) {
+          throw new CliError(`--whatsapp-webhook-url must be an http(s) URL, got ${JSON.stringify(webhookUrl)}`);
+        }
+        const [
+          { default: Fastify },
+          { sandboxPlugin },
+          { SandboxState },
+          { latencyFromBody, latencySchema },
+          { DeliveryReports },
+          { SANDBOX_CREDENTIALS },
+        ] = await Promise.all([
+          import('fastify'),
+          import('../sandbox/module.ts'),
+          import('../sandbox/state.ts'),
+          import('../sandbox/latency.ts'),
+          import('../sandbox/delivery-reports.ts'),
+          import('../config/config.ts'),
+        ]);
         const state = new SandboxState();
         // Standing in for Meta and Telegram in front of a WADI with its own credentials: accept those.
         if (opts.whatsappAccessToken) state.credentials.whatsappAccessToken = opts.whatsappAccessToken;
         if (opts.whatsappPhoneNumberId) state.credentials.whatsappPhoneNumberId = opts.whatsappPhoneNumberId;
         if (opts.telegramBotToken) state.credentials.telegramBotToken = opts.telegramBotToken;
+        if (webhookUrl !== undefined) {
+          state.deliveryReports = new DeliveryReports({
+            target: {
+              url: () => webhookUrl,
+              appSecret: opts.whatsappAppSecret ?? SANDBOX_CREDENTIALS.whatsappAppSecret,
+            },
+            onError: (status, err) => process.stderr.write(`sandbox: ${status} status webhook failed: ${err}\n`),
+          });
+        }
         if (opts.llmMedianMs !== undefined) {
           const median = Number(opts.llmMedianMs);
           const parsed = latencySchema.safeParse({
@@ -55,6 +86,7 @@ export function registerSandbox(program: Command): void {
         const app = Fastify({ bodyLimit: 5 * 1024 * 1024 });
         await app.register(sandboxPlugin(state));
         const stop = async () => {
+          await state.deliveryReports?.stop();
           await app.close();
           process.exit(0);
         };
@@ -69,6 +101,7 @@ export function registerSandbox(program: Command): void {
             `  Telegram Bot API:    ${base}/sandbox/telegram`,
             `  OpenAI-compatible:   ${base}/sandbox/openai/v1`,
             `  calls received:      ${base}/sandbox/outbox`,
+            `  delivery statuses:   ${webhookUrl ? `sent → delivered → read to ${webhookUrl}` : 'none (--whatsapp-webhook-url)'}`,
             `  point WADI at it with WADI_SANDBOX_URL=${base}`,
             `  fake LLM latency:    ${state.llmLatency.mode === 'instant' ? 'instant' : `log-normal, median ${state.llmLatency.medianMs} ms, p95 ${state.llmLatency.p95Ms} ms`} (PUT ${base}/sandbox/llm/latency)`,
             '',

@@ -89,9 +89,14 @@ export function registerStart(program: Command): void {
         lines.push(`  Admin key:  ${config.admin.keys[0]}  (generated for development; set ADMIN_API_KEY to choose)`);
       }
       if (config.sandbox) {
-        lines.push(
-          '  Sandbox:    on: fake WhatsApp and Telegram APIs, offline assistant; no message leaves this machine',
-        );
+        // The same choice as src/assistant/factory.ts: a configured LLM first, then the fake one.
+        const llm =
+          config.llm.kind === 'openai'
+            ? `the configured LLM (${config.llm.model}): chats leave this machine`
+            : config.env.WADI_SANDBOX_LLM
+              ? 'the fake OpenAI-compatible model; no message leaves this machine'
+              : 'offline assistant; no message leaves this machine';
+        lines.push(`  Sandbox:    on: fake WhatsApp and Telegram APIs, ${llm}`);
       }
       if (config.database.embedded) lines.push(`  Database:   embedded PGlite in ${config.database.dataDir}`);
       process.stdout.write(`${lines.join('\n')}\n\n`);

@@ -1,4 +1,5 @@
 /** Presentation of the effective configuration with every secret hidden (`wadi config check`). */
+import path from 'node:path';
 import type { Config } from './config.ts';
 import { SECRET_VARS } from './schema.ts';
 
@@ -45,5 +46,55 @@ export function configSummary(config: Config): Record<string, unknown> {
     telegram: config.telegram ? `${config.sandbox ? 'sandbox' : 'configured'}, ${config.telegram.mode}` : 'off',
     assistant: config.llm.kind === 'openai' ? `OpenAI-compatible, model ${config.llm.model}` : 'offline assistant',
     adminKey: config.admin.generatedKey ? 'generated for development' : `${config.admin.keys.length} configured`,
+  };
+}
+
+/** One MCP server as `wadi config check` shows it: env and header values never shown. */
+export interface ToolServerSummary {
+  readonly name: string;
+  readonly transport: 'stdio' | 'http';
+  /** The command line (stdio) or the URL (HTTP, password and referenced secrets hidden). */
+  readonly target: string;
+  /** Names of the env variables (stdio) or headers (HTTP) it gets, each `NAME=[redacted]`. */
+  readonly passes: readonly string[];
+  /** The allowlist, or "all" (every tool the server lists). */
+  readonly allowedTools: readonly string[] | 'all';
+  readonly timeoutMs?: number;
+}
+
+/** The tools and knowledge WADI will offer the model (for `wadi config check`). */
+export function toolsSummary(
+  config: Config,
+  cwd = process.cwd(),
+): {
+  file?: string;
+  servers: ToolServerSummary[];
+  knowledgeDir?: string;
+  handoffTool: boolean;
+} {
+  const hide = (text: string) => {
+    let out = text;
+    for (const s of config.tools?.secrets ?? []) if (s) out = out.split(s).join('[redacted]');
+    return out;
+  };
+  const servers = (config.tools?.servers ?? []).map(
+    (s): ToolServerSummary => ({
+      name: s.name,
+      transport: s.transport,
+      target:
+        s.transport === 'stdio'
+          ? [s.command, ...s.args].map((a) => (/[\s"']/.test(a) ? JSON.stringify(a) : a)).join(' ')
+          : hide(redactUrl(s.url)),
+      passes: Object.keys(s.transport === 'stdio' ? s.env : s.headers).map((k) => `${k}=[redacted]`),
+      allowedTools: s.allowedTools ? [...s.allowedTools] : 'all',
+      timeoutMs: s.timeoutMs,
+    }),
+  );
+  const others = Boolean(config.env.KNOWLEDGE_DIR) || servers.length > 0;
+  return {
+    file: config.tools?.file,
+    servers,
+    knowledgeDir: config.env.KNOWLEDGE_DIR ? path.resolve(cwd, config.env.KNOWLEDGE_DIR) : undefined,
+    handoffTool: config.env.ASSISTANT_HANDOFF_TOOL ?? others,
   };
 }

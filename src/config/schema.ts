@@ -129,6 +129,7 @@ export const envSchema = z.object({
   ALERT_OUTBOUND_FAILURE_PERCENT: num(20, 0, 100),
   ALERT_OUTBOUND_MIN_MESSAGES: int(10, 1),
   ALERT_BACKUP_STALE_SECONDS: int(26 * 3600, 60),
+  ALERT_SIGNATURE_FAILURES_MIN: int(5, 1),
   /** Base URL of the docs (e.g. the repository on GitHub) so runbook links in alerts are clickable. */
   ALERT_RUNBOOK_BASE_URL: optUrl,
 
@@ -245,6 +246,12 @@ export const envSchema = z.object({
   ASSISTANT_TOOL_TIMEOUT_MS: int(15_000, 100, 600_000),
   /** Most tool calls in one turn; then the model must answer with what it has. */
   ASSISTANT_TOOL_MAX_STEPS: int(6, 1, 50),
+  /**
+   * Offer the model the built-in `handoff` tool (hand the conversation to a person). Unset: offered
+   * whenever other tools are (KNOWLEDGE_DIR or ASSISTANT_TOOLS_FILE); true: also without them;
+   * false: never.
+   */
+  ASSISTANT_HANDOFF_TOOL: z.stringbool().optional(),
 
   // Replies and silent failures (issue 18: src/render, src/conversation)
   /** Cap on one reply's tokens (`max_tokens`), so a runaway answer is not ten messages; 0 = no cap. */

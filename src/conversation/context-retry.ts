@@ -12,8 +12,8 @@ import {
 } from '../assistant/assistant.ts';
 
 /** The answer, or the news that even the trimmed prompt did not fit. */
-export type ContextOutcome =
-  | { readonly ok: true; readonly reply: AssistantReply; readonly trimmed: boolean }
+export type ContextOutcome<R extends AssistantReply = AssistantReply> =
+  | { readonly ok: true; readonly reply: R; readonly trimmed: boolean }
   | { readonly ok: false; readonly error: AssistantContextTooLongError };
 
 /** The newest history messages that fit a quarter of the tokens the whole window used. */
@@ -34,11 +34,11 @@ export function trimHistory(history: readonly ChatMessage[]): ChatMessage[] {
 }
 
 /** Asks (`ask`: the assistant, with or without tools); on "context too long" retries once with `trimHistory(history)`. */
-export async function replyWithinContext(
-  ask: (messages: ChatMessage[]) => Promise<AssistantReply>,
+export async function replyWithinContext<R extends AssistantReply>(
+  ask: (messages: ChatMessage[]) => Promise<R>,
   req: { history: readonly ChatMessage[]; user: readonly ChatMessage[] },
   onTrim?: (info: { from: number; to: number }) => void,
-): Promise<ContextOutcome> {
+): Promise<ContextOutcome<R>> {
   try {
     const reply = await ask([...req.history, ...req.user]);
     return { ok: true, reply, trimmed: false };

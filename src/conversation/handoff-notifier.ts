@@ -48,8 +48,10 @@ export function handoffText(h: DueHandoff, link: string): string {
   const who = h.display_name?.trim() ? h.display_name.trim() : `${h.channel} user`;
   const at = new Date(h.handoff_requested_at).toISOString().slice(0, 16).replace('T', ' ');
   const channel = h.channel === 'whatsapp' ? 'WhatsApp' : h.channel === 'telegram' ? 'Telegram' : h.channel;
+  const reason = h.handoff_reason?.replace(/\s+/g, ' ').trim();
   return [
     `🙋 A person is needed: ${who} on ${channel} ${TRIGGERS[h.handoff_trigger ?? ''] ?? 'asked for a person'} (${at} UTC).`,
+    ...(reason ? [`The assistant's reason: ${reason}`] : []),
     'The bot stays silent in this conversation until someone replies or resumes it.',
     `Open the conversation: ${link}`,
   ].join('\n');

@@ -4,14 +4,12 @@
  * with the history window. Everything the turn decides (replies in the outbox, history, /reset,
  * messages done) commits in ONE transaction, so a crash before it changes nothing and the turn is
  * simply claimed again. When the LLM is unavailable the messages stay pending and the user gets
- * People: `/human` or a HANDOFF_KEYWORDS word hands the conversation to a person (needs_human: the
- * user is told once, on-call is due to be told, the bot goes silent); while a person has it, what
- * the user writes is stored `unanswered` and added to the history, not answered. Opt-out and opt-in
  * one short notice per outage (conversations.fallback_notified_at). Every text is rendered for the
  * channel (reply-format.ts). A prompt too long for the model is retried once with a trimmed
  * history (context-retry.ts); if it still does not fit, the user gets an apology and the turn ends.
  *
- * People: `/human` or a HANDOFF_KEYWORDS word hands the conversation to a person (needs_human: the
+ * People: `/human`, a HANDOFF_KEYWORDS word or the model's `handoff` tool call hands the
+ * conversation to a person (needs_human: the
  * user is told once, on-call is due to be told, the bot goes silent); while a person has it, what
  * the user writes is stored `unanswered` and added to the history, not answered. Opt-out and opt-in
  * keywords change what WADI may send proactively and are confirmed even then.
@@ -254,12 +252,24 @@ export async function runTurn(deps: TurnDeps, turn: ClaimedTurn, signal: AbortSi
           continue;
         }
         const r = outcome.reply;
-        reply(anchor, r.text);
         const kept = said.filter((_, i) => run.includes(step.messages[i]) && !step.messages[i].inHistory);
+        answered = true;
+        if ('handoff' in r && r.handoff) {
+          // The model called `handoff`: exactly as /human, in this turn's transaction (a retried
+          // turn replays the journaled call, so it is recorded and told to on-call once).
+          // The reason stays in the journal (tool_calls), where the on-call notice reads it.
+          effects.push({ type: 'handoff', trigger: 'tool' });
+          reply(anchor, t.handoff, 'notice');
+          if (kept.length > 0) effects.push({ type: 'history', rows: kept });
+          for (const m of run) if (!m.inHistory) inHistory.add(m.id);
+          paused = true;
+          needsHuman = true;
+          continue;
+        }
+        reply(anchor, r.text);
         const rows = [...kept, { role: 'assistant' as const, content: r.text }];
         effects.push({ type: 'history', rows });
         history = [...history, ...rows];
-        answered = true;
       }
     }
   } catch (err) {

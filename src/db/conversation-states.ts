@@ -124,6 +124,8 @@ export interface DueHandoff {
   handoff_trigger: string | null;
   handoff_requested_at: Date | string;
   handoff_notify_attempts: number;
+  /** The reason the model gave when it called the `handoff` tool (trigger `tool`), from the journal. */
+  handoff_reason?: string | null;
 }
 
 /**
@@ -138,7 +140,12 @@ export async function claimDueHandoffs(db: Queryable, limit: number, leaseMs: nu
            order by handoff_notify_at limit $1 for update skip locked) d
      where c.id = d.id and c.handoff_requested_at is not null
      returning c.id, c.channel, c.chat_id, c.display_name, c.handoff_trigger, c.handoff_requested_at,
-       c.handoff_notify_attempts`,
+       c.handoff_notify_attempts,
+       case when c.handoff_trigger = 'tool' then
+         (select left(tc.arguments->>'reason', 300) from tool_calls tc
+          where tc.conversation_id = c.id and tc.tool = 'handoff' and tc.outcome = 'ok'
+          order by tc.id desc limit 1)
+       end as handoff_reason`,
     [limit, leaseMs],
   );
   return rows;

@@ -5,7 +5,9 @@
  * an LLM outage); other 4xx are `rejected` (the user gets a notice). Timed by
  * wadi_transcription_duration_seconds.
  */
-import OpenAI, { APIConnectionError, APIError, APIUserAbortError, toFile } from 'openai';
+import type OpenAI from 'openai';
+import { APIConnectionError, APIError, APIUserAbortError, toFile } from 'openai';
+import { lazyOpenAiClient } from '../assistant/openai-client.ts';
 import { metrics } from '../observability/metrics/metrics.ts';
 import { MediaError } from './errors.ts';
 
@@ -51,21 +53,12 @@ export interface Transcriber {
 
 /** Transcriptions over any OpenAI-compatible server. */
 export class OpenAiTranscriber implements Transcriber {
-  private client: OpenAI | undefined;
+  private readonly sdk: () => OpenAI;
   private readonly opts: TranscriberOptions;
 
   constructor(opts: TranscriberOptions) {
     this.opts = opts;
-  }
-
-  private sdk(): OpenAI {
-    this.client ??= new OpenAI({
-      apiKey: this.opts.apiKey,
-      baseURL: this.opts.baseUrl(),
-      timeout: this.opts.timeoutMs,
-      maxRetries: this.opts.maxRetries,
-    });
-    return this.client;
+    this.sdk = lazyOpenAiClient(opts);
   }
 
   /** The transcript (possibly empty); throws MediaError. */

@@ -261,6 +261,8 @@ export function graphApiFake(state: SandboxState): FastifyPluginAsync {
           const to = (body as { to: string }).to.replace(/^\+/, '');
           const id = fakeWamid(to);
           answer(kind, 200, id);
+          // Meta then reports sent → delivered → read on the webhook; so does the sandbox.
+          state.deliveryReports?.schedule(phoneNumberId, id, to);
           return { messaging_product: 'whatsapp', contacts: [{ input: to, wa_id: to }], messages: [{ id }] };
         }
         answer(kind, 200);

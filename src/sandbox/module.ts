@@ -6,7 +6,9 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { WadiModule } from '../kernel/module.ts';
+import type { BackgroundService } from '../kernel/service.ts';
 import type { ModuleContext } from '../platform/context.ts';
+import { DeliveryReports } from './delivery-reports.ts';
 import { SANDBOX_FAKES } from './fakes.ts';
 import { sandboxRoutes } from './routes.ts';
 import { SandboxState } from './state.ts';
@@ -30,5 +32,16 @@ export function sandboxModule(ctx: ModuleContext): SandboxFeature {
   if (!ctx.config.sandbox || ctx.role === 'worker') return { module: { name: 'sandbox' } };
   const state = new SandboxState();
   state.approvedTemplates = ctx.config.templates;
-  return { module: { name: 'sandbox', plugins: [sandboxPlugin(state)] }, state };
+  const services: BackgroundService[] = [];
+  const wa = ctx.config.whatsapp;
+  if (wa) {
+    // Statuses go to this process's own WhatsApp webhook, signed with the app secret it checks.
+    const log = ctx.logger.child({ component: 'sandbox' });
+    state.deliveryReports = new DeliveryReports({
+      target: { url: () => `${ctx.localBaseUrl()}/webhooks/whatsapp`, appSecret: wa.appSecret },
+      onError: (status, err) => log.warn({ status, err }, 'sandbox delivery-status webhook failed'),
+    });
+    services.push(state.deliveryReports);
+  }
+  return { module: { name: 'sandbox', plugins: [sandboxPlugin(state)], services }, state };
 }

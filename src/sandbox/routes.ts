@@ -22,6 +22,13 @@ const faultSchema = z.object({
   context_length: z.enum(CONTEXT_LENGTH_FLAVORS).optional(),
 });
 
+const deliveryStatusesSchema = z.strictObject({
+  enabled: z.boolean().optional(),
+  sent_ms: z.number().int().min(0).max(600_000).optional(),
+  delivered_ms: z.number().int().min(0).max(600_000).optional(),
+  read_ms: z.number().int().min(0).max(600_000).optional(),
+});
+
 const windowSchema = z.strictObject({
   wa_id: z.string().regex(/^\+?\d{5,20}$/),
   last_message_at: z.iso.datetime({ offset: true }).optional(),
@@ -59,6 +66,40 @@ export function sandboxRoutes(state: SandboxState): FastifyPluginAsync {
         last_message_at: new Date(at).toISOString(),
         open: !state.customerWindows.closed(parsed.data.wa_id),
       };
+    });
+    // The fake Graph API's delivery-status webhooks (sent → delivered → read after each accepted send).
+    const statusesBody = () => {
+      const r = state.deliveryReports;
+      return r
+        ? {
+            available: true,
+            enabled: r.enabled,
+            sent_ms: r.delays.sent,
+            delivered_ms: r.delays.delivered,
+            read_ms: r.delays.read,
+          }
+        : { available: false, enabled: false };
+    };
+    app.get('/sandbox/whatsapp/delivery-statuses', async () => statusesBody());
+    app.put('/sandbox/whatsapp/delivery-statuses', async (req) => {
+      const r = state.deliveryReports;
+      if (!r) throw errors.badRequest('delivery statuses need a WhatsApp webhook to report to (WADI in sandbox mode)');
+      const parsed = deliveryStatusesSchema.safeParse(req.body);
+      if (!parsed.success)
+        throw errors.badRequest(
+          parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '),
+        );
+      const b = parsed.data;
+      const delays = {
+        sent: b.sent_ms ?? r.delays.sent,
+        delivered: b.delivered_ms ?? r.delays.delivered,
+        read: b.read_ms ?? r.delays.read,
+      };
+      if (!(delays.sent <= delays.delivered && delays.delivered <= delays.read))
+        throw errors.badRequest('delays must not decrease: sent_ms <= delivered_ms <= read_ms');
+      r.delays = delays;
+      if (b.enabled !== undefined) r.enabled = b.enabled;
+      return statusesBody();
     });
     // The fake LLM's latency model: instant, or log-normal by median and p95 (see latency.ts).
     app.get('/sandbox/llm/latency', async () => latencyToBody(state.llmLatency));

@@ -6,6 +6,7 @@
 
 import { SANDBOX_CREDENTIALS } from '../config/config.ts';
 import type { TemplateBook } from '../config/templates.ts';
+import type { DeliveryReports } from './delivery-reports.ts';
 import { CustomerWindows } from './graph-templates.ts';
 import { INSTANT, type LatencyModel } from './latency.ts';
 
@@ -81,6 +82,8 @@ export class SandboxState {
     telegramBotToken: SANDBOX_CREDENTIALS.telegramBotToken,
   };
   /** When each WhatsApp user last wrote, as far as the fake knows (24 h window checks). */
+  /** Delivery-status webhooks after accepted WhatsApp sends; unset: none are sent. */
+  deliveryReports?: DeliveryReports;
   readonly customerWindows = new CustomerWindows();
   /** The templates the fake Graph API treats as approved (WHATSAPP_TEMPLATES_FILE); undefined: any well-formed one. */
   approvedTemplates: TemplateBook | undefined;

@@ -32,6 +32,7 @@ const countingStats: ExtraModule = (_ctx, wiring) => {
       rps: xs.length / seconds,
       p95Ms: sorted.length ? sorted[Math.floor(sorted.length * 0.95)] : null,
       errorRate: xs.length ? xs.filter((d) => d.error).length / xs.length : 0,
+      serverErrors: 0,
     };
   };
   const stats: StatsProvider = {

@@ -180,7 +180,8 @@ describe.runIf(chromium)('handoff, operator replies and templates in Chromium', 
     await untilText('[data-testid=msg-author]', 'operator');
     await page
       .waitForFunction(
-        () => [...document.querySelectorAll('[data-author=operator]')].some((e) => /· sent/.test(e.textContent ?? '')),
+        // The sandbox reports sent → delivered → read, as Meta does: the reply reaches "read".
+        () => [...document.querySelectorAll('[data-author=operator]')].some((e) => /· read/.test(e.textContent ?? '')),
         undefined,
         WAIT,
       )

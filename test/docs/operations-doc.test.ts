@@ -22,6 +22,7 @@ function documentedVariables(): Map<string, { def: string; meaning: string }> {
 const ALERTS = [
   'ServiceNotReady',
   'HighErrorRate',
+  'WebhookSignatureInvalid',
   'HighCpu',
   'HighMemory',
   'InboxBacklog',

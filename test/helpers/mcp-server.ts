@@ -3,7 +3,8 @@
  * HTTP), with a side-effect counter. Tools:
  * - `get_order {orderId}` → the order's status (orders "A1".."A9" exist; others are not found);
  * - `book_table {name, people}` → a side effect: increments the counter once per idempotency key
- *   (`_meta.idempotencyKey`), so a repeated call with the same key books nothing new;
+ *   (`_meta.idempotencyKey`), so a repeated call with the same key books nothing new (and, while
+ *   `state.hold` is set, answers only once it resolves);
  * - `slow {ms}` → answers after `ms`; `fail` → a tool error (isError); `crash` → the stdio process exits.
  * Every invocation (deduplicated or not) is appended to MCP_TEST_LOG as a JSON line when set, so
  * tests can count calls across processes.
@@ -31,6 +32,11 @@ export interface McpInvocation {
 export class McpTestState {
   readonly invocations: McpInvocation[] = [];
   readonly bookings = new Map<string, { name: string; people: number }>();
+  /**
+   * While set, `book_table` books (the side effect happens and is recorded) and then waits for this
+   * before it answers: the window between a server's action and its result reaching WADI.
+   */
+  hold?: Promise<void>;
   private readonly logFile?: string;
   constructor(logFile?: string) {
     this.logFile = logFile;
@@ -93,6 +99,7 @@ export function buildMcpTestServer(state: McpTestState, opts: { onCrash?: () => 
       const effect = !state.bookings.has(k);
       if (effect) state.bookings.set(k, { name, people });
       state.record({ tool: 'book_table', args: { name, people }, idempotencyKey: key(extra), effect });
+      if (state.hold) await state.hold;
       return {
         content: [{ type: 'text', text: JSON.stringify({ booked: true, reference: `R-${state.bookings.size}` }) }],
       };

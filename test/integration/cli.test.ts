@@ -1,6 +1,10 @@
 import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { verifySignature } from '../../src/channels/whatsapp/signature.ts';
+import { SANDBOX_CREDENTIALS } from '../../src/config/config.ts';
 import { freePort, runWadi, spawnWadi, tempDir, waitFor } from '../helpers/cli.ts';
 import { createPostgresDatabase, postgresUrl } from '../helpers/db.ts';
 
@@ -102,6 +106,71 @@ describe('wadi CLI', () => {
       p.child.kill('SIGKILL');
     }
   }, 60_000);
+
+  it('the standalone sandbox reports accepted sends as signed sent → delivered → read webhooks', async () => {
+    const received: { status: string; id: string; valid: boolean }[] = [];
+    const hook = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const raw = Buffer.concat(chunks);
+        const valid = verifySignature(raw, req.headers['x-hub-signature-256'], 'the-apps-own-secret');
+        const st = JSON.parse(raw.toString('utf8')).entry[0].changes[0].value.statuses[0];
+        received.push({ status: st.status, id: st.id, valid });
+        res.writeHead(200).end('{}');
+      });
+    });
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+    const hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/webhooks/whatsapp`;
+    const port = await freePort();
+    const p = spawnWadi([
+      'sandbox',
+      '--port',
+      String(port),
+      '--whatsapp-webhook-url',
+      hookUrl,
+      '--whatsapp-app-secret',
+      'the-apps-own-secret',
+    ]);
+    try {
+      await waitFor(`http://127.0.0.1:${port}/sandbox/outbox`, { timeoutMs: 30_000 });
+      expect(p.output()).toContain(`sent → delivered → read to ${hookUrl}`);
+      const send = await fetch(
+        `http://127.0.0.1:${port}/sandbox/graph/v21.0/${SANDBOX_CREDENTIALS.whatsappPhoneNumberId}/messages`,
+        {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${SANDBOX_CREDENTIALS.whatsappAccessToken}`,
+            'content-type': 'application/json',
+          },
+          body: JSON.stringify({
+            messaging_product: 'whatsapp',
+            to: '34600111222',
+            type: 'text',
+            text: { body: 'hola' },
+          }),
+        },
+      );
+      const wamid = ((await send.json()) as { messages: { id: string }[] }).messages[0].id;
+      await expect.poll(() => received.length, { timeout: 15_000 }).toBe(3);
+      expect(received).toEqual([
+        { status: 'sent', id: wamid, valid: true },
+        { status: 'delivered', id: wamid, valid: true },
+        { status: 'read', id: wamid, valid: true },
+      ]);
+      p.child.kill('SIGTERM');
+      expect(await p.exited).toBe(0);
+    } finally {
+      p.child.kill('SIGKILL');
+      hook.close();
+    }
+  });
+
+  it('the standalone sandbox refuses a webhook URL that is not http(s)', async () => {
+    const r = await runWadi(['sandbox', '--port', String(await freePort()), '--whatsapp-webhook-url', 'ftp://x']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('--whatsapp-webhook-url must be an http(s) URL');
+  });
 
   it('runs the sandbox standalone and answers /sandbox/outbox', async () => {
     const port = await freePort();

@@ -1,7 +1,6 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KV_BACKUP_LAST_SUCCESS } from '../../src/features/backup/last-success.ts';
-import { securityModule } from '../../src/http/security/module.ts';
 import type { ModuleFactory } from '../../src/platform/context.ts';
 import type { CheckResult } from '../../src/tools/preflight/checks/types.ts';
 import { runPreflight } from '../../src/tools/preflight/run.ts';

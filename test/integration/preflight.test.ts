@@ -2,7 +2,6 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KV_BACKUP_LAST_SUCCESS } from '../../src/features/backup/last-success.ts';
-import { securityModule } from '../../src/http/security/module.ts';
 import type { ModuleFactory } from '../../src/platform/context.ts';
 import { backupChecks } from '../../src/tools/preflight/checks/backups.ts';
 import { ciChecks } from '../../src/tools/preflight/checks/ci.ts';

@@ -9,6 +9,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { OpenAiAssistant } from '../../src/assistant/openai.ts';
+import { handoffTool } from '../../src/assistant-tools/handoff.ts';
 import { loadJournal, recordStart } from '../../src/assistant-tools/journal.ts';
 import { runToolLoop, type ToolLoopOptions } from '../../src/assistant-tools/loop.ts';
 import { McpConnection } from '../../src/assistant-tools/mcp-connection.ts';
@@ -196,5 +197,45 @@ describe.each(backends())('tool loop on %s', (backend) => {
     expect(r.text).toContain('search_knowledge:');
     const [e] = await loadJournal(t.database, inboxId);
     expect(JSON.stringify(e.arguments)).not.toContain('\\u0000');
+  });
+
+  it('a handoff call ends the loop without asking the model again; a retried turn replays it', async () => {
+    const withHandoff = new Toolbox({
+      builtins: [searchKnowledgeTool(t.database, 'spanish'), handoffTool()],
+      connections: [],
+      logger,
+    });
+    let asked = 0;
+    const real = options().model;
+    const counting: ToolLoopOptions['model'] = (req) => {
+      asked += 1;
+      return real(req);
+    };
+    const text = 'tool:search_knowledge {"query":"domingo"} tool:handoff {"reason":"  wants\\na refund  "}';
+    const first = await ask(text, { toolbox: withHandoff, model: counting });
+    expect(first).toEqual({ text: '', called: 2, replayed: 0, handoff: { reason: 'wants a refund' } });
+    // Round 1 (search), round 2 (handoff), and nothing after it.
+    expect(asked).toBe(2);
+    const again = await ask(text, { toolbox: withHandoff, model: counting });
+    expect(again).toEqual({ text: '', called: 0, replayed: 2, handoff: { reason: 'wants a refund' } });
+    expect(asked).toBe(2);
+    expect((await loadJournal(t.database, inboxId)).map((e) => [e.tool, e.outcome])).toEqual([
+      ['search_knowledge', 'ok'],
+      ['handoff', 'ok'],
+    ]);
+  });
+
+  it('a model that calls handoff when it is not offered gets an error result and must answer', async () => {
+    let first = true;
+    const real = options().model;
+    const r = await ask('hola', {
+      model: async (req) => {
+        if (!first) return real(req);
+        first = false;
+        return { text: null, toolCalls: [{ id: 'h1', name: 'handoff', arguments: '{}' }] };
+      },
+    });
+    expect(r.handoff).toBeUndefined();
+    expect((await loadJournal(t.database, inboxId)).map((e) => [e.tool, e.outcome])).toEqual([['handoff', 'error']]);
   });
 });

@@ -45,7 +45,7 @@ async function ask(text: string): Promise<{ from: string; reply: string }> {
     const sends = sandbox()
       .calls('whatsapp')
       .filter((c) => c.kind === 'send_text' && (c.body as { to?: string }).to === from);
-    return sends.length > 0 && String(((sends[0].body as { text?: { body?: string } }).text ?? {}).body);
+    return sends.length > 0 && String((sends[0].body as { text?: { body?: string } }).text?.body);
   });
   return { from, reply };
 }
@@ -69,6 +69,7 @@ beforeAll(async () => {
     JSON.stringify({
       mcpServers: {
         shop: { ...MCP_STDIO_COMMAND, env: { MCP_TEST_LOG: stdioLog }, allowedTools: ['get_order', 'crash'] },
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: the tools file's own ${VAR} syntax, not a template
         crm: { url: http.url, headers: { authorization: 'Bearer ${CRM_TOKEN}' }, timeoutMs: 1000 },
       },
     }),

@@ -5,6 +5,7 @@
  */
 export type {
   Alert,
+  AlertRule,
   Alerts,
   ChannelName,
   DeadLetterPage,

@@ -84,3 +84,28 @@ export function whatsappTextWebhook(o: WhatsappTextOptions): Record<string, unkn
     timestamp: o.timestamp,
   }).body;
 }
+
+/** The delivery statuses Meta reports for an outbound message, in the order they happen. */
+export type OutboundStatus = 'sent' | 'delivered' | 'read';
+
+/** A status notification for an outbound message (`wamid`) to `recipient`, as Meta posts it. */
+export function statusNotification(opts: {
+  phoneNumberId: string;
+  wamid: string;
+  recipient: string;
+  status: OutboundStatus;
+  timestamp?: number;
+}): Record<string, unknown> {
+  const item: Record<string, unknown> = {
+    id: opts.wamid,
+    status: opts.status,
+    timestamp: String(opts.timestamp ?? Math.floor(Date.now() / 1000)),
+    recipient_id: opts.recipient,
+  };
+  if (opts.status !== 'read') {
+    // Meta attaches the conversation and pricing to sent and delivered, not to read.
+    item.conversation = { id: `conv-${opts.recipient}`, origin: { type: 'service' } };
+    item.pricing = { billable: false, pricing_model: 'PMP', category: 'service', type: 'free_customer_service' };
+  }
+  return notification(opts.phoneNumberId, { statuses: [item] });
+}

@@ -8,6 +8,7 @@ import { metrics } from '../../observability/metrics/metrics.ts';
 import { AlertEngine } from './engine.ts';
 import { notifiersFromEnv } from './notifiers.ts';
 import { type AlertSources, buildRules } from './rules.ts';
+import type { WebhookWindow } from './webhook-window.ts';
 
 const BOT_TOKEN = '123456:alerts-bot-token-abcdefghijklmnop';
 
@@ -15,7 +16,8 @@ const BOT_TOKEN = '123456:alerts-bot-token-abcdefghijklmnop';
 function fakeSources() {
   const s = {
     ready: true,
-    requests: { requests: 0, errorRate: 0 },
+    requests: { requests: 0, serverErrors: 0 },
+    webhooks: {} as WebhookWindow,
     cpu: 10 as number | null,
     mem: 10 as number | null,
     inboxAge: null as number | null,
@@ -27,6 +29,7 @@ function fakeSources() {
   const sources: AlertSources = {
     ready: async () => s.ready,
     requests: () => s.requests,
+    webhookEvents: async () => s.webhooks,
     cpuPercent: () => s.cpu,
     memoryPercent: () => s.mem,
     oldestPendingInboxSeconds: async () => s.inboxAge,
@@ -56,8 +59,14 @@ const CASES: {
   {
     alert: 'HighErrorRate',
     forSeconds: 60,
-    on: (s) => Object.assign(s, { requests: { requests: 200, errorRate: 0.2 } }),
-    off: (s) => Object.assign(s, { requests: { requests: 200, errorRate: 0.01 } }),
+    on: (s) => Object.assign(s, { requests: { requests: 200, serverErrors: 40 } }),
+    off: (s) => Object.assign(s, { requests: { requests: 200, serverErrors: 2 } }),
+  },
+  {
+    alert: 'WebhookSignatureInvalid',
+    forSeconds: 0,
+    on: (s) => Object.assign(s, { webhooks: { whatsapp: { verified: 0, invalidSignature: 6, unstorable: 0 } } }),
+    off: (s) => Object.assign(s, { webhooks: {} }),
   },
   {
     alert: 'HighCpu',
@@ -127,6 +136,7 @@ describe('alert rules: pending → firing → resolved, with notifications', () 
     for (const e of engines.splice(0)) await e.stop();
     // Each test starts from a clean history, as a first deployment would.
     await t.database.query('delete from alert_events');
+    await t.database.query(`delete from kv where key = 'alerts:rules'`);
     telegram.received.length = 0;
     slack.received.length = 0;
   });
@@ -174,8 +184,9 @@ describe('alert rules: pending → firing → resolved, with notifications', () 
     await h.engine.tick();
     if (c.forSeconds > 0) {
       expect(telegram.received).toHaveLength(0);
-      const pending = await h.engine.firing();
+      const pending = await h.engine.pending();
       expect(pending.find((a) => a.alert === c.alert)?.state).toBe('pending');
+      expect((await h.engine.firing()).find((a) => a.alert === c.alert)).toBeUndefined();
       await h.advance(c.forSeconds - 10);
       expect(telegram.received).toHaveLength(0);
       expect(await firingGauge(c.alert)).toBe(0);
@@ -226,10 +237,71 @@ describe('alert rules: pending → firing → resolved, with notifications', () 
 
   it('HighErrorRate stays quiet below the minimum number of requests', async () => {
     const h = setup();
-    h.s.requests = { requests: 10, errorRate: 1 };
+    h.s.requests = { requests: 10, serverErrors: 10 };
     await h.engine.tick();
     await h.advance(600);
     expect(telegram.received).toHaveLength(0);
+    const rule = (await h.engine.rules()).rules.find((r) => r.alert === 'HighErrorRate');
+    expect(rule).toMatchObject({ state: 'ok', value: '100 % of 10 requests (10 5xx, 0 webhook events not stored)' });
+  });
+
+  it('HighErrorRate counts webhook events acknowledged but not stored, next to 5xx', async () => {
+    const h = setup();
+    h.s.requests = { requests: 100, serverErrors: 2 };
+    h.s.webhooks = { telegram: { verified: 10, invalidSignature: 0, unstorable: 6 } };
+    await h.engine.tick();
+    expect((await h.engine.pending()).map((a) => [a.alert, a.value])).toEqual([
+      ['HighErrorRate', '8 % of 100 requests (2 5xx, 6 webhook events not stored)'],
+    ]);
+    await h.advance(60);
+    expect(telegram.received.map((r) => r.text.split('\n')[0])).toEqual(['🔥 FIRING: HighErrorRate']);
+    expect((await h.engine.pending()).map((a) => a.alert)).toEqual([]);
+    h.s.webhooks = {};
+    await h.advance(10);
+  });
+
+  it('WebhookSignatureInvalid stays quiet when verified deliveries arrive too (forgeries, not a wrong secret)', async () => {
+    const h = setup();
+    h.s.webhooks = { whatsapp: { verified: 3, invalidSignature: 50, unstorable: 0 } };
+    await h.engine.tick();
+    h.s.webhooks = { telegram: { verified: 0, invalidSignature: 4, unstorable: 0 } };
+    await h.advance(10);
+    expect(telegram.received).toHaveLength(0);
+    const rule = (await h.engine.rules()).rules.find((r) => r.alert === 'WebhookSignatureInvalid');
+    expect(rule).toMatchObject({ state: 'ok', value: 'telegram: 4 refused, 0 verified' });
+    h.s.webhooks = { telegram: { verified: 0, invalidSignature: 5, unstorable: 0 } };
+    await h.advance(10);
+    expect(telegram.received.map((r) => r.text.split('\n')[0])).toEqual(['🔥 FIRING: WebhookSignatureInvalid']);
+    h.s.webhooks = {};
+    await h.advance(10);
+  });
+
+  it('lists every rule with its state and value, pending apart from firing, for every replica', async () => {
+    const h = setup();
+    expect((await h.engine.rules()).evaluatedAt).toBeUndefined();
+    h.s.cpu = 95;
+    h.s.breaker = true;
+    await h.engine.tick();
+    await h.advance(60);
+    const snap = await h.engine.rules();
+    expect(snap.evaluatedAt).toBe(new Date(h.now()).toISOString());
+    const states = Object.fromEntries(snap.rules.map((r) => [r.alert, r.state]));
+    expect(states).toMatchObject({
+      HighCpu: 'pending',
+      LlmUnavailable: 'firing',
+      HighMemory: 'ok',
+      ServiceNotReady: 'ok',
+    });
+    // BackupStale has no data without BACKUP_SCHEDULE (the fake answers undefined).
+    expect(states.BackupStale).toBe('no_data');
+    expect(snap.rules.map((r) => r.alert)).toEqual(buildRules(testConfig().env, {} as never).map((r) => r.name));
+    expect(snap.rules.find((r) => r.alert === 'HighCpu')).toMatchObject({ value: '95 %', forSeconds: 120 });
+    expect((await h.engine.pending()).map((a) => a.alert)).toEqual(['HighCpu']);
+    expect((await h.engine.firing()).map((a) => a.alert)).toEqual(['LlmUnavailable']);
+    expect(h.engine.destinations()).toEqual(['telegram', 'slack']);
+    h.s.cpu = 10;
+    h.s.breaker = false;
+    await h.advance(10);
   });
 
   it('repeats a firing alert every ALERT_REPEAT_SECONDS', async () => {

@@ -27,11 +27,43 @@ export interface AlertView {
   readonly runbook?: string;
 }
 
+/** One rule as last evaluated by the leader: what it saw and where it stands. */
+export interface RuleView {
+  readonly alert: string;
+  /** ok: condition false; pending: true but not for long enough; firing; no_data: its feature is absent here. */
+  readonly state: 'ok' | 'pending' | 'firing' | 'no_data';
+  readonly value?: string;
+  readonly threshold: string;
+  readonly summary: string;
+  readonly forSeconds: number;
+  /** Since when the condition holds (pending, firing). */
+  readonly since?: string;
+  readonly runbook: string;
+}
+
+/** The last evaluation round, as every replica reads it. */
+export interface RulesSnapshot {
+  /** When the leader last evaluated; undefined when no leader has evaluated yet. */
+  readonly evaluatedAt?: string;
+  readonly rules: RuleView[];
+}
+
 /** Alert state for /admin/alerts (the port admin uses). */
 export interface AlertsProvider {
+  /** Alerts firing now (from alert_events). */
   firing(): Promise<AlertView[]>;
+  /** Alerts whose condition holds but not yet for their `for` (from the last round). */
+  pending(): Promise<AlertView[]>;
+  /** Every rule with its current value and state. */
+  rules(): Promise<RulesSnapshot>;
+  /** The latest episodes, firing or resolved, newest first. */
   recent(limit: number): Promise<AlertView[]>;
+  /** Names of the configured alert destinations ("telegram", "slack"); empty: alerts reach nobody. */
+  destinations(): string[];
 }
+
+/** The kv key the leader writes each round's rule states under. */
+export const KV_ALERT_RULES = 'alerts:rules';
 
 /** Advisory lock key of the alert leader ("WADI" + 1). */
 export const ALERTS_LOCK_KEY = 0x5741_4401;
@@ -126,7 +158,9 @@ export class AlertEngine implements AlertsProvider, BackgroundService {
     }
     try {
       const now = this.clock.now();
-      for (const rule of this.opts.rules) await this.evaluate(rule, now);
+      const views: RuleView[] = [];
+      for (const rule of this.opts.rules) views.push(await this.evaluate(rule, now));
+      await this.publish(now, views);
       await this.delivery.deliver(now);
     } catch (err) {
       this.opts.logger.error({ err }, 'alert evaluation failed');
@@ -179,14 +213,40 @@ export class AlertEngine implements AlertsProvider, BackgroundService {
     for (const r of this.opts.rules) metrics.alertsFiring.set({ alert: r.name }, 0);
   }
 
-  private async evaluate(rule: AlertRule, now: number): Promise<void> {
+  /** Writes this round's rule states where every replica reads them (one kv row). */
+  private async publish(now: number, rules: RuleView[]): Promise<void> {
+    const snapshot: RulesSnapshot = { evaluatedAt: new Date(now).toISOString(), rules };
+    await this.opts.database.query(
+      `insert into kv (key, value, updated_at) values ($1, $2::jsonb, now())
+       on conflict (key) do update set value = excluded.value, updated_at = excluded.updated_at`,
+      [KV_ALERT_RULES, JSON.stringify(snapshot)],
+    );
+  }
+
+  private ruleView(rule: AlertRule, state: RuleView['state'], value?: string, since?: number): RuleView {
+    return {
+      alert: rule.name,
+      state,
+      value,
+      threshold: rule.threshold,
+      summary: rule.summary,
+      forSeconds: rule.forSeconds,
+      since: since === undefined ? undefined : new Date(since).toISOString(),
+      runbook: runbookLink(rule.name, this.opts.runbookBase),
+    };
+  }
+
+  private async evaluate(rule: AlertRule, now: number): Promise<RuleView> {
     let result: Awaited<ReturnType<AlertRule['check']>>;
     try {
       result = await rule.check(now);
     } catch (err) {
       // A failing sample (database hiccup) keeps the current state rather than flapping it.
       this.opts.logger.warn({ alert: rule.name, err: (err as Error).message }, 'alert rule could not be evaluated');
-      return;
+      const st = this.states.get(rule.name);
+      return st
+        ? this.ruleView(rule, st.phase, st.value, st.activeSince)
+        : this.ruleView(rule, 'no_data', 'could not be evaluated');
     }
     const st = this.states.get(rule.name);
     const db = this.opts.database;
@@ -219,30 +279,60 @@ export class AlertEngine implements AlertsProvider, BackgroundService {
         this.opts.logger.info({ alert: rule.name, value: result?.value ?? 'no data' }, 'alert resolved');
       }
     }
-    metrics.alertsFiring.set({ alert: rule.name }, this.states.get(rule.name)?.phase === 'firing' ? 1 : 0);
+    const after = this.states.get(rule.name);
+    metrics.alertsFiring.set({ alert: rule.name }, after?.phase === 'firing' ? 1 : 0);
+    if (after) return this.ruleView(rule, after.phase, after.value, after.activeSince);
+    return result ? this.ruleView(rule, 'ok', result.value) : this.ruleView(rule, 'no_data');
   }
 
-  /** Firing alerts (from the database, so every replica answers alike) plus this leader's pending ones. */
+  /** Firing alerts, from the database, so every replica answers alike. */
   async firing(): Promise<AlertView[]> {
     const { rows } = await this.opts.database.query<EventRow>(
       `select id, alert, state, value, threshold, summary, started_at, resolved_at
          from alert_events where state = 'firing' order by started_at`,
     );
-    const views = rows.map((r) => this.view(r));
-    for (const [alert, st] of this.states) {
-      if (st.phase !== 'pending') continue;
-      const rule = this.opts.rules.find((r) => r.name === alert);
-      views.push({
-        alert,
-        state: 'pending',
-        value: st.value,
-        threshold: rule?.threshold,
-        summary: rule?.summary,
-        startedAt: new Date(st.activeSince).toISOString(),
-        runbook: runbookLink(alert, this.opts.runbookBase),
-      });
-    }
-    return views;
+    return rows.map((r) => this.view(r));
+  }
+
+  /** Pending alerts of the leader's last round (read from the database, so every replica answers alike). */
+  async pending(): Promise<AlertView[]> {
+    const snapshot = await this.rules();
+    return snapshot.rules
+      .filter((r) => r.state === 'pending')
+      .map((r) => ({
+        alert: r.alert,
+        state: 'pending' as const,
+        value: r.value,
+        threshold: r.threshold,
+        summary: r.summary,
+        startedAt: r.since ?? snapshot.evaluatedAt ?? new Date(this.clock.now()).toISOString(),
+        runbook: r.runbook,
+      }));
+  }
+
+  /**
+   * Every rule with the leader's last reading. Rules the snapshot does not know (no leader has
+   * evaluated yet, or the leader runs an older version) are listed without a value.
+   */
+  async rules(): Promise<RulesSnapshot> {
+    const { rows } = await this.opts.database.query<{ value: RulesSnapshot }>('select value from kv where key = $1', [
+      KV_ALERT_RULES,
+    ]);
+    const stored = rows[0]?.value;
+    const byName = new Map((stored?.rules ?? []).map((r) => [r.alert, r]));
+    return {
+      evaluatedAt: stored?.evaluatedAt,
+      rules: this.opts.rules.map((rule) => {
+        const seen = byName.get(rule.name);
+        return seen
+          ? { ...seen, runbook: runbookLink(rule.name, this.opts.runbookBase) }
+          : this.ruleView(rule, 'no_data');
+      }),
+    };
+  }
+
+  destinations(): string[] {
+    return this.opts.notifiers.map((n) => n.name);
   }
 
   /** The latest episodes, firing or resolved, newest first. */

@@ -59,6 +59,12 @@ describe.runIf(postgresUrl())('two replicas on one PostgreSQL database', () => {
     await both(0);
     expect([a.isLeader, b.isLeader].filter(Boolean)).toHaveLength(1);
     const [leader, follower] = a.isLeader ? [a, b] : [b, a];
+    // The follower evaluates nothing but shows the leader's round: the rule pending, not firing.
+    expect((await follower.pending()).map((x) => x.alert)).toEqual(['ServiceNotReady']);
+    expect((await follower.firing()).map((x) => x.alert)).toEqual([]);
+    const seen = await follower.rules();
+    expect(seen.evaluatedAt).toBe(new Date(clock.now()).toISOString());
+    expect(seen.rules.find((r) => r.alert === 'ServiceNotReady')).toMatchObject({ state: 'pending', value: 'fail' });
     await both(20);
     await both(20);
     await both(10);

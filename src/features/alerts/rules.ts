@@ -4,6 +4,7 @@
  * returns undefined means the feature behind it is not running here: the rule stays quiet.
  */
 import type { Env } from '../../config/schema.ts';
+import type { WebhookWindow } from './webhook-window.ts';
 
 /** What a rule saw on one evaluation. */
 export interface RuleResult {
@@ -29,8 +30,10 @@ export interface AlertRule {
 export interface AlertSources {
   /** True when readiness passes (or warns); false when it fails. */
   ready(): Promise<boolean>;
-  /** Requests and 4xx+5xx share over the window (probe and metrics routes excluded). */
-  requests(windowSeconds: number): { requests: number; errorRate: number };
+  /** Requests and how many were answered 5xx over the window (probe, metrics and sandbox routes excluded). */
+  requests(windowSeconds: number): { requests: number; serverErrors: number };
+  /** Webhook outcomes per channel over the window ending at `now`. */
+  webhookEvents(now: number, windowSeconds: number): Promise<WebhookWindow>;
   /** CPU used since the previous sample, percent of the container's allowance. */
   cpuPercent(): number | null;
   /** Resident memory, percent of the container's allowance. */
@@ -67,11 +70,14 @@ export type AlertEnv = Pick<
   | 'ALERT_OUTBOUND_FAILURE_PERCENT'
   | 'ALERT_OUTBOUND_MIN_MESSAGES'
   | 'ALERT_BACKUP_STALE_SECONDS'
+  | 'ALERT_SIGNATURE_FAILURES_MIN'
 >;
 
 /** Window of the outbound rules, and how recent a Telegram webhook error must be. */
 export const OUTBOUND_WINDOW_SECONDS = 15 * 60;
 export const TELEGRAM_ERROR_RECENT_SECONDS = 10 * 60;
+/** Window of WebhookSignatureInvalid. */
+export const SIGNATURE_WINDOW_SECONDS = 15 * 60;
 // A breaker that stays open a minute is an outage, not a blip.
 const LLM_FOR_SECONDS = 60;
 const BACKLOG_FOR_SECONDS = 60;
@@ -91,16 +97,45 @@ export function buildRules(env: AlertEnv, s: AlertSources): AlertRule[] {
       },
     },
     {
+      // 5xx and webhook events WADI acknowledged but could not store: failures that are ours. A
+      // 404 for /favicon.ico, a wrong admin key or a forged webhook is the client's doing (4xx) and
+      // says nothing about whether users are answered; forged or misconfigured signatures have
+      // WebhookSignatureInvalid of their own.
       name: 'HighErrorRate',
       forSeconds: ERROR_RATE_FOR_SECONDS,
-      threshold: `> ${env.ALERT_ERROR_RATE_PERCENT} % over ${env.ALERT_ERROR_RATE_WINDOW_SECONDS} s (min ${env.ALERT_ERROR_RATE_MIN_REQUESTS} requests)`,
-      summary: 'Too many HTTP requests are answered with 4xx/5xx.',
-      async check() {
+      threshold: `> ${env.ALERT_ERROR_RATE_PERCENT} % 5xx or unstored webhook events over ${env.ALERT_ERROR_RATE_WINDOW_SECONDS} s (min ${env.ALERT_ERROR_RATE_MIN_REQUESTS} requests)`,
+      summary: 'WADI fails requests itself: HTTP 5xx answers or webhook events it could not store.',
+      async check(now) {
         const w = s.requests(env.ALERT_ERROR_RATE_WINDOW_SECONDS);
-        const rate = w.errorRate * 100;
+        const hooks = await s.webhookEvents(now, env.ALERT_ERROR_RATE_WINDOW_SECONDS);
+        const unstored = Object.values(hooks).reduce((n, c) => n + c.unstorable, 0);
+        const failed = w.serverErrors + unstored;
+        const rate = w.requests === 0 ? 0 : Math.min(100, (failed / w.requests) * 100);
         return {
           active: w.requests >= env.ALERT_ERROR_RATE_MIN_REQUESTS && rate > env.ALERT_ERROR_RATE_PERCENT,
-          value: `${pct(rate)} of ${w.requests} requests`,
+          value: `${pct(rate)} of ${w.requests} requests (${w.serverErrors} 5xx, ${unstored} webhook events not stored)`,
+        };
+      },
+    },
+    {
+      // Meta/Telegram deliveries refused for their signature while none passed: the app secret or
+      // the webhook secret token WADI has is not the one the platform signs with. Refusals next to
+      // verified deliveries are somebody else's forgeries, not a misconfiguration.
+      name: 'WebhookSignatureInvalid',
+      forSeconds: 0,
+      threshold: `>= ${env.ALERT_SIGNATURE_FAILURES_MIN} deliveries refused for their signature in ${SIGNATURE_WINDOW_SECONDS / 60} min, none verified`,
+      summary:
+        'Webhook deliveries are refused for a wrong signature: WHATSAPP_APP_SECRET or TELEGRAM_WEBHOOK_SECRET does not match the platform.',
+      async check(now) {
+        const hooks = await s.webhookEvents(now, SIGNATURE_WINDOW_SECONDS);
+        const seen = Object.entries(hooks).filter(([, c]) => c.invalidSignature > 0);
+        const bad = seen.filter(([, c]) => c.invalidSignature >= env.ALERT_SIGNATURE_FAILURES_MIN && c.verified === 0);
+        return {
+          active: bad.length > 0,
+          value:
+            seen.length === 0
+              ? 'no refused delivery'
+              : seen.map(([ch, c]) => `${ch}: ${c.invalidSignature} refused, ${c.verified} verified`).join('; '),
         };
       },
     },

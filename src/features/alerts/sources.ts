@@ -13,6 +13,7 @@ import type { WindowedStats } from '../../observability/metrics/window-stats.ts'
 import type { ModuleContext } from '../../platform/context.ts';
 import { lastBackupSuccess } from '../backup/last-success.ts';
 import type { AlertSources } from './rules.ts';
+import { WebhookCounterWindow } from './webhook-window.ts';
 
 // getWebhookInfo is a call to Telegram: once a minute is plenty for a 10-minute condition.
 const WEBHOOK_INFO_EVERY_MS = 60_000;
@@ -67,6 +68,7 @@ export function contextSources(
 ): AlertSources {
   const db = databaseSources(ctx.database);
   const cpu = new CpuSampler(opts.limits.cpuCores);
+  const webhooks = new WebhookCounterWindow();
   let webhook: { at: number; lastErrorDate?: number } | undefined;
   return {
     async ready() {
@@ -75,6 +77,7 @@ export function contextSources(
       return (await opts.health.ready()).status !== 'fail';
     },
     requests: (seconds) => opts.stats.window(seconds),
+    webhookEvents: (now, seconds) => webhooks.window(now, seconds),
     cpuPercent: () => cpu.sample(),
     memoryPercent: () => memoryPercent(opts.limits.memoryBytes),
     oldestPendingInboxSeconds: db.oldestPendingInboxSeconds,

@@ -108,3 +108,10 @@ export const metrics = {
     registers: [registry],
   }),
 } as const;
+
+// The webhook series the alert rules take an increase() of exist from the start at 0, so the first
+// refused signature or unstored event is an increase (a series that appears at 1 shows none).
+for (const channel of ['whatsapp', 'telegram']) {
+  for (const outcome of ['accepted', 'invalid_signature', 'unstorable'])
+    metrics.webhookEvents.inc({ channel, outcome }, 0);
+}

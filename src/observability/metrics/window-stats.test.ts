@@ -11,6 +11,8 @@ function clock(start = Date.UTC(2026, 0, 1, 12, 0, 0)) {
   };
 }
 
+const round4 = (v: number) => Math.round(v * 10_000) / 10_000;
+
 describe('windowed request stats', () => {
   it('reports RPS, p95 and error rate over 1, 5 and 15 minutes', () => {
     const c = clock();
@@ -29,6 +31,22 @@ describe('windowed request stats', () => {
     // p95 is never below the true value and at most one 25 % bin above it.
     expect(w['5m'].p95Ms).toBeGreaterThanOrEqual(10);
     expect(w['5m'].p95Ms).toBeLessThanOrEqual(12.5);
+  });
+
+  it('counts 5xx apart from 4xx: a 404 or 401 is an error for the charts, not a server error', () => {
+    const c = clock();
+    const s = new WindowedStats({ now: c.now });
+    for (let i = 0; i < 20; i++) s.record(3, 200);
+    s.record(1, 404);
+    s.record(1, 401);
+    s.record(1, 401);
+    s.record(1, 429);
+    expect(s.window(300)).toMatchObject({ requests: 24, serverErrors: 0, errorRate: round4(4 / 24) });
+    s.record(1, 500);
+    s.record(1, 503);
+    expect(s.window(300)).toMatchObject({ requests: 26, serverErrors: 2, errorRate: round4(6 / 26) });
+    c.advance(10 * 60_000);
+    expect(s.window(300)).toMatchObject({ requests: 0, serverErrors: 0 });
   });
 
   it('sees a latency spike in p95 and forgets it once it leaves the window', () => {

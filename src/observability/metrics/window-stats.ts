@@ -13,6 +13,8 @@ export interface WindowStats {
   readonly p95Ms: number | null;
   /** 4xx+5xx share of requests, 0..1, excluding probe and metrics routes. */
   readonly errorRate: number;
+  /** Requests answered 5xx (what HighErrorRate counts; 4xx are the client's business). */
+  readonly serverErrors: number;
 }
 
 /** In-process request statistics for /admin/stats and the alert rules (the port admin uses). */
@@ -38,6 +40,7 @@ interface Bucket {
   id: number;
   requests: number;
   errors: number;
+  serverErrors: number;
   bins: Uint32Array;
 }
 
@@ -64,6 +67,7 @@ export class WindowedStats implements StatsProvider {
       id: -1,
       requests: 0,
       errors: 0,
+      serverErrors: 0,
       bins: new Uint32Array(BINS),
     }));
   }
@@ -76,10 +80,14 @@ export class WindowedStats implements StatsProvider {
       b.id = id;
       b.requests = 0;
       b.errors = 0;
+      b.serverErrors = 0;
       b.bins.fill(0);
     }
     b.requests++;
-    if (statusCode >= 400) b.errors++;
+    if (statusCode >= 400) {
+      b.errors++;
+      if (statusCode >= 500) b.serverErrors++;
+    }
     b.bins[binOf(durationMs)]++;
   }
 
@@ -100,6 +108,7 @@ export class WindowedStats implements StatsProvider {
       rps: round(agg.requests / elapsed, 3),
       p95Ms: agg.p95Ms,
       errorRate: agg.requests === 0 ? 0 : round(agg.errors / agg.requests, 4),
+      serverErrors: agg.serverErrors,
     };
   }
 
@@ -127,19 +136,24 @@ export class WindowedStats implements StatsProvider {
     return out;
   }
 
-  private sum(first: number, last: number): { requests: number; errors: number; p95Ms: number | null } {
+  private sum(
+    first: number,
+    last: number,
+  ): { requests: number; errors: number; serverErrors: number; p95Ms: number | null } {
     const bins = new Uint32Array(BINS);
     let requests = 0;
     let errors = 0;
+    let serverErrors = 0;
     const oldest = Math.floor(this.now() / BUCKET_MS) - HOUR_BUCKETS;
     for (let id = Math.max(first, oldest); id <= last; id++) {
       const b = this.ring[id % this.ring.length];
       if (b.id !== id) continue;
       requests += b.requests;
       errors += b.errors;
+      serverErrors += b.serverErrors;
       for (let i = 0; i < BINS; i++) bins[i] += b.bins[i];
     }
-    return { requests, errors, p95Ms: requests === 0 ? null : percentile(bins, requests, 0.95) };
+    return { requests, errors, serverErrors, p95Ms: requests === 0 ? null : percentile(bins, requests, 0.95) };
   }
 }
 
