@@ -11,6 +11,8 @@
  * redeliveries.
  */
 
+import { wellFormed } from '../kernel/text.ts';
+
 /** Levels of objects/arrays kept in a stored event (the event itself uses four). */
 export const MAX_STORED_DEPTH = 32;
 
@@ -18,11 +20,10 @@ export const MAX_STORED_DEPTH = 32;
 export const TOO_DEEP = `[removed: nested deeper than ${MAX_STORED_DEPTH} levels]`;
 
 const NUL = /\u0000/g;
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
-/** A string PostgreSQL accepts in text and jsonb. */
+/** A string PostgreSQL accepts in text and jsonb (the least invasive rule: see src/kernel/text.ts). */
 export function storableString(s: string): string {
-  return s.replace(NUL, '').replace(LONE_SURROGATE, '\uFFFD');
+  return wellFormed(s.replace(NUL, ''));
 }
 
 /** `value` with every string (keys included) storable and nesting capped; other values unchanged. */
