@@ -447,6 +447,55 @@ describe('media with vision on', () => {
     expect(asked).not.toContain(upSmall.id);
   });
 
+  it('a Telegram round video and a WhatsApp audio file (no voice flag) are transcribed; an image document is seen; a zip gets the supported list', async () => {
+    const chat = tgChat();
+    const said = 'mensaje en video redondo';
+    const up = await h.upload(Buffer.from(said), { mimeType: 'video/mp4' });
+    const update = telegramTextUpdate({ updateId: chat % 1e9, chatId: chat, text: '' });
+    const tgMsg = update.message as Record<string, unknown>;
+    delete tgMsg.text;
+    tgMsg.video_note = { file_id: up.id, file_unique_id: `u${up.id}`, length: 240, duration: 4 };
+    await h.postTelegram(update);
+    expect(await h.telegramReplies(chat)).toEqual([`[sandbox] ${said}`]);
+
+    const from = phone();
+    const song = 'archivo de audio sin marca de voz';
+    const audio = await h.upload(Buffer.from(song), { mimeType: 'audio/mpeg' });
+    const body = whatsappMediaWebhook({ from, id: wamid(), media: 'voice', mediaId: audio.id, mimeType: 'audio/mpeg' });
+    delete (waMessage(body).audio as Record<string, unknown>).voice;
+    await h.postWhatsapp(body);
+    expect(await h.replies(from)).toEqual([`[sandbox] ${song}`]);
+
+    const chat2 = tgChat();
+    const png = Buffer.from('89504e470d0a1a0a00000000', 'hex');
+    const img = await h.upload(png, { mimeType: 'image/png' });
+    await h.postTelegram(
+      telegramMediaUpdate({
+        updateId: chat2 % 1e9,
+        chatId: chat2,
+        media: 'document',
+        fileId: img.id,
+        mimeType: 'image/png',
+        fileName: 'captura.png',
+        caption: 'mira la captura',
+      }),
+    );
+    await h.telegramReplies(chat2);
+    expect(lastUserContent(h.chatRequests('mira la captura')[0])).toEqual([
+      { type: 'text', text: 'mira la captura' },
+      { type: 'image_url', image_url: { url: `data:image/png;base64,${png.toString('base64')}` } },
+    ]);
+
+    const zipper = phone();
+    await h.whatsappMedia(zipper, 'document', Buffer.from('PK\u0003\u0004'), {
+      mimeType: 'application/zip',
+      fileName: 'fotos.zip',
+    });
+    expect(await h.replies(zipper)).toEqual([
+      'Todavía no puedo leer este tipo de documento. Puedo leer PDF, DOCX, TXT, Markdown, CSV.',
+    ]);
+  });
+
   it('a video: its caption is answered; without one, a notice; an animated sticker gets its own notice', async () => {
     const from = phone();
     const body = whatsappTextWebhook({ from, id: wamid(), text: '' });
