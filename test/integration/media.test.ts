@@ -179,9 +179,15 @@ function lastUserContent(call: SandboxCall): unknown {
   return messages.filter((m) => m.role === 'user').at(-1)?.content;
 }
 
+/** A counter's value, or a histogram's `_count`, for one label set. */
 async function metric(name: string, labels: Record<string, string>): Promise<number> {
-  const m = await registry.getSingleMetric(name)?.get();
-  const v = m?.values.find((x) => Object.entries(labels).every(([k, val]) => x.labels[k] === val));
+  const base = name.replace(/_count$/, '');
+  const m = await (registry.getSingleMetric(name) ?? registry.getSingleMetric(base))?.get();
+  const v = m?.values.find(
+    (x) =>
+      ((x as { metricName?: string }).metricName ?? name) === name &&
+      Object.entries(labels).every(([k, val]) => x.labels[k] === val),
+  );
   return v?.value ?? 0;
 }
 
@@ -193,8 +199,17 @@ describe('media with vision on', () => {
   it('a WhatsApp voice note: one transcription, one chat request with the transcript, exactly one reply', async () => {
     const from = phone();
     const transcript = 'hola, quiero reservar una mesa para dos a las nueve';
+    const timed = () => metric('wadi_transcription_duration_seconds_count', { outcome: 'success' });
+    const timedBefore = await timed();
+    const bytesBefore = await metric('wadi_media_bytes_total', { channel: 'whatsapp', kind: 'audio' });
     await h.whatsappMedia(from, 'voice', Buffer.from(transcript), { mimeType: 'audio/ogg; codecs=opus' });
     expect(await h.replies(from)).toEqual([`[sandbox] ${transcript}`]);
+    // Exactly this one transcription was timed and its bytes counted.
+    expect((await timed()) - timedBefore).toBe(1);
+    expect((await metric('wadi_media_bytes_total', { channel: 'whatsapp', kind: 'audio' })) - bytesBefore).toBe(
+      Buffer.byteLength(transcript),
+    );
+    expect(await metric('wadi_media_total', { channel: 'whatsapp', kind: 'audio', outcome: 'transcribed' })).toBe(1);
     expect(h.transcriptions().filter((c) => (c.body as { size: number }).size === transcript.length)).toHaveLength(1);
     expect((h.transcriptions().at(-1)?.body as { language: string } | undefined)?.language).toBe('es');
     const chats = h.chatRequests(transcript);
