@@ -2,10 +2,10 @@
  * The text rules WADI applies to what others wrote. There are three on purpose, from the least to
  * the most invasive, and each later one builds on the earlier:
  *
- * - `wellFormed` (used by `storableString` in src/inbox/normalise.ts, with NUL dropped): inbound
- *   events are stored as the platform sent them, byte for byte but for what PostgreSQL refuses, so
- *   dedupe keys stay stable and the dashboard shows what the user really sent (control
- *   characters, `\r\n` and spacing kept).
+ * - `wellFormed`, and `storableString` in src/inbox/normalise.ts (the same repair with NUL dropped,
+ *   kept there with its own fast path because it runs on the webhook path): inbound events are
+ *   stored as the platform sent them but for what PostgreSQL refuses, so dedupe keys stay stable
+ *   and the dashboard shows what the user really sent (control characters, `\r\n` and spacing kept).
  * - `cleanText` (tool arguments and results, knowledge search queries, the handoff reason): text
  *   WADI hands to the model or a search index; C0 controls carry nothing there and line ends are
  *   made uniform, but spacing is the writer's.
