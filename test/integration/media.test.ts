@@ -273,7 +273,7 @@ describe('media with vision on', () => {
     expect(history.rows.map((r) => r.content)).toEqual(['[image] ¿Qué planta es esta?']);
   });
 
-  it('a model that rejects images: the caption is answered instead', async () => {
+  it('a model that rejects images: the caption is answered instead; without a caption, a notice', async () => {
     const from = phone();
     h.state.addFault({ channel: 'llm', kind: 'image_input', count: 1 });
     await h.whatsappMedia(from, 'image', Buffer.from('ffd8ffe0', 'hex'), {
@@ -288,6 +288,13 @@ describe('media with vision on', () => {
       1,
     );
     expect((await h.rows(from)).map((r) => r.status)).toEqual(['done']);
+
+    // Without a caption there is nothing to fall back to: the notice, once.
+    const bare = phone();
+    h.state.addFault({ channel: 'llm', kind: 'image_input', count: 1 });
+    await h.whatsappMedia(bare, 'image', Buffer.from('ffd8ffe2', 'hex'), { mimeType: 'image/jpeg' });
+    expect(await h.replies(bare)).toEqual(['No pude ver la imagen. ¿Me cuentas qué muestra?']);
+    expect((await h.rows(bare)).map((r) => r.status)).toEqual(['done']);
   });
 
   it('a PDF and a DOCX: their text is in the chat request, cut at MEDIA_MAX_DOCUMENT_CHARS', async () => {
