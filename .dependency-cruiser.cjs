@@ -28,6 +28,14 @@ module.exports = {
       from: { path: '^src/kernel/' },
       to: { path: '^src/', pathNot: '^src/kernel/' },
     },
+    {
+      name: 'webhook-path-never-downloads-media',
+      severity: 'error',
+      comment:
+        'Ingest commits and answers 200 without downloading (issue 16): media is fetched by the worker inside the turn, so the HTTP layer, the channel webhooks and the inbox writer never import src/media.',
+      from: { path: ['^src/http/', '^src/channels/', '^src/inbox/writer'] },
+      to: { path: '^src/media/' },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

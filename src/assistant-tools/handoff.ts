@@ -7,7 +7,7 @@
  * The call is journaled like any other, so a turn retried after a crash replays it instead of
  * asking the model again, and the handoff is still committed once.
  */
-import { cleanText } from '../knowledge/text.ts';
+import { cleanText } from '../kernel/text.ts';
 import type { Tool } from './types.ts';
 
 /** The tool's name. */

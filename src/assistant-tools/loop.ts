@@ -10,7 +10,7 @@
 import type { Logger } from 'pino';
 import type { PromptMessage, ToolCallRequest } from '../assistant/assistant.ts';
 import type { Queryable } from '../db/client.ts';
-import { cleanText } from '../knowledge/text.ts';
+import { cleanText } from '../kernel/text.ts';
 import { HANDOFF, handoffReason } from './handoff.ts';
 import { assertLease, type JournalEntry, type JournalTurn, loadJournal, recordResult, recordStart } from './journal.ts';
 import { toolMetrics } from './metrics.ts';

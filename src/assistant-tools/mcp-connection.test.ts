@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -40,6 +41,20 @@ async function until(cond: () => boolean, ms = 15_000): Promise<void> {
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** This process's children (pid and command line). */
+function childLines(): string[] {
+  const out = spawnSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], { encoding: 'utf8' }).stdout;
+  return out.split('\n').filter((l) => l.trim());
+}
+const pidOf = (line: string) => Number(line.trim().split(/\s+/)[0]);
+/** Pids of this process's children running the MCP test server. */
+const mcpChildren = () =>
+  childLines()
+    .filter((l) => l.includes('mcp-server'))
+    .map(pidOf);
+/** Pids of all this process's children, zombies included. */
+const children = () => childLines().map(pidOf);
 
 const key = (n: number) => ({ idempotencyKey: `wadi-7-${n}` });
 
@@ -162,6 +177,18 @@ describe('MCP tools over both transports', () => {
     http = await startMcpHttpServer({ port: Number(port) });
     await until(() => c.state === 'up');
     expect((await box.call('crm__get_order', { orderId: 'A1' }, key(4))).outcome).toBe('ok');
+  });
+
+  it('stdio: stopping the toolbox (SIGTERM path) ends the child process within the grace', async () => {
+    const c = connect({ transport: 'stdio', name: 'shop', ...MCP_STDIO_COMMAND, env: {} });
+    const box = new Toolbox({ builtins: [], connections: [c], logger });
+    await box.start();
+    const before = new Set(mcpChildren());
+    expect(before.size).toBeGreaterThan(0);
+    await box.stop(5000);
+    expect(c.state).toBe('stopped');
+    // Gone, not even left as an unreaped zombie of this process.
+    await until(() => children().every((pid) => !before.has(pid)));
   });
 
   it('stdio: a crashed server is restarted with backoff', async () => {

@@ -69,6 +69,10 @@ describe('ASSISTANT_TOOLS_FILE', () => {
     expect(problem({ mcpServers: { a: { args: [] } } })).toMatch(
       /tools\.json: mcpServers\.a: needs "command" \(stdio\) or "url" \(HTTP\)/,
     );
+    // A typo is named, not only the key it hides.
+    expect(problem({ mcpServers: { a: { comand: 'node', args: [] } } })).toMatch(
+      /tools\.json: mcpServers\.a: needs "command" \(stdio\) or "url" \(HTTP\); unknown key "comand"$/,
+    );
     expect(problem({ mcpServers: { bad__name: { command: 'x' } } })).toMatch(/server names are up to 32 letters/);
     expect(problem({ mcpServers: { a: { command: 'x', env: { K: '${MISSING_VAR}' } } } })).toMatch(
       /mcpServers\.a\.env\.K references \$\{MISSING_VAR\}, which is not set/,

@@ -94,6 +94,22 @@ export class ToolsFileError extends Error {
   }
 }
 
+const SERVER_KEYS = new Set([...Object.keys(stdioServer.shape), ...Object.keys(httpServer.shape)]);
+
+/**
+ * For a server entry that is neither kind, the keys no kind knows (a typo such as "comand" is
+ * then named, not only the missing "command").
+ */
+function unknownKeys(raw: unknown, at: readonly PropertyKey[]): string {
+  if (at.length !== 2 || at[0] !== 'mcpServers') return '';
+  const entry = (raw as { mcpServers?: Record<string, unknown> }).mcpServers?.[String(at[1])];
+  if (!entry || typeof entry !== 'object' || Array.isArray(entry)) return '';
+  const unknown = Object.keys(entry).filter((k) => !SERVER_KEYS.has(k));
+  return unknown.length > 0
+    ? `; unknown ${unknown.length === 1 ? 'key' : 'keys'} ${unknown.map((k) => JSON.stringify(k)).join(', ')}`
+    : '';
+}
+
 const REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
 /** Reads and validates the tools file at `file` (relative to `cwd`), resolving references from `env`. */
@@ -111,7 +127,7 @@ export function loadToolsFile(file: string, env: Record<string, string | undefin
     const issue = parsed.error.issues[0];
     const where = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
     const more = parsed.error.issues.length > 1 ? ` (and ${parsed.error.issues.length - 1} more problems)` : '';
-    throw new ToolsFileError(`${full}: ${where}: ${issue.message}${more}`);
+    throw new ToolsFileError(`${full}: ${where}: ${issue.message}${unknownKeys(raw, issue.path)}${more}`);
   }
   const secrets = new Set<string>();
   const resolve = (value: string, where: string) =>

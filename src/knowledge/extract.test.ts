@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { makeDocx, makePdf } from '../../test/helpers/documents.ts';
+import { cleanText } from '../kernel/text.ts';
 import { chunkText } from './chunk.ts';
 import { ExtractionError, extractDocumentText } from './extract.ts';
-import { cleanText } from './text.ts';
 
 describe('document extraction', () => {
   it('reads PDF pages, DOCX paragraphs, Markdown and text', async () => {

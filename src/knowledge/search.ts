@@ -4,8 +4,8 @@
  * rarely shares every word with the answer) and the chunks ranked by `ts_rank`.
  */
 import type { Queryable } from '../db/client.ts';
+import { cleanText } from '../kernel/text.ts';
 import type { SearchLanguage } from './language.ts';
-import { cleanText } from './text.ts';
 
 /** One chunk found, with the file it came from. */
 export interface KnowledgeHit {

@@ -170,6 +170,10 @@ async function listFiles(root: string): Promise<string[]> {
 
 /** One line per file for `wadi knowledge sync` and the logs. */
 export function formatProgress(p: SyncProgress): string {
-  const extra = p.error ? `: ${p.error}` : p.chunks !== undefined ? ` (${p.chunks} chunks)` : '';
+  const extra = p.error
+    ? `: ${p.error}`
+    : p.chunks !== undefined
+      ? ` (${p.chunks} ${p.chunks === 1 ? 'chunk' : 'chunks'})`
+      : '';
   return `${p.outcome.padEnd(9)} ${p.path}${extra}`;
 }

@@ -6,6 +6,7 @@
  */
 import mammoth from 'mammoth';
 import { getDocumentProxy } from 'unpdf';
+import { cleanText } from '../kernel/text.ts';
 import { MediaError } from './errors.ts';
 
 /** The document formats WADI reads. */
@@ -95,16 +96,13 @@ async function pdfText(bytes: Buffer, maxChars: number): Promise<string> {
 
 /** Drops control characters (keeping tabs and newlines) and lone surrogates; trims blank runs. */
 export function clean(s: string): string {
-  return (
-    s
-      // Lone surrogates, and U+FFFD (what undecodable bytes became).
-      .replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]|\uFFFD/g, '')
-      .replace(/\r\n?/g, '\n')
-      .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/g, '')
-      .replace(/[ \t]+\n/g, '\n')
-      .replace(/\n{3,}/g, '\n\n')
-      .trim()
-  );
+  // cleanText (src/kernel/text.ts) plus the document-only rules: U+FFFD (a lone surrogate, or bytes
+  // that did not decode) is dropped, trailing spaces and runs of blank lines are folded, ends trimmed.
+  return cleanText(s)
+    .replace(/\uFFFD/g, '')
+    .replace(/[ \t]+\n/g, '\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
 }
 
 /** Cuts at `max` characters without splitting a surrogate pair. */

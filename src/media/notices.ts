@@ -45,8 +45,9 @@ export function mediaNotice(
       case 'integrity':
         return `I couldn't download ${what}. Please send it again.`;
       case 'unsupported':
-        return kind === 'document'
-          ? `I can't read this kind of document yet. I can read ${SUPPORTED_DOCUMENTS}.`
+        if (kind === 'document') return `I can't read this kind of document yet. I can read ${SUPPORTED_DOCUMENTS}.`;
+        return kind === 'sticker'
+          ? `I can't see animated stickers yet. Could you tell me what you mean?`
           : `I can't watch videos yet. Could you tell me what it shows?`;
       case 'disabled':
         return kind === 'audio'
@@ -69,8 +70,10 @@ export function mediaNotice(
     case 'integrity':
       return `No pude descargar ${what}. Por favor, envíalo de nuevo.`;
     case 'unsupported':
-      return kind === 'document'
-        ? `Todavía no puedo leer este tipo de documento. Puedo leer ${SUPPORTED_DOCUMENTS}.`
+      if (kind === 'document')
+        return `Todavía no puedo leer este tipo de documento. Puedo leer ${SUPPORTED_DOCUMENTS}.`;
+      return kind === 'sticker'
+        ? 'Todavía no puedo ver stickers animados. ¿Me cuentas qué quieres decir?'
         : 'Todavía no puedo ver vídeos. ¿Me cuentas qué muestra?';
     case 'disabled':
       return kind === 'audio'

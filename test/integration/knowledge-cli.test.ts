@@ -1,5 +1,5 @@
 /** `wadi knowledge sync` as a user runs it, the sync at start and GET /admin/knowledge. */
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runWadi, tempDir } from '../helpers/cli.ts';
@@ -25,10 +25,10 @@ describe('wadi knowledge sync and GET /admin/knowledge', () => {
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
     expect(first.stdout.split('\n').filter(Boolean)).toEqual([
-      'added     carta/menu.docx (1 chunks)',
+      'added     carta/menu.docx (1 chunk)',
       'added     faq.md (2 chunks)',
-      'added     horario.pdf (1 chunks)',
-      'added     notas.txt (1 chunks)',
+      'added     horario.pdf (1 chunk)',
+      'added     notas.txt (1 chunk)',
       '4 added, 0 updated, 0 unchanged, 0 removed, 0 failed',
     ]);
     const second = await runWadi(['knowledge', 'sync'], { env, timeoutMs: 60_000 });
@@ -82,9 +82,57 @@ describe('wadi knowledge sync and GET /admin/knowledge', () => {
       ]);
       expect(res.body.totalChunks).toBe(6);
       expect(res.body.lastSync).toMatchObject({ trigger: 'start', added: 1, unchanged: 4, failed: 0, errors: [] });
-      expect(w.logs.text()).toContain('knowledge: added     nuevo.md (1 chunks)');
+      expect(w.logs.text()).toContain('knowledge: added     nuevo.md (1 chunk)');
       const anonymous = await fetch(`${w.url}/admin/knowledge`);
       expect(anonymous.status).toBe(401);
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it('a running WADI re-syncs on its schedule: new files appear, removed ones go, rewritten-but-equal ones are skipped', async () => {
+    const w = await startTestWadi(t.database, {
+      // Every second (croner's six-field form), so the test need not wait for a quarter hour.
+      env: { KNOWLEDGE_DIR: dir, KNOWLEDGE_SYNC_SCHEDULE: '* * * * * *', WORKER_POLL_MS: '50' },
+    });
+    try {
+      const get = async () =>
+        (await (await fetch(`${w.url}/admin/knowledge`, { headers: { 'x-admin-key': TEST_ADMIN_KEY } })).json()) as {
+          sources: { path: string }[];
+          lastSync: { trigger: string; added: number; removed: number; unchanged: number; updated: number } | null;
+        };
+      const until = async <T>(what: string, fn: (b: Awaited<ReturnType<typeof get>>) => T | undefined) => {
+        for (let i = 0; i < 300; i++) {
+          const v = fn(await get());
+          if (v) return v;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        throw new Error(`timed out waiting for ${what}`);
+      };
+      await until('the start-up sync', (b) => b.lastSync?.trigger === 'start' || b.lastSync?.trigger === 'schedule');
+      const faq = path.join(dir, 'faq.md');
+      // Same bytes written again (atomically, so no sync reads half a file): a new mtime and inode,
+      // the same content hash.
+      writeFileSync(`${faq}.tmp`, readFileSync(faq));
+      renameSync(`${faq}.tmp`, faq);
+      rmSync(path.join(dir, 'nuevo.md'));
+      writeFileSync(path.join(dir, 'envios.md'), 'Enviamos a toda España en 48 horas.');
+      const last = await until('a scheduled sync that saw the changes', (b) =>
+        b.lastSync?.trigger === 'schedule' && b.sources.some((s) => s.path === 'envios.md') ? b : undefined,
+      );
+      expect(last.sources.map((s) => s.path)).toEqual([
+        'carta/menu.docx',
+        'envios.md',
+        'faq.md',
+        'horario.pdf',
+        'notas.txt',
+      ]);
+      // The change may span two scheduled runs; the log holds every run's lines.
+      const log = w.logs.text();
+      expect(log).toContain('knowledge: removed   nuevo.md');
+      expect(log).toContain('knowledge: added     envios.md (1 chunk)');
+      expect(log).toContain('knowledge: unchanged faq.md');
+      expect(log).not.toContain('knowledge: updated   faq.md');
     } finally {
       await w.stop();
     }

@@ -165,14 +165,29 @@ class Harness {
   }
 }
 
+/** The one message of a webhook body built by whatsappTextWebhook (to turn it into another type). */
+function waMessage(body: Record<string, unknown>): Record<string, unknown> {
+  return (
+    ((body.entry as Record<string, unknown>[])[0].changes as Record<string, unknown>[])[0].value as {
+      messages: Record<string, unknown>[];
+    }
+  ).messages[0];
+}
+
 function lastUserContent(call: SandboxCall): unknown {
   const messages = (call.body as { messages: { role: string; content: unknown }[] }).messages;
   return messages.filter((m) => m.role === 'user').at(-1)?.content;
 }
 
+/** A counter's value, or a histogram's `_count`, for one label set. */
 async function metric(name: string, labels: Record<string, string>): Promise<number> {
-  const m = await registry.getSingleMetric(name)?.get();
-  const v = m?.values.find((x) => Object.entries(labels).every(([k, val]) => x.labels[k] === val));
+  const base = name.replace(/_count$/, '');
+  const m = await (registry.getSingleMetric(name) ?? registry.getSingleMetric(base))?.get();
+  const v = m?.values.find(
+    (x) =>
+      ((x as { metricName?: string }).metricName ?? name) === name &&
+      Object.entries(labels).every(([k, val]) => x.labels[k] === val),
+  );
   return v?.value ?? 0;
 }
 
@@ -184,8 +199,17 @@ describe('media with vision on', () => {
   it('a WhatsApp voice note: one transcription, one chat request with the transcript, exactly one reply', async () => {
     const from = phone();
     const transcript = 'hola, quiero reservar una mesa para dos a las nueve';
+    const timed = () => metric('wadi_transcription_duration_seconds_count', { outcome: 'success' });
+    const timedBefore = await timed();
+    const bytesBefore = await metric('wadi_media_bytes_total', { channel: 'whatsapp', kind: 'audio' });
     await h.whatsappMedia(from, 'voice', Buffer.from(transcript), { mimeType: 'audio/ogg; codecs=opus' });
     expect(await h.replies(from)).toEqual([`[sandbox] ${transcript}`]);
+    // Exactly this one transcription was timed and its bytes counted.
+    expect((await timed()) - timedBefore).toBe(1);
+    expect((await metric('wadi_media_bytes_total', { channel: 'whatsapp', kind: 'audio' })) - bytesBefore).toBe(
+      Buffer.byteLength(transcript),
+    );
+    expect(await metric('wadi_media_total', { channel: 'whatsapp', kind: 'audio', outcome: 'transcribed' })).toBe(1);
     expect(h.transcriptions().filter((c) => (c.body as { size: number }).size === transcript.length)).toHaveLength(1);
     expect((h.transcriptions().at(-1)?.body as { language: string } | undefined)?.language).toBe('es');
     const chats = h.chatRequests(transcript);
@@ -249,7 +273,7 @@ describe('media with vision on', () => {
     expect(history.rows.map((r) => r.content)).toEqual(['[image] ¿Qué planta es esta?']);
   });
 
-  it('a model that rejects images: the caption is answered instead', async () => {
+  it('a model that rejects images: the caption is answered instead; without a caption, a notice', async () => {
     const from = phone();
     h.state.addFault({ channel: 'llm', kind: 'image_input', count: 1 });
     await h.whatsappMedia(from, 'image', Buffer.from('ffd8ffe0', 'hex'), {
@@ -264,6 +288,13 @@ describe('media with vision on', () => {
       1,
     );
     expect((await h.rows(from)).map((r) => r.status)).toEqual(['done']);
+
+    // Without a caption there is nothing to fall back to: the notice, once.
+    const bare = phone();
+    h.state.addFault({ channel: 'llm', kind: 'image_input', count: 1 });
+    await h.whatsappMedia(bare, 'image', Buffer.from('ffd8ffe2', 'hex'), { mimeType: 'image/jpeg' });
+    expect(await h.replies(bare)).toEqual(['No pude ver la imagen. ¿Me cuentas qué muestra?']);
+    expect((await h.rows(bare)).map((r) => r.status)).toEqual(['done']);
   });
 
   it('a PDF and a DOCX: their text is in the chat request, cut at MEDIA_MAX_DOCUMENT_CHARS', async () => {
@@ -346,7 +377,7 @@ describe('media with vision on', () => {
     expect((await h.rows(from)).map((r) => r.status)).toEqual(['done', 'done', 'done']);
   });
 
-  it('a location and a contact card become text for the model', async () => {
+  it('a location becomes text for the model', async () => {
     const from = phone();
     const body = whatsappTextWebhook({ from, id: wamid(), text: '' });
     const msg = (
@@ -360,6 +391,202 @@ describe('media with vision on', () => {
     await h.postWhatsapp(body);
     const [reply] = await h.replies(from);
     expect(reply).toBe('[sandbox] 📍 40.4168, -3.7038 — Puerta del Sol, Madrid');
+  });
+
+  it('a contact card becomes names and numbers for the model', async () => {
+    const from = phone();
+    const body = whatsappTextWebhook({ from, id: wamid(), text: '' });
+    const msg = waMessage(body);
+    delete msg.text;
+    msg.type = 'contacts';
+    msg.contacts = [
+      {
+        name: { formatted_name: 'Ana Pérez', first_name: 'Ana' },
+        phones: [{ phone: '+34 600 111 222', wa_id: '34600111222' }],
+      },
+    ];
+    await h.postWhatsapp(body);
+    expect(await h.replies(from)).toEqual(['[sandbox] 👤 Ana Pérez: +34 600 111 222']);
+    expect((await h.rows(from))[0]).toMatchObject({
+      status: 'done',
+      kind: 'contacts',
+      media: { outcome: 'described' },
+    });
+  });
+
+  it('a WhatsApp sticker goes to the model as an image (webp)', async () => {
+    const from = phone();
+    const webp = Buffer.from('52494646000000005745425056503820', 'hex');
+    const up = await h.upload(webp, { mimeType: 'image/webp' });
+    const body = whatsappTextWebhook({ from, id: wamid(), text: '' });
+    const msg = waMessage(body);
+    delete msg.text;
+    msg.type = 'sticker';
+    msg.sticker = { id: up.id, mime_type: 'image/webp', sha256: up.sha256, animated: false };
+    await h.postWhatsapp(body);
+    await h.replies(from);
+    const chats = h.chatRequests(webp.toString('base64'));
+    expect(chats).toHaveLength(1);
+    expect(lastUserContent(chats[0])).toContainEqual({
+      type: 'image_url',
+      image_url: { url: `data:image/webp;base64,${webp.toString('base64')}` },
+    });
+    expect(await metric('wadi_media_total', { channel: 'whatsapp', kind: 'sticker', outcome: 'image' })).toBe(1);
+  });
+
+  it('a Telegram photo: the largest size under the cap is downloaded, a bigger one is never asked for', async () => {
+    const chat = tgChat();
+    const small = Buffer.from('ffd8ff01', 'hex');
+    const medium = Buffer.from('ffd8ff02aabbccdd', 'hex');
+    const upSmall = await h.upload(small, { mimeType: 'image/jpeg' });
+    const upMedium = await h.upload(medium, { mimeType: 'image/jpeg' });
+    const update = telegramMediaUpdate({
+      updateId: chat % 1e9,
+      chatId: chat,
+      media: 'image',
+      fileId: upSmall.id,
+      caption: 'foto por tamaños',
+    });
+    // Ascending sizes as Telegram sends them; the last one is far over any image cap.
+    (update.message as Record<string, unknown>).photo = [
+      { file_id: upSmall.id, file_unique_id: 's', width: 90, height: 90, file_size: small.length },
+      { file_id: upMedium.id, file_unique_id: 'm', width: 800, height: 800, file_size: medium.length },
+      { file_id: 'huge-photo-id', file_unique_id: 'h', width: 9000, height: 9000, file_size: 500 * 1024 * 1024 },
+    ];
+    await h.postTelegram(update);
+    await h.telegramReplies(chat);
+    const [req] = h.chatRequests('foto por tamaños');
+    expect(lastUserContent(req)).toContainEqual({
+      type: 'image_url',
+      image_url: { url: `data:image/jpeg;base64,${medium.toString('base64')}` },
+    });
+    const asked = h.state
+      .calls('telegram')
+      .filter((c) => c.kind === 'getFile')
+      .map((c) => (c.body as { file_id: string }).file_id);
+    expect(asked).toContain(upMedium.id);
+    expect(asked).not.toContain('huge-photo-id');
+    expect(asked).not.toContain(upSmall.id);
+  });
+
+  it('a Telegram round video and a WhatsApp audio file (no voice flag) are transcribed; an image document is seen; a zip gets the supported list', async () => {
+    const chat = tgChat();
+    const said = 'mensaje en video redondo';
+    const up = await h.upload(Buffer.from(said), { mimeType: 'video/mp4' });
+    const update = telegramTextUpdate({ updateId: chat % 1e9, chatId: chat, text: '' });
+    const tgMsg = update.message as Record<string, unknown>;
+    delete tgMsg.text;
+    tgMsg.video_note = { file_id: up.id, file_unique_id: `u${up.id}`, length: 240, duration: 4 };
+    await h.postTelegram(update);
+    expect(await h.telegramReplies(chat)).toEqual([`[sandbox] ${said}`]);
+
+    const from = phone();
+    const song = 'archivo de audio sin marca de voz';
+    const audio = await h.upload(Buffer.from(song), { mimeType: 'audio/mpeg' });
+    const body = whatsappMediaWebhook({ from, id: wamid(), media: 'voice', mediaId: audio.id, mimeType: 'audio/mpeg' });
+    delete (waMessage(body).audio as Record<string, unknown>).voice;
+    await h.postWhatsapp(body);
+    expect(await h.replies(from)).toEqual([`[sandbox] ${song}`]);
+
+    const chat2 = tgChat();
+    const png = Buffer.from('89504e470d0a1a0a00000000', 'hex');
+    const img = await h.upload(png, { mimeType: 'image/png' });
+    await h.postTelegram(
+      telegramMediaUpdate({
+        updateId: chat2 % 1e9,
+        chatId: chat2,
+        media: 'document',
+        fileId: img.id,
+        mimeType: 'image/png',
+        fileName: 'captura.png',
+        caption: 'mira la captura',
+      }),
+    );
+    await h.telegramReplies(chat2);
+    expect(lastUserContent(h.chatRequests('mira la captura')[0])).toEqual([
+      { type: 'text', text: 'mira la captura' },
+      { type: 'image_url', image_url: { url: `data:image/png;base64,${png.toString('base64')}` } },
+    ]);
+
+    const zipper = phone();
+    await h.whatsappMedia(zipper, 'document', Buffer.from('PK\u0003\u0004'), {
+      mimeType: 'application/zip',
+      fileName: 'fotos.zip',
+    });
+    expect(await h.replies(zipper)).toEqual([
+      'Todavía no puedo leer este tipo de documento. Puedo leer PDF, DOCX, TXT, Markdown, CSV.',
+    ]);
+  });
+
+  it('a video: its caption is answered; without one, a notice; an animated sticker gets its own notice', async () => {
+    const from = phone();
+    const body = whatsappTextWebhook({ from, id: wamid(), text: '' });
+    const msg = waMessage(body);
+    delete msg.text;
+    msg.type = 'video';
+    msg.video = { id: '5550001', mime_type: 'video/mp4', caption: '¿cuánto cuesta esto?' };
+    await h.postWhatsapp(body);
+    expect(await h.replies(from)).toEqual(['[sandbox] ¿cuánto cuesta esto?']);
+
+    const bare = phone();
+    const body2 = whatsappTextWebhook({ from: bare, id: wamid(), text: '' });
+    const msg2 = waMessage(body2);
+    delete msg2.text;
+    msg2.type = 'video';
+    msg2.video = { id: '5550002', mime_type: 'video/mp4' };
+    await h.postWhatsapp(body2);
+    expect(await h.replies(bare)).toEqual(['Todavía no puedo ver vídeos. ¿Me cuentas qué muestra?']);
+
+    const chat = tgChat();
+    const update = telegramTextUpdate({ updateId: chat % 1e9, chatId: chat, text: '' });
+    const tgMsg = update.message as Record<string, unknown>;
+    delete tgMsg.text;
+    tgMsg.sticker = {
+      file_id: 'anim-1',
+      file_unique_id: 'a1',
+      width: 512,
+      height: 512,
+      is_animated: true,
+      is_video: false,
+      emoji: '😂',
+    };
+    await h.postTelegram(update);
+    expect(await h.telegramReplies(chat)).toEqual([
+      'Todavía no puedo ver stickers animados. ¿Me cuentas qué quieres decir?',
+    ]);
+    // Nothing was downloaded for any of them.
+    expect(
+      h.state
+        .calls('telegram')
+        .filter((c) => c.kind === 'getFile' && (c.body as { file_id: string }).file_id === 'anim-1'),
+    ).toHaveLength(0);
+    expect(
+      h.state.calls('whatsapp').filter((c) => c.kind === 'media_info' && JSON.stringify(c.body).includes('555000')),
+    ).toHaveLength(0);
+  });
+});
+
+describe('media with transcription off', () => {
+  const h = new Harness();
+  beforeAll(() => h.start({ ASSISTANT_TRANSCRIPTION: 'false' }), 90_000);
+  afterAll(() => h.stop());
+
+  it('a voice note gets the localized notice, without a download or a transcription', async () => {
+    const from = phone();
+    await h.whatsappMedia(from, 'voice', Buffer.from('no me escuches'), { mimeType: 'audio/ogg' });
+    expect(await h.replies(from)).toEqual(['Ahora mismo no puedo escuchar notas de voz. ¿Me lo escribes, por favor?']);
+    const chat = tgChat();
+    const up = await h.upload(Buffer.from('do not listen'), { mimeType: 'audio/ogg' });
+    await h.postTelegram(
+      telegramMediaUpdate({ updateId: chat % 1e9, chatId: chat, media: 'voice', fileId: up.id, languageCode: 'en' }),
+    );
+    expect(await h.telegramReplies(chat)).toEqual([
+      "I can't listen to voice messages right now. Could you write it, please?",
+    ]);
+    expect(h.transcriptions()).toHaveLength(0);
+    expect(h.state.calls('whatsapp').filter((c) => c.kind === 'media_download')).toHaveLength(0);
+    expect(h.state.calls('telegram').filter((c) => c.kind === 'getFile')).toHaveLength(0);
+    expect((await h.rows(from))[0]).toMatchObject({ status: 'done', media: { outcome: 'disabled' } });
   });
 });
 
@@ -466,6 +693,37 @@ describe('media with vision off and a small cap', () => {
     ).toHaveLength(1);
     expect(h.chatRequests('guárdame esto').length).toBeGreaterThan(1);
   });
+
+  it('a failing download never puts a token in the logs, the stored rows or the dashboard', async () => {
+    const chat = tgChat();
+    const from = phone();
+    const tgUp = await h.upload(Buffer.from('nota que falla'), { mimeType: 'audio/ogg' });
+    // The Bot API file download and the Graph API download fail twice (the turn waits), then work.
+    h.state.addFault({ channel: 'telegram', kind: 'file_download', status: 502, count: 2 });
+    h.state.addFault({ channel: 'whatsapp', kind: 'media_download', status: 500, count: 2 });
+    await h.postTelegram(telegramMediaUpdate({ updateId: chat % 1e9, chatId: chat, media: 'voice', fileId: tgUp.id }));
+    await h.whatsappMedia(from, 'voice', Buffer.from('otra nota que falla'), { mimeType: 'audio/ogg' });
+    expect((await h.telegramReplies(chat, 2)).at(-1)).toBe('[sandbox] nota que falla');
+    expect((await h.replies(from, 2)).at(-1)).toBe('[sandbox] otra nota que falla');
+    expect(
+      h.state.calls('telegram').filter((c) => c.kind === 'file_download' && c.status === 502).length,
+    ).toBeGreaterThanOrEqual(1);
+    const secrets = [SANDBOX_CREDENTIALS.telegramBotToken, SANDBOX_CREDENTIALS.whatsappAccessToken];
+    const rows = await h.t.database.query<{ row: string }>(
+      'select row_to_json(i)::text as row from inbox_messages i where chat_id = any($1)',
+      [[String(chat), from]],
+    );
+    expect(rows.rows).toHaveLength(2);
+    const admin = adminClient(() => h.w.url);
+    const convs = await h.t.database.query<{ id: string }>('select id from conversations where chat_id = any($1)', [
+      [String(chat), from],
+    ]);
+    const views = await Promise.all(convs.rows.map((c) => admin(`/admin/sessions/${c.id}/messages`)));
+    const everything = [h.w.logs.text(), ...rows.rows.map((r) => r.row), ...views.map((v) => JSON.stringify(v.body))];
+    // The failures were logged (so the check below looked at real error text).
+    expect(h.w.logs.text()).toMatch(/502|500|unavailable/);
+    for (const text of everything) for (const secret of secrets) expect(text).not.toContain(secret);
+  }, 90_000);
 
   it('Telegram: a text still works next to media (nothing else changed)', async () => {
     const chat = tgChat();
