@@ -38,12 +38,16 @@ export class ConversationProbe {
   private disabled = false;
   private unansweredBefore = 0;
 
-  constructor(
-    private readonly baseUrl: string,
-    private readonly adminKey: string | undefined,
-    private readonly channel: 'whatsapp' | 'telegram',
-    private readonly chatId: string,
-  ) {
+  private readonly baseUrl: string;
+  private readonly adminKey: string | undefined;
+  private readonly channel: 'whatsapp' | 'telegram';
+  private readonly chatId: string;
+
+  constructor(baseUrl: string, adminKey: string | undefined, channel: 'whatsapp' | 'telegram', chatId: string) {
+    this.baseUrl = baseUrl;
+    this.adminKey = adminKey;
+    this.channel = channel;
+    this.chatId = chatId;
     if (!adminKey) this.disabled = true;
   }
 
