@@ -274,4 +274,34 @@ describe('a voice note while a person has the conversation', () => {
     expect(JSON.stringify(messages)).toContain(`[image] ${otherCaption}`);
     expect((await inboxRows(user)).map((r) => r.status)).toEqual(['done', 'done', 'done']);
   });
+
+  it('messages handed to the assistant after an operator replied end the prompt, after the operator', async () => {
+    const user = '34633000003';
+    await chat.userSays(user, '/human');
+    await until('the handoff notice', async () => textsTo(user).length === 1);
+    const id = await chat.conversationId(user);
+    const question = '¿me devuelven el dinero del pedido 7781? ñ 😀';
+    await chat.userSays(user, question);
+    await until('the question stored unanswered', async () => (await inboxRows(user))[1]?.status === 'unanswered');
+    const op = await chat.admin('POST', `/sessions/${id}/messages`, {
+      text: 'Hola, soy Marta; te paso con el asistente',
+    });
+    expect(op.status).toBe(202);
+    await until('the operator reply', async () => textsTo(user).length === 2);
+    expect((await chat.admin('POST', `/sessions/${id}/resume`)).status).toBe(200);
+    expect((await chat.admin<{ queued: number }>('POST', `/sessions/${id}/answer`)).json.queued).toBe(1);
+    await until('the answer', async () => textsTo(user).length === 3);
+    const asks = llm('chat_completion', 'pedido 7781');
+    expect(asks).toHaveLength(1);
+    const messages = (asks[0].body as { messages: { role: string; content: unknown }[] }).messages;
+    const last = messages.at(-1);
+    expect(last?.role).toBe('user');
+    expect(JSON.stringify(last?.content)).toContain('pedido 7781');
+    // The operator's words stay before it, as the assistant's side of the conversation.
+    const opAt = messages.findIndex((m) => JSON.stringify(m.content).includes('soy Marta'));
+    expect(opAt).toBeGreaterThan(-1);
+    expect(messages[opAt].role).toBe('assistant');
+    expect(opAt).toBeLessThan(messages.length - 1);
+    expect(textsTo(user)[2]).toContain('pedido 7781');
+  });
 });
