@@ -273,4 +273,56 @@ describe.runIf(chromium)('handoff, operator replies and templates in Chromium', 
     );
     await screenshot(page, SHOTS, '04-templates');
   });
+
+  it('collapses a long message and marks where the history was reset', async () => {
+    const user = '34611000003';
+    const long = `Os cuento todo desde el principio: ${'el pedido llegó roto, ñandú 😀 y '.repeat(25)}fin.`;
+    expect(long.length).toBeGreaterThan(700);
+    await userSays(user, long);
+    await untilCall((c) => c.body?.to === user && c.kind === 'send_text', 'the answer to the long message');
+    await userSays(user, '/reset');
+    const id = await conversationId(user);
+    await expect
+      .poll(
+        async () =>
+          (await admin<{ session: { contextResetAt: string | null } }>('GET', `/sessions/${id}/messages`)).json.session
+            .contextResetAt,
+        { timeout: 20_000 },
+      )
+      .not.toBeNull();
+    await userSays(user, 'hola otra vez');
+    await expect
+      .poll(async () => (await graphCalls()).filter((c) => c.kind === 'send_text' && c.body?.to === user).length, {
+        timeout: 20_000,
+      })
+      .toBe(3);
+
+    await page.goto(`${w.url}/admin/ui/conversations/${id}`);
+    await page.waitForSelector('[data-testid=reset-divider]', WAIT);
+    expect(await page.locator('[data-testid=reset-divider]').count()).toBe(1);
+    // The long message (and the echo of it) come before the divider, the new greeting after it.
+    const order = await page.$eval('[data-testid=messages]', (el) => {
+      const texts = [...el.querySelectorAll('[data-testid=msg-text], [data-testid=reset-divider]')];
+      return texts.map((e) => (e.getAttribute('data-testid') === 'reset-divider' ? 'DIVIDER' : (e.textContent ?? '')));
+    });
+    const divider = order.indexOf('DIVIDER');
+    const longAt = order.findIndex((t) => t.startsWith('Os cuento todo'));
+    expect(longAt).toBeGreaterThanOrEqual(0);
+    expect(longAt).toBeLessThan(divider);
+    expect(order.indexOf('hola otra vez')).toBeGreaterThan(divider);
+    // Collapsed: the first 600 characters and an ellipsis, expandable to the whole text.
+    const first = page.locator('[data-testid=msg-text]', { hasText: 'Os cuento todo' }).first();
+    const shown = (await first.textContent()) ?? '';
+    expect(shown.endsWith('…')).toBe(true);
+    expect(shown.length).toBeLessThan(long.length);
+    const expand = page.locator('[data-testid=msg-expand]').first();
+    expect(await expand.textContent()).toContain(`Show all (${long.length} characters)`);
+    await expand.click();
+    await page.waitForFunction(
+      (t) => [...document.querySelectorAll('[data-testid=msg-text]')].some((e) => e.textContent === t),
+      long,
+      WAIT,
+    );
+    await screenshot(page, SHOTS, '05-long-and-reset');
+  });
 });
