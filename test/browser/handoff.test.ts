@@ -325,4 +325,32 @@ describe.runIf(chromium)('handoff, operator replies and templates in Chromium', 
     );
     await screenshot(page, SHOTS, '05-long-and-reset');
   });
+
+  it("the Overview's attention counts link to the filtered list and to the Failures view", async () => {
+    const user = '34611000004';
+    await userSays(user, '/human');
+    await untilCall((c) => c.body?.to === user && /te paso con una persona/.test(c.body?.text?.body ?? ''), 'notice');
+    const id = await conversationId(user);
+    await page.goto(`${w.url}/admin`);
+    // The earlier conversations went back to the bot: this is the only one waiting for a person.
+    await untilText('[data-testid=attention-need-a-human]', '1 need a human');
+    await page.click('[data-testid=attention-need-a-human]');
+    await page.waitForURL(/\/admin\/ui\/conversations\?status=needs_human$/, WAIT);
+    await page.waitForSelector('[data-testid=session-row]', WAIT);
+    await page.waitForFunction(
+      () => document.querySelectorAll('[data-testid=session-row]').length === 1,
+      undefined,
+      WAIT,
+    );
+    await page.click('[data-testid=session-row]');
+    await page.waitForURL(new RegExp(`/admin/ui/conversations/${id}$`), WAIT);
+
+    await page.goto(`${w.url}/admin`);
+    await page.waitForSelector('[data-testid=attention-retrying]', WAIT);
+    expect(await page.getAttribute('[data-testid=attention-retrying]', 'href')).toBe('/admin/ui/failures');
+    await page.click('[data-testid=attention-retrying]');
+    await page.waitForURL(/\/admin\/ui\/failures$/, WAIT);
+    await untilText('main', 'Retrying');
+    expect((await admin('POST', `/sessions/${id}/resume`)).status).toBe(200);
+  });
 });
