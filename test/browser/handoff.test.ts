@@ -353,4 +353,27 @@ describe.runIf(chromium)('handoff, operator replies and templates in Chromium', 
     await untilText('main', 'Retrying');
     expect((await admin('POST', `/sessions/${id}/resume`)).status).toBe(200);
   });
+
+  it('the conversation list refreshes itself: a new conversation and a state change appear without a reload', async () => {
+    await page.goto(`${w.url}/admin/ui/conversations`);
+    await page.waitForSelector('[data-testid=session-row]', WAIT);
+    const rows = () => page.locator('[data-testid=session-row]').count();
+    const before = await rows();
+    const user = '34611000005';
+    await userSays(user, 'hola, soy nueva');
+    await untilCall((c) => c.body?.to === user && c.kind === 'send_text', 'the answer');
+    await page.waitForFunction(
+      (n) => document.querySelectorAll('[data-testid=session-row]').length === n,
+      before + 1,
+      WAIT,
+    );
+    await userSays(user, '/human');
+    await page.waitForFunction(
+      () => /needs human/.test(document.querySelector('[data-testid=session-state]')?.textContent ?? ''),
+      undefined,
+      WAIT,
+    );
+    expect(await rows()).toBe(before + 1);
+    expect((await admin('POST', `/sessions/${await conversationId(user)}/resume`)).status).toBe(200);
+  });
 });
