@@ -13,7 +13,7 @@
  *
  * Writes bench/results/time-to-reply.json and .md.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -21,7 +21,8 @@ import { SANDBOX_CREDENTIALS } from '../src/config/config.ts';
 import { metaJson, signWhatsapp, whatsappTextWebhook } from '../src/sandbox/payloads.ts';
 import { freePort } from '../test/helpers/cli.ts';
 import { createPostgresDatabase } from '../test/helpers/db.ts';
-import { cpuSeconds, ROOT, wadiLoad as runLoad, sampleMemory, startWadi, untilReady } from './lib/wadi.ts';
+import { ttrMarkdown } from './lib/ttr-markdown.ts';
+import { cpuSeconds, ROOT, wadiLoad as runLoad, sampleHeap, sampleMemory, startWadi, untilReady } from './lib/wadi.ts';
 
 const parts = (process.env.BENCH_PARTS ?? 'load,burst,stress').split(',');
 const LLM = { mode: 'lognormal', median_ms: 1500, p95_ms: 6000 };
@@ -177,12 +178,20 @@ async function burst(url: string, users: number) {
 }
 
 const started = new Date().toISOString();
-const results: Record<string, unknown> = { started, node: process.version, cpus: 2, llm: LLM };
+// Parts may run in separate invocations (one machine-lock hold each): earlier parts are kept.
+const OUT = path.join(ROOT, 'bench/results/time-to-reply.json');
+const previous = existsSync(OUT) ? (JSON.parse(readFileSync(OUT, 'utf8')) as Record<string, unknown>) : {};
+const results: Record<string, unknown> = { ...previous, node: process.version, cpus: 2, llm: LLM };
+const partStarted: Record<string, string> = { ...((previous.partStarted as Record<string, string>) ?? {}) };
+for (const p of parts) partStarted[p] = started;
+results.partStarted = partStarted;
+delete results.started;
 if (parts.includes('load')) {
   console.error('load scenario (50 users)…');
   results.load = await withWadi({}, async (url, pid) => {
     const la = loadavg()[0];
     const stop = sampleMemory(pid);
+    const heap = sampleHeap(url);
     const cpu0 = cpuSeconds(pid);
     const t0 = Date.now();
     const r = await wadiLoad('load', url, process.env.BENCH_LOAD_SECONDS);
@@ -190,6 +199,7 @@ if (parts.includes('load')) {
     return {
       ...r,
       peakMemory: stop(),
+      heap: heap(),
       serverCpuPercentOfOneCore: Math.round((cpu / ((Date.now() - t0) / 1000)) * 1000) / 10,
       loadAverage1mAtStart: la,
       loadAverage1mAtEnd: loadavg()[0],
@@ -219,5 +229,6 @@ if (parts.includes('stress')) {
   });
 }
 results.loadAverageAtEnd = loadavg();
-writeFileSync(path.join(ROOT, 'bench/results/time-to-reply.json'), `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync(OUT, `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync(path.join(ROOT, 'bench/results/time-to-reply.md'), ttrMarkdown(results));
 console.log(JSON.stringify(results, null, 2).slice(0, 4000));

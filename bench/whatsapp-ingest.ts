@@ -5,14 +5,18 @@
  * Every request carries a unique, correctly signed, Meta-escaped body. For 5, 50 and 200
  * connections it reports RPS, p50/p99 latency and the server process's CPU time per request
  * (utime+stime from /proc/<pid>/stat), then checks that every request answered 200 is in the
- * database. Results go to bench/results/whatsapp-ingest.{json,md}.
+ * database. Two floor rows run in the same pass: a bare node:http server and a Fastify hello
+ * route (bench/hello-servers.ts), which read the body and answer 200 without storing anything.
+ * Results go to bench/results/whatsapp-ingest.{json,md}.
  *
  *   TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test node --import tsx bench/whatsapp-ingest.ts
- *   (BENCH_DURATION=10 seconds per run, BENCH_CONNECTIONS=5,50,200)
+ *   (BENCH_DURATION=10 seconds per run, BENCH_CONNECTIONS=5,50,200, BENCH_ROUNDS=1 passes,
+ *    BENCH_TARGETS=wadi,express,node-http,fastify-hello, BENCH_PROFILE=1: WADI runs under
+ *    `node --cpu-prof` and the profile's top self-time entries are added to the results)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,6 +26,7 @@ import { metaStringify } from '../src/channels/whatsapp/meta-json.ts';
 import { textNotification } from '../src/channels/whatsapp/payload.ts';
 import { signBody } from '../src/channels/whatsapp/signature.ts';
 import { SANDBOX_CREDENTIALS } from '../src/config/config.ts';
+import { profileTop, type TopEntry } from './lib/profile-top.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const BASE_URL = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
@@ -31,11 +36,20 @@ const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? '5,50,200').split(',').map
 const SECRET = SANDBOX_CREDENTIALS.whatsappAppSecret;
 const PHONE_ID = SANDBOX_CREDENTIALS.whatsappPhoneNumberId;
 const TICK_US = 1_000_000 / 100; // CLK_TCK is 100 on Linux
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
+const TARGETS = (process.env.BENCH_TARGETS ?? 'wadi,express,node-http,fastify-hello').split(',') as Target[];
+const PROFILE = process.env.BENCH_PROFILE === '1';
+const PROFILE_DIR = PROFILE ? mkdtempSync(path.join(os.tmpdir(), 'wadi-ingest-prof-')) : undefined;
 
-type Target = 'wadi' | 'express';
+type Target = 'wadi' | 'wadi-no-notify' | 'express' | 'node-http' | 'fastify-hello';
+/** Targets that store what they receive (their 200s are checked against the database). */
+const STORES = (t: Target) => t === 'wadi' || t === 'wadi-no-notify' || t === 'express';
+/** WADI with its NOTIFY triggers disabled (what the workers' wake-up signal costs the ingest). */
+const isWadi = (t: Target) => t === 'wadi' || t === 'wadi-no-notify';
 
 interface Run {
   target: Target;
+  round: number;
   connections: number;
   durationS: number;
   requests: number;
@@ -97,6 +111,20 @@ async function waitHttp(url: string, timeoutMs = 60_000): Promise<void> {
   throw new Error(`${url} did not come up`);
 }
 
+async function waitPost(url: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${url} did not come up`);
+}
+
 /** utime + stime of a process, in microseconds. */
 function cpuUs(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -106,10 +134,19 @@ function cpuUs(pid: number): number {
 
 function startTarget(target: Target, port: number, databaseUrl: string): ChildProcess {
   const env = { PATH: process.env.PATH, HOME: process.env.HOME };
-  if (target === 'wadi') {
-    return spawn(process.execPath, [path.join(ROOT, 'bin/wadi.js'), 'start', '--role', 'web'], {
+  if (isWadi(target)) {
+    const prof = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
+    return spawn(process.execPath, [...prof, path.join(ROOT, 'bin/wadi.js'), 'start', '--role', 'web'], {
       cwd: ROOT,
       env: { ...env, DATABASE_URL: databaseUrl, PORT: String(port), HOST: '127.0.0.1', LOG_FORMAT: 'json' },
+      stdio: 'ignore',
+    });
+  }
+  if (target === 'node-http' || target === 'fastify-hello') {
+    const kind = target === 'node-http' ? 'node' : 'fastify';
+    return spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/hello-servers.ts'), kind], {
+      cwd: ROOT,
+      env: { ...env, PORT: String(port) },
       stdio: 'ignore',
     });
   }
@@ -156,10 +193,9 @@ async function countStored(databaseUrl: string, target: Target, ids: string[]): 
   const c = new pg.Client({ connectionString: databaseUrl });
   await c.connect();
   try {
-    const sql =
-      target === 'wadi'
-        ? "select count(*)::int as n from inbox_messages where channel = 'whatsapp' and external_id = any($1)"
-        : 'select count(*)::int as n from express_inbox where wamid = any($1)';
+    const sql = isWadi(target)
+      ? "select count(*)::int as n from inbox_messages where channel = 'whatsapp' and external_id = any($1)"
+      : 'select count(*)::int as n from express_inbox where wamid = any($1)';
     let n = 0;
     for (let i = 0; i < ids.length; i += 20_000) {
       n += (await c.query<{ n: number }>(sql, [ids.slice(i, i + 20_000)])).rows[0].n;
@@ -175,10 +211,33 @@ interface Server {
   readonly url: string;
   readonly databaseUrl: string;
   readonly child: ChildProcess;
+  /** performance.now() when the process was spawned (profile times are relative to it). */
+  readonly spawnedAt: number;
   stop(): Promise<void>;
 }
 
+/** Where the measured runs of WADI lie on its profile's time line (ms since spawn). */
+const profiledWindows: { fromMs: number; toMs: number }[] = [];
+
 async function startServer(target: Target): Promise<Server> {
+  if (!STORES(target)) {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const spawnedAt = performance.now();
+    const child = startTarget(target, port, '');
+    await waitPost(`${url}/webhooks/whatsapp`);
+    return {
+      target,
+      url,
+      databaseUrl: '',
+      child,
+      spawnedAt,
+      async stop() {
+        child.kill('SIGTERM');
+        if (child.exitCode === null) await new Promise((r) => child.once('exit', r));
+      },
+    };
+  }
   const db = await createDb();
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -190,13 +249,21 @@ async function startServer(target: Target): Promise<Server> {
       payload jsonb not null, sent_at timestamptz, received_at timestamptz not null default now())`);
     await c.end();
   }
+  const spawnedAt = performance.now();
   const child = startTarget(target, port, db.url);
-  await waitHttp(target === 'wadi' ? `${url}/health/ready` : `${url}/metrics`);
+  await waitHttp(isWadi(target) ? `${url}/health/ready` : `${url}/metrics`);
+  if (target === 'wadi-no-notify') {
+    const c = new pg.Client({ connectionString: db.url });
+    await c.connect();
+    await c.query('alter table inbox_messages disable trigger inbox_messages_notify_insert');
+    await c.end();
+  }
   return {
     target,
     url,
     databaseUrl: db.url,
     child,
+    spawnedAt,
     async stop() {
       child.kill('SIGTERM');
       if (child.exitCode === null) await new Promise((r) => child.once('exit', r));
@@ -206,16 +273,20 @@ async function startServer(target: Target): Promise<Server> {
 }
 
 /** Warm-up, then one measured run against `server`, then the database check. */
-async function measure(server: Server, connections: number): Promise<Run> {
+async function measure(server: Server, connections: number, round: number): Promise<Run> {
   const { target, url, child } = server;
   await load(url, connections, WARMUP); // JIT, pools and caches warm; not measured
   const loadAvg1m = Math.round(os.loadavg()[0] * 10) / 10;
   const before = cpuUs(child.pid as number);
+  const fromMs = performance.now() - server.spawnedAt;
   const { result, okIds } = await load(url, connections, DURATION);
   const cpu = cpuUs(child.pid as number) - before;
-  const stored = await countStored(server.databaseUrl, target, okIds);
+  if (target === 'wadi' && connections === 50)
+    profiledWindows.push({ fromMs, toMs: performance.now() - server.spawnedAt });
+  const stored = STORES(target) ? await countStored(server.databaseUrl, target, okIds) : okIds.length;
   const run: Run = {
     target,
+    round,
     connections,
     durationS: result.duration,
     requests: result.requests.total,
@@ -242,64 +313,114 @@ async function measure(server: Server, connections: number): Promise<Run> {
 async function benchAll(): Promise<Run[]> {
   const servers: Server[] = [];
   try {
-    servers.push(await startServer('wadi'), await startServer('express'));
+    for (const t of TARGETS) servers.push(await startServer(t));
     const runs: Run[] = [];
-    for (const connections of CONNECTIONS) for (const s of servers) runs.push(await measure(s, connections));
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const connections of CONNECTIONS) for (const s of servers) runs.push(await measure(s, connections, round));
+    }
     return runs;
   } finally {
     for (const s of servers) await s.stop().catch(() => {});
   }
 }
 
+interface Ratio {
+  round: number;
+  connections: number;
+  /** WADI RPS ÷ Express RPS. */
+  rps: number;
+  /** WADI CPU/request ÷ Express CPU/request. */
+  cpu: number;
+  wadiCpuUsPerRequest: number;
+}
+
 function markdown(out: {
   date: string;
   machine: string;
   runs: Run[];
-  ratios: { connections: number; rps: number; cpu: number }[];
+  ratios: Ratio[];
+  profile?: { totalMs: number; entries: TopEntry[] };
 }): string {
   const lines = [
-    '# WhatsApp webhook ingest: WADI vs a plain Express 5 receiver',
+    '# WhatsApp webhook ingest: WADI vs a plain Express 5 receiver, and the Node.js floor',
     '',
     `${out.date} · ${out.machine} · ${DURATION} s per run after ${WARMUP} s warm-up · script: \`bench/whatsapp-ingest.ts\``,
     '',
-    '| target | connections | RPS (200s) | p50 ms | p99 ms | CPU µs/request | non-2xx | errors | 200s found in DB | load avg |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---|---:|',
+    '`node-http` and `fastify-hello` read the body and answer 200, storing nothing (the floor);',
+    '`wadi` and `express` verify the signature and commit every message before answering.',
+    '',
+    '| round | target | connections | RPS (200s) | p50 ms | p99 ms | CPU µs/request | non-2xx | errors | 200s found in DB | load avg |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|',
     ...out.runs.map(
       (r) =>
-        `| ${r.target} | ${r.connections} | ${r.rps} | ${r.p50Ms} | ${r.p99Ms} | ${r.cpuUsPerRequest} | ${r.non2xx} | ${r.errors + r.timeouts} | ${r.verifiedInDatabase}/${r.ok} | ${r.loadAvg1m} |`,
+        `| ${r.round} | ${r.target} | ${r.connections} | ${r.rps} | ${r.p50Ms} | ${r.p99Ms} | ${r.cpuUsPerRequest} | ${r.non2xx} | ${r.errors + r.timeouts} | ${STORES(r.target) ? `${r.verifiedInDatabase}/${r.ok}` : 'n/a'} | ${r.loadAvg1m} |`,
     ),
     '',
-    '| connections | WADI RPS ÷ Express RPS | WADI CPU/request ÷ Express CPU/request |',
-    '|---:|---:|---:|',
-    ...out.ratios.map((r) => `| ${r.connections} | ${r.rps.toFixed(2)}× | ${(r.cpu * 100).toFixed(0)} % |`),
+    '| round | connections | WADI RPS ÷ Express RPS | WADI CPU µs/request | WADI CPU/request ÷ Express CPU/request |',
+    '|---:|---:|---:|---:|---:|',
+    ...out.ratios.map(
+      (r) =>
+        `| ${r.round} | ${r.connections} | ${r.rps.toFixed(2)}× | ${r.wadiCpuUsPerRequest} | ${(r.cpu * 100).toFixed(0)} % |`,
+    ),
     '',
-    'Targets: ≥ 3× the Express RPS at 50 connections, ≤ 40 % of its CPU per request.',
+    'Targets (issue 20): ≤ 120 µs of server CPU per webhook and ≥ 3× the Express RPS at 50 connections.',
     '',
   ];
+  if (out.profile) {
+    lines.push(
+      `## WADI's CPU profile (\`node --cpu-prof\`, the first measured 50-connection run: ${out.profile.totalMs} ms sampled)`,
+      '',
+      '| self % | self ms | function | where |',
+      '|---:|---:|---|---|',
+      ...out.profile.entries.map((e) => `| ${e.percent} | ${e.selfMs} | ${e.name} | ${e.where} |`),
+      '',
+    );
+  }
   return lines.join('\n');
 }
 
 async function main(): Promise<void> {
+  const started = performance.now();
   const runs = await benchAll();
-  const ratios = CONNECTIONS.map((c) => {
-    const w = runs.find((r) => r.target === 'wadi' && r.connections === c) as Run;
-    const e = runs.find((r) => r.target === 'express' && r.connections === c) as Run;
-    return {
-      connections: c,
-      rps: Math.round((w.rps / e.rps) * 100) / 100,
-      cpu: Math.round((w.cpuUsPerRequest / e.cpuUsPerRequest) * 100) / 100,
-    };
-  });
+  const ratios: Ratio[] = [];
+  if (TARGETS.includes('wadi') && TARGETS.includes('express')) {
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const c of CONNECTIONS) {
+        const w = runs.find((r) => r.target === 'wadi' && r.connections === c && r.round === round) as Run;
+        const e = runs.find((r) => r.target === 'express' && r.connections === c && r.round === round) as Run;
+        ratios.push({
+          round,
+          connections: c,
+          rps: Math.round((w.rps / e.rps) * 100) / 100,
+          cpu: Math.round((w.cpuUsPerRequest / e.cpuUsPerRequest) * 100) / 100,
+          wadiCpuUsPerRequest: w.cpuUsPerRequest,
+        });
+      }
+    }
+  }
+  let profile: { totalMs: number; entries: TopEntry[] } | undefined;
+  if (PROFILE_DIR) {
+    // The main thread's profile is the largest; only the first measured 50-connection run counts.
+    const files = readdirSync(PROFILE_DIR)
+      .filter((f) => f.endsWith('.cpuprofile'))
+      .map((f) => path.join(PROFILE_DIR, f));
+    const main = files.sort((a, b) => readFileSync(b).length - readFileSync(a).length)[0];
+    const w = profiledWindows[0];
+    if (main && w) profile = profileTop(main, 30, w.fromMs, w.toMs);
+  }
   const out = {
     date: new Date().toISOString(),
     machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, shared with other workloads`,
     durationS: DURATION,
     warmupS: WARMUP,
+    wallSeconds: Math.round((performance.now() - started) / 1000),
     runs,
     ratios,
+    profile,
   };
-  writeFileSync(path.join(ROOT, 'bench/results/whatsapp-ingest.json'), `${JSON.stringify(out, null, 2)}\n`);
-  writeFileSync(path.join(ROOT, 'bench/results/whatsapp-ingest.md'), markdown(out));
+  const name = process.env.BENCH_OUT ?? 'whatsapp-ingest';
+  writeFileSync(path.join(ROOT, `bench/results/${name}.json`), `${JSON.stringify(out, null, 2)}\n`);
+  writeFileSync(path.join(ROOT, `bench/results/${name}.md`), markdown(out));
   process.stdout.write(markdown(out));
   const missing = runs.reduce((n, r) => n + r.missingFromDatabase, 0);
   if (missing > 0) {

@@ -137,3 +137,37 @@ export async function wadiLoad(
   });
   return { exitCode: code, report: JSON.parse(readFileSync(out, 'utf8')) };
 }
+
+/**
+ * Samples the V8 heap (used, total) and external memory from `url`/metrics every 2 s; the
+ * returned function stops and answers the maxima (MB; null when /metrics never answered).
+ */
+export function sampleHeap(
+  url: string,
+): () => { heapUsedMaxMb: number | null; heapTotalMaxMb: number | null; externalMaxMb: number | null } {
+  const max = { used: 0, total: 0, external: 0 };
+  let seen = false;
+  const take = async () => {
+    try {
+      const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(2000) })).text();
+      const v = (name: string) =>
+        text
+          .split('\n')
+          .filter((l) => l.startsWith(name))
+          .reduce((s, l) => s + Number(l.split(' ').at(-1)), 0);
+      const used = v('nodejs_heap_size_used_bytes');
+      if (used > 0) seen = true;
+      max.used = Math.max(max.used, used);
+      max.total = Math.max(max.total, v('nodejs_heap_size_total_bytes'));
+      max.external = Math.max(max.external, v('nodejs_external_memory_bytes'));
+    } catch {
+      // a busy moment: the next sample
+    }
+  };
+  const t = setInterval(() => void take(), 2000);
+  const mb = (b: number) => (seen ? Math.round(b / 1024 / 1024) : null);
+  return () => {
+    clearInterval(t);
+    return { heapUsedMaxMb: mb(max.used), heapTotalMaxMb: mb(max.total), externalMaxMb: mb(max.external) };
+  };
+}

@@ -79,7 +79,7 @@ export function registerLoad(program: Command): void {
           { runScenario },
           { drain, inboxPending, sandboxReplies },
           { TrafficGenerator },
-          { collectTimeToReply, sandboxSeq, summarizeTtr },
+          { collectTimeToReply, sandboxLlmCalls, sandboxSeq, summarizeTtr },
           { uploadLoadMedia },
         ] = await Promise.all([
           import('../tools/load/report.ts'),
@@ -164,6 +164,7 @@ export function registerLoad(program: Command): void {
           }).catch(() => {});
         }
         const repliesAfter = await sandboxReplies(url);
+        const llmCalls = seqBefore === null ? null : await sandboxLlmCalls(url, seqBefore);
         let timeToReply: LoadReport['timeToReply'];
         let stageTtr: TimeToReply[] | undefined;
         if (ttrTimes) {
@@ -201,7 +202,13 @@ export function registerLoad(program: Command): void {
           failures: v.failures,
           timeToReply,
           stageTimeToReplyP95Ms: stageTtr?.map((t) => t.p95Ms),
-          llmLatency: latencyDuringRun,
+          // The latency model only applies when the target's assistant calls the fake LLM.
+          llmLatency: llmCalls ? latencyDuringRun : undefined,
+          llmCalls: llmCalls ?? undefined,
+          llmNote:
+            llmCalls === 0
+              ? 'the target did not call the fake LLM (WADI_SANDBOX_LLM is off: the offline assistant answers at once), so no LLM latency applied: time-to-reply here is the pipeline alone'
+              : undefined,
           operators,
           ...(media
             ? {

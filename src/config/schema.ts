@@ -168,8 +168,12 @@ export const envSchema = z.object({
   COALESCE_DEBOUNCE_MS: int(800, 0, 60_000),
 
   // Conversation engine (src/inbox/claim.ts, src/conversation, src/assistant, src/outbox)
-  /** How often workers and the dispatcher look for work that other processes stored. */
-  WORKER_POLL_MS: int(500, 10, 60_000),
+  /**
+   * Safety-net poll of idle workers and dispatchers (expired leases of crashed processes): they
+   * wake on LISTEN/NOTIFY and in-process signals; while the notification connection is down they
+   * poll every min(WORKER_POLL_MS, 500 ms) instead.
+   */
+  WORKER_POLL_MS: int(5000, 10, 60_000),
   /** First retry delay of a failed turn; doubles per attempt (with jitter), capped at 5 minutes. */
   INBOX_RETRY_BASE_MS: int(2000, 10, 600_000),
   /** Consecutive LLM failures that open the circuit breaker, and how long it stays open. */

@@ -7,6 +7,7 @@ import { EventEmitter } from 'node:events';
 import type { Assistant } from '../assistant/assistant.ts';
 import type { ToolAnswerDeps } from '../assistant-tools/answer.ts';
 import type { ChannelName, ChannelSender } from '../channels/types.ts';
+import type { Subscription } from '../db/client.ts';
 import { sharedDatabase } from '../db/share.ts';
 import { InboxWorker } from '../inbox/worker.ts';
 import type { WadiModule } from '../kernel/module.ts';
@@ -20,6 +21,10 @@ import { keywordSets } from './keywords.ts';
 import { PeopleSchedules } from './schedules.ts';
 import { runTurn } from './turn.ts';
 import { TypingKeeper } from './typing.ts';
+
+/** NOTIFY channels of migration 0009: inbound work (workers) and outbound work (dispatchers). */
+export const INBOX_CHANNEL = 'wadi_inbox';
+export const OUTBOX_CHANNEL = 'wadi_outbox';
 
 /** What the engine uses from other features. */
 export interface ConversationDeps {
@@ -132,10 +137,34 @@ export function conversationModule(ctx: ModuleContext, deps: ConversationDeps): 
     templates: ctx.config.templates,
     defaultLocale: env.ASSISTANT_LOCALE,
   });
+  // Work stored or put back by any process (webhooks in a `web` process, an operator's reply, a
+  // replayed dead letter) wakes the loops through LISTEN/NOTIFY (migration 0009's triggers).
+  const withDispatcher = env.OUTBOX_CONCURRENCY > 0;
+  let subscription: Subscription | undefined;
+  const signals = {
+    name: 'work-signals',
+    start() {
+      const sub = ctx.database.listen(withDispatcher ? [INBOX_CHANNEL, OUTBOX_CHANNEL] : [INBOX_CHANNEL], {
+        onNotify: (channel) => (channel === INBOX_CHANNEL ? worker.notified() : dispatcher.wake()),
+        onState: (listening) => {
+          worker.setSignalled(listening);
+          dispatcher.setSignalled(listening);
+          if (!listening) ctx.logger.warn('database notifications lost: polling for work until they are back');
+        },
+      });
+      subscription = sub;
+      worker.setSignalled(sub.listening);
+      dispatcher.setSignalled(sub.listening);
+    },
+    async stop() {
+      await subscription?.close();
+      subscription = undefined;
+    },
+  };
   return {
     name: 'conversation',
     // Replies queued but not yet sent at shutdown stay in the outbox for the next process.
-    services: [...(env.OUTBOX_CONCURRENCY > 0 ? [worker, dispatcher] : [worker]), handoffs, schedules],
+    services: [signals, ...(withDispatcher ? [worker, dispatcher] : [worker]), handoffs, schedules],
     async close() {
       typing.stopAll();
     },

@@ -10,6 +10,7 @@ import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import pg from 'pg';
+import { backoffDelay, QUERY_FAILURE_BACKOFF } from '../kernel/backoff.ts';
 import { DataDirLock } from './data-dir-lock.ts';
 import { DatabaseOpenError } from './errors.ts';
 import * as schema from './schema.ts';
@@ -34,6 +35,23 @@ export interface HeldLock {
   readonly lost: Promise<void>;
 }
 
+/**
+ * A subscription to database notifications (LISTEN/NOTIFY): the work queues' wake-up signal.
+ * `listening` is false while the notification connection is down (it reconnects by itself), so
+ * the subscriber can fall back to polling; `onState(true)` after a reconnect means notifications
+ * may have been missed meanwhile.
+ */
+export interface Subscription {
+  readonly listening: boolean;
+  close(): Promise<void>;
+}
+
+/** What a subscriber is told. */
+export interface SubscriptionHandlers {
+  readonly onNotify: (channel: string) => void;
+  readonly onState?: (listening: boolean) => void;
+}
+
 /** The database as the rest of WADI sees it. */
 export interface Database extends Queryable {
   readonly kind: 'postgres' | 'pglite';
@@ -46,6 +64,11 @@ export interface Database extends Queryable {
   withAdvisoryLock<T>(key: number, fn: () => Promise<T>): Promise<T>;
   /** Takes advisory lock `key` if free; null if another session holds it. */
   tryAdvisoryLock(key: number): Promise<HeldLock | null>;
+  /**
+   * LISTENs on `channels` (plain lower-case identifiers) on a connection of its own (PostgreSQL)
+   * or on the one in-process session (PGlite), until closed.
+   */
+  listen(channels: readonly string[], handlers: SubscriptionHandlers): Subscription;
   close(): Promise<void>;
 }
 
@@ -160,7 +183,80 @@ async function openPostgres(url: string, opts: DatabaseOptions): Promise<Databas
         },
       };
     },
+    listen: (channels, handlers) => listenPostgres(url, opts, channels, handlers),
     close: () => pool.end(),
+  };
+}
+
+function checkChannels(channels: readonly string[]): void {
+  for (const c of channels) if (!/^[a-z_][a-z0-9_]{0,62}$/.test(c)) throw new Error(`invalid channel name: ${c}`);
+}
+
+/** A dedicated connection that LISTENs, reconnecting with backoff while the database is away. */
+function listenPostgres(
+  url: string,
+  opts: DatabaseOptions,
+  channels: readonly string[],
+  handlers: SubscriptionHandlers,
+): Subscription {
+  checkChannels(channels);
+  let closed = false;
+  let listening = false;
+  let failures = 0;
+  let client: pg.Client | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  const setState = (v: boolean) => {
+    if (listening === v) return;
+    listening = v;
+    handlers.onState?.(v);
+  };
+  const connect = async () => {
+    retry = undefined;
+    if (closed) return;
+    const c = new pg.Client({ connectionString: url, application_name: `${opts.applicationName ?? 'wadi'}-listen` });
+    client = c;
+    let dropped = false;
+    const drop = () => {
+      if (dropped) return;
+      dropped = true;
+      setState(false);
+      c.end().catch(() => {});
+      if (closed) return;
+      failures++;
+      retry = setTimeout(() => void connect(), backoffDelay(QUERY_FAILURE_BACKOFF, failures));
+      retry.unref();
+    };
+    c.on('error', (err) => {
+      opts.onError?.(err);
+      drop();
+    });
+    c.on('end', drop);
+    c.on('notification', (n) => handlers.onNotify(n.channel));
+    try {
+      await c.connect();
+      await c.query(channels.map((ch) => `LISTEN ${ch}`).join('; '));
+    } catch {
+      drop();
+      return;
+    }
+    if (closed || dropped) {
+      if (!dropped) c.end().catch(() => {});
+      return;
+    }
+    failures = 0;
+    setState(true);
+  };
+  void connect();
+  return {
+    get listening() {
+      return listening;
+    },
+    async close() {
+      closed = true;
+      clearTimeout(retry);
+      listening = false;
+      await client?.end().catch(() => {});
+    },
   };
 }
 
@@ -204,6 +300,25 @@ async function openPglite(dataDir: string, _opts: DatabaseOptions): Promise<Data
       if (locks.has(key)) return null;
       locks.add(key);
       return { lost: new Promise<void>(() => {}), release: async () => void locks.delete(key) };
+    },
+    listen(channels, handlers) {
+      // One session owns the database: its own NOTIFYs (the queue triggers) are delivered to it.
+      checkChannels(channels);
+      let closed = false;
+      const offs = channels.map((ch) =>
+        client.listen(ch, () => {
+          if (!closed) handlers.onNotify(ch);
+        }),
+      );
+      return {
+        listening: true,
+        async close() {
+          closed = true;
+          for (const off of await Promise.allSettled(offs)) {
+            if (off.status === 'fulfilled') await off.value().catch(() => {});
+          }
+        },
+      };
     },
     async close() {
       try {

@@ -22,6 +22,7 @@ export function sharedDatabase(database: Database, share: Semaphore): Database {
     ping: (ms) => database.ping(ms),
     withAdvisoryLock: (key, fn) => database.withAdvisoryLock(key, fn),
     tryAdvisoryLock: (key) => database.tryAdvisoryLock(key),
+    listen: (channels, handlers) => database.listen(channels, handlers),
     close: () => database.close(),
   };
 }

@@ -4,9 +4,13 @@
  * `maxTurns` turns run at once per process, most of them waiting on the LLM (whose own limit,
  * LLM_MAX_CONCURRENCY, is the assistant's gate). A turn waiting on the LLM holds no connection;
  * the database work of claims and turns goes through the bounded pool share the caller passes.
- * One heartbeat renews every held lease in one statement. Loops wake on local commits
- * ('inbox.events'), after the coalescing debounce, on a finished turn (a free slot), and on a poll
- * interval (work stored by other processes). On stop, turns in hand get a grace period to finish;
+ * One heartbeat renews every held lease in one statement. An idle loop sleeps until told there
+ * is work: on local commits ('inbox.events') and on `notified()` (LISTEN wadi_inbox: work stored or
+ * put back by any process), each also again after the coalescing debounce; on a finished turn (a
+ * free slot); when a retried turn is due. One signal wakes one loop, and a loop that claimed a turn
+ * wakes the next, so a single message costs one claim, not one per loop. The poll is only a safety
+ * net (expired leases of crashed processes): every `pollMs` while signals work (`setSignalled`),
+ * every `fallbackPollMs` while they do not. On stop, turns in hand get a grace period to finish;
  * then they are aborted and the handler hands them back.
  */
 import { randomBytes } from 'node:crypto';
@@ -16,6 +20,7 @@ import type { Database, Queryable } from '../db/client.ts';
 import { type BackoffPolicy, backoffDelay, QUERY_FAILURE_BACKOFF } from '../kernel/backoff.ts';
 import type { Clock } from '../kernel/clock.ts';
 import type { BackgroundService } from '../kernel/service.ts';
+import { DeferredCall, SafetyPoll } from '../kernel/wake.ts';
 import { metrics } from '../observability/metrics/metrics.ts';
 import { withStoredContext } from '../observability/tracing/context.ts';
 import { type ClaimedTurn, claimTurn, leaseFor, pendingStats, renewLeases, type TurnLease } from './claim.ts';
@@ -39,7 +44,10 @@ export interface InboxWorkerOptions {
   readonly heartbeatDatabase?: Database;
   readonly leaseMs: number;
   readonly debounceMs: number;
+  /** Safety-net poll while wake-up signals work (see setSignalled); the only poll without them. */
   readonly pollMs: number;
+  /** Poll while signals are known not to work (default: min(pollMs, 500)). */
+  readonly fallbackPollMs?: number;
   readonly maxAttempts: number;
   readonly retryBaseMs: number;
   /** How long stop() lets turns in hand finish before aborting them. */
@@ -66,6 +74,9 @@ export function retryDelay(baseMs: number, attempt: number): number {
   return backoffDelay(inboxRetryPolicy(baseMs), attempt);
 }
 
+/** While idle, the pending gauges are read every this many gauge intervals. */
+const IDLE_GAUGE_FACTOR = 6;
+
 /** The service. */
 export class InboxWorker implements BackgroundService {
   readonly name = 'inbox-worker';
@@ -83,13 +94,35 @@ export class InboxWorker implements BackgroundService {
   private heartbeat: NodeJS.Timeout | undefined;
   private beating = false;
   private claiming = 0;
-  private readonly onCommitted = () => {
-    this.wake();
-    if (this.o.debounceMs > 0) setTimeout(() => this.wake(), this.o.debounceMs + 5).unref();
-  };
+  /** A signal or a claimed turn since the gauges were last read. */
+  private activity = false;
+  private readonly poll: SafetyPoll;
+  private readonly afterDebounce: DeferredCall;
+  private readonly onCommitted = () => this.notified();
 
   constructor(opts: InboxWorkerOptions) {
     this.o = opts;
+    this.poll = new SafetyPoll(() => this.wake(), opts.pollMs, opts.fallbackPollMs ?? Math.min(opts.pollMs, 500));
+    this.afterDebounce = new DeferredCall(() => this.wake(), opts.debounceMs + 5);
+  }
+
+  /**
+   * New or re-queued inbound work (a local commit, a NOTIFY): look now, and again once the
+   * coalescing debounce has passed (a conversation is claimable only when its burst is over).
+   */
+  notified(): void {
+    this.activity = true;
+    this.wake();
+    if (this.o.debounceMs > 0) this.afterDebounce.defer();
+  }
+
+  /**
+   * Whether wake-up signals reach this worker (the LISTEN connection is up): the poll slows down
+   * to a safety net. Becoming signalled again looks at once (signals may have been missed).
+   */
+  setSignalled(signalled: boolean): void {
+    this.poll.setSignalled(signalled);
+    if (signalled) this.wake();
   }
 
   /** Starts the loops. */
@@ -97,17 +130,30 @@ export class InboxWorker implements BackgroundService {
     if (this.running) return;
     this.running = true;
     this.o.events?.on('committed', this.onCommitted);
-    this.timers.push(setInterval(() => this.wake(), this.o.pollMs));
-    if ((this.o.gaugeMs ?? 5000) > 0) {
-      const refresh = () =>
+    this.poll.start();
+    const gaugeMs = this.o.gaugeMs ?? 5000;
+    if (gaugeMs > 0) {
+      // Idle (nothing pending at the last look, no signal since): the gauges cannot have moved,
+      // so they are re-read only every IDLE_GAUGE_FACTOR ticks (a backlog left by another process
+      // still shows within that time, and the safety-net poll claims it meanwhile).
+      let lastPending = -1;
+      let skipped = 0;
+      const refresh = () => {
+        if (lastPending === 0 && !this.activity && ++skipped < IDLE_GAUGE_FACTOR) return;
+        skipped = 0;
+        this.activity = false;
         pendingStats(this.o.database)
           .then((s) => {
+            lastPending = s.pending;
             metrics.inboxPending.set(s.pending);
             metrics.inboxOldestPending.set(s.oldestSeconds);
           })
-          .catch(() => {});
-      void refresh();
-      this.timers.push(setInterval(refresh, this.o.gaugeMs ?? 5000));
+          .catch(() => {
+            lastPending = -1;
+          });
+      };
+      refresh();
+      this.timers.push(setInterval(refresh, gaugeMs));
     }
     this.heartbeat = setInterval(() => void this.beat(), Math.max(Math.floor(this.o.leaseMs / 3), 200));
     for (let i = 0; i < this.o.concurrency; i++) this.loops.push(this.loop());
@@ -157,13 +203,19 @@ export class InboxWorker implements BackgroundService {
     }
   }
 
-  /** Wakes idle loops to look for work now. */
+  /**
+   * Wakes one idle loop to look for work now (it wakes the next if it found some). With no loop
+   * idle, the signal is remembered: a loop claiming now may have missed the new work.
+   */
   wake(): void {
-    // Remembered for loops that are busy claiming now: their claim may have missed the new work.
+    const w = this.waiters.shift();
+    if (w) w();
+    else this.signalled = true;
+  }
+
+  private wakeAll(): void {
     this.signalled = true;
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
+    for (const f of this.waiters.splice(0)) f();
   }
 
   private idle(): Promise<void> {
@@ -213,6 +265,9 @@ export class InboxWorker implements BackgroundService {
         await this.o.database.transaction((tx) => lease.giveBack(tx)).catch(() => {});
         continue;
       }
+      // There may be more: the next idle loop looks while this turn starts.
+      this.activity = true;
+      this.wake();
       this.spawn(turn);
     }
   }
@@ -230,18 +285,31 @@ export class InboxWorker implements BackgroundService {
   }
 
   private leaseFor(turn: ClaimedTurn): TurnLease {
+    let retryInMs = 0;
     const lease = leaseFor(turn, {
       maxAttempts: this.o.maxAttempts,
-      retryDelay: (attempt) => retryDelay(this.o.retryBaseMs, attempt),
+      retryDelay: (attempt) => {
+        retryInMs = retryDelay(this.o.retryBaseMs, attempt);
+        return retryInMs;
+      },
       clock: this.o.clock,
     });
+    // A handed-back turn is due again after its delay: this process looks then (others by NOTIFY
+    // when it is put back, and by their safety-net poll).
+    const lookAgain = (ms: number) => {
+      if (this.running) setTimeout(() => this.wake(), ms + 5).unref();
+    };
     const onDead = this.o.onDead;
-    if (!onDead) return lease;
     return {
       ...lease,
+      postpone: async (tx, error, retryAfterMs) => {
+        await lease.postpone(tx, error, retryAfterMs);
+        lookAgain(Math.max(retryAfterMs ?? 0, retryInMs));
+      },
       fail: async (tx, error) => {
         const dead = await lease.fail(tx, error);
-        if (dead > 0) await onDead(tx, turn);
+        if (dead > 0 && onDead) await onDead(tx, turn);
+        if (dead < turn.messages.length) lookAgain(retryInMs);
         return dead;
       },
     };
@@ -273,7 +341,9 @@ export class InboxWorker implements BackgroundService {
     this.o.events?.off('committed', this.onCommitted);
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
-    this.wake();
+    this.poll.stop();
+    this.afterDebounce.cancel();
+    this.wakeAll();
     for (const w of this.slotWaiters.splice(0)) w();
     // Loops end at their next check; turns already started are waited for (they start no more).
     const all = Promise.all(this.loops).then(() => Promise.all([...this.turns]));

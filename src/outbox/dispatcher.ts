@@ -23,6 +23,7 @@ import { type BackoffPolicy, backoffDelay, QUERY_FAILURE_BACKOFF } from '../kern
 import { type Clock, systemClock } from '../kernel/clock.ts';
 import { decisionTime } from '../kernel/decision-time.ts';
 import type { BackgroundService } from '../kernel/service.ts';
+import { SafetyPoll } from '../kernel/wake.ts';
 import { metrics } from '../observability/metrics/metrics.ts';
 import { applyPendingStatuses } from './statuses.ts';
 
@@ -38,7 +39,13 @@ export interface DispatcherOptions {
   readonly maxAttempts: number;
   readonly retryBaseMs: number;
   readonly leaseMs: number;
+  /**
+   * Safety-net poll (expired leases of crashed processes) while wake-up signals work — 'queued'
+   * events and `wake()` on NOTIFY wadi_outbox, see setSignalled; the only poll without them.
+   */
   readonly pollMs: number;
+  /** Poll while signals are known not to work (default: min(pollMs, 500)). */
+  readonly fallbackPollMs?: number;
   /** Emits 'queued' when a local turn queued replies. */
   readonly events?: EventEmitter;
   /** Called before the first send attempt of a conversation's part (stops its typing refresh). */
@@ -93,7 +100,7 @@ export class OutboxDispatcher implements BackgroundService {
   private loopDone: Promise<void> | undefined;
   private waiter: (() => void) | undefined;
   private signalled = false;
-  private poll: NodeJS.Timeout | undefined;
+  private readonly poll: SafetyPoll;
   private readonly sends = new Set<Promise<void>>();
   private readonly onQueued = () => this.wake();
   private readonly clock: Clock;
@@ -101,6 +108,13 @@ export class OutboxDispatcher implements BackgroundService {
   constructor(opts: DispatcherOptions) {
     this.o = opts;
     this.clock = opts.clock ?? systemClock;
+    this.poll = new SafetyPoll(() => this.wake(), opts.pollMs, opts.fallbackPollMs ?? Math.min(opts.pollMs, 500));
+  }
+
+  /** Whether wake-up signals reach this dispatcher (slow poll); becoming signalled looks at once. */
+  setSignalled(signalled: boolean): void {
+    this.poll.setSignalled(signalled);
+    if (signalled) this.wake();
   }
 
   /** Starts the claim loop. */
@@ -108,7 +122,7 @@ export class OutboxDispatcher implements BackgroundService {
     if (this.running) return;
     this.running = true;
     this.o.events?.on('queued', this.onQueued);
-    this.poll = setInterval(() => this.wake(), this.o.pollMs);
+    this.poll.start();
     this.loopDone = this.loop();
   }
 
@@ -372,7 +386,7 @@ export class OutboxDispatcher implements BackgroundService {
     if (!this.running) return;
     this.running = false;
     this.o.events?.off('queued', this.onQueued);
-    if (this.poll) clearInterval(this.poll);
+    this.poll.stop();
     this.wake();
     await this.loopDone;
     await Promise.allSettled([...this.sends]);

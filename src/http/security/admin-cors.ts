@@ -25,14 +25,18 @@ export function adminCors(app: FastifyInstance, config: Config): void {
   const allowed = new Set(config.env.CORS_ORIGINS);
   const permitted = (origin: unknown): origin is string => typeof origin === 'string' && allowed.has(origin);
 
-  app.addHook('onRequest', async (req, reply) => {
-    if (req.method === 'OPTIONS' || !isAdminPath(req.url.split('?')[0] ?? '')) return;
+  // Callback-style, cheap test first: this hook sees every request, webhooks included.
+  app.addHook('onRequest', (req, reply, done) => {
+    if (req.method === 'OPTIONS' || !req.url.startsWith('/admin') || !isAdminPath(req.url.split('?')[0] ?? '')) {
+      return done();
+    }
     reply.header('vary', 'Origin');
     const origin = req.headers.origin;
     if (permitted(origin)) {
       reply.header('access-control-allow-origin', origin);
       reply.header('access-control-expose-headers', ADMIN_CORS.exposed);
     }
+    done();
   });
 
   // Preflight answers before any admin auth: browsers never send credentials on OPTIONS.

@@ -28,14 +28,15 @@ export function methodNotAllowed(app: FastifyInstance): void {
     const match = routeMatcher(route.url);
     for (const method of methods) routes.push({ method: String(method).toUpperCase(), match });
   });
-  app.addHook('onRequest', async (req, reply) => {
-    if (!req.is404) return;
+  // Callback-style: this hook sees every request (no promise per request for the matched ones).
+  app.addHook('onRequest', (req, reply, done) => {
+    if (!req.is404) return done();
     const path = req.url.split('?')[0] ?? '/';
     const allow = new Set(routes.filter((r) => r.match.test(path)).map((r) => r.method));
     // The catch-all OPTIONS routes of /admin do not make every path "exist".
-    if (allow.size === 0 || (allow.size === 1 && allow.has('OPTIONS') && req.method !== 'OPTIONS')) return;
-    if (allow.has(req.method)) return;
+    if (allow.size === 0 || (allow.size === 1 && allow.has('OPTIONS') && req.method !== 'OPTIONS')) return done();
+    if (allow.has(req.method)) return done();
     reply.header('allow', [...allow].sort().join(', '));
-    throw new AppError('method_not_allowed', 405, `${req.method} is not allowed on ${path}`);
+    done(new AppError('method_not_allowed', 405, `${req.method} is not allowed on ${path}`));
   });
 }

@@ -22,12 +22,13 @@ export function isOperationalRoute(route: string): boolean {
  */
 export function httpMetricsPlugin(stats: WindowedStats): FastifyPluginAsync {
   const plugin: FastifyPluginAsync = async (app) => {
-    app.addHook('onResponse', async (req, reply) => {
+    app.addHook('onResponse', (req, reply, done) => {
       const route = req.routeOptions.url ?? 'unmatched';
       const status = reply.statusCode;
       const ms = reply.elapsedTime;
       metrics.httpDuration.observe({ method: req.method, route, status_code: String(status) }, ms / 1000);
       if (!isOperationalRoute(route)) stats.record(ms, status);
+      done();
     });
   };
   (plugin as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;

@@ -44,6 +44,10 @@ export interface LoadReport {
   readonly stageTimeToReplyP95Ms?: readonly (number | null)[];
   /** The fake LLM's latency model during the run (as GET /sandbox/llm/latency shows it). */
   readonly llmLatency?: Record<string, unknown>;
+  /** Chat completions the fake LLM answered during the run (sandbox targets only). */
+  readonly llmCalls?: number;
+  /** Set when the target's assistant never called the fake LLM (its latency did not apply). */
+  readonly llmNote?: string;
   readonly operators?: OperatorResult;
   /** `--voice`/`--image`: the shares asked for, the file sizes and how many media messages WADI accepted. */
   readonly media?: {
@@ -148,7 +152,8 @@ export function formatReport(r: LoadReport): string {
       );
     }
   }
-  if (r.llmLatency) lines.push(`fake LLM latency: ${JSON.stringify(r.llmLatency)}`);
+  if (r.llmLatency) lines.push(`fake LLM latency: ${JSON.stringify(r.llmLatency)} (${r.llmCalls ?? 0} calls)`);
+  if (r.llmNote) lines.push(`NOTE: ${r.llmNote}`);
   if (r.operators && r.operators.clients > 0) {
     const o = r.operators;
     lines.push(

@@ -149,3 +149,21 @@ export async function sandboxSeq(url: string): Promise<number | null> {
     return null;
   }
 }
+
+/**
+ * Chat completions the sandbox's fake LLM answered after `afterSeq` (null when the target is not
+ * in sandbox mode). Zero while replies went out means the target's assistant is not the fake LLM
+ * (WADI_SANDBOX_LLM off: the offline assistant answers at once), so no LLM latency applied.
+ */
+export async function sandboxLlmCalls(url: string, afterSeq: number): Promise<number | null> {
+  try {
+    const res = await fetch(`${url}/sandbox/outbox?channel=llm&after=${afterSeq}`, {
+      signal: AbortSignal.timeout(10_000),
+    });
+    if (!res.ok) return null;
+    const body = (await res.json()) as { calls?: unknown[] };
+    return body.calls?.length ?? 0;
+  } catch {
+    return null;
+  }
+}

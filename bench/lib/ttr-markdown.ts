@@ -1,0 +1,98 @@
+/**
+ * bench/results/time-to-reply.md from time-to-reply.json (the parts may come from separate runs:
+ * each says when it ran and the load average around it).
+ *
+ *   node --import tsx bench/lib/ttr-markdown.ts   (rewrites the .md from the committed .json)
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+// biome-ignore lint/suspicious/noExplicitAny: the results file is read as it was written, untyped
+type J = Record<string, any>;
+
+const DEBOUNCE_MS = 800;
+const LLM_P95_MS = 6000;
+
+const s = (ms: number | null | undefined) => (ms === null || ms === undefined ? '–' : `${(ms / 1000).toFixed(1)} s`);
+
+/** The markdown report of `r` (the parsed time-to-reply.json). */
+export function ttrMarkdown(r: J): string {
+  const at = (p: string) => r.partStarted?.[p] ?? '(earlier run)';
+  const lines = [
+    '# Time-to-reply under a realistic LLM (bench/time-to-reply.ts)',
+    '',
+    `Node ${r.node} · ${r.cpus} vCPUs · one \`wadi start\` (role all, sandbox, PostgreSQL, \`WADI_SANDBOX_LLM=true\`) per part,`,
+    `fake LLM log-normal, median ${r.llm.median_ms / 1000} s, p95 ${r.llm.p95_ms / 1000} s. Raw figures: \`time-to-reply.json\`.`,
+    'Each part ran in its own hold of the machine lock (no other tests meanwhile); its load average is given.',
+    '',
+  ];
+  if (r.load) {
+    const l = r.load;
+    const rep = l.report;
+    const t = rep.timeToReply?.all ?? {};
+    const budget = DEBOUNCE_MS + LLM_P95_MS + 1000;
+    lines.push(
+      `## Load scenario (50 users), started ${at('load')}`,
+      '',
+      `| figure | value |`,
+      '|---|---:|',
+      `| requests, RPS | ${rep.overall.requests}, ${rep.overall.rps} |`,
+      `| HTTP p50 / p95 / p99 | ${rep.overall.p50Ms} / ${rep.overall.p95Ms} / ${rep.overall.p99Ms} ms |`,
+      `| errors | ${rep.overall.errors} (${(rep.overall.errorRate * 100).toFixed(2)} %) |`,
+      `| messages answered / accepted | ${t.answered} / ${t.messages} |`,
+      `| time-to-reply p50 / p95 / max | ${s(t.p50Ms)} / **${s(t.p95Ms)}** / ${s(t.maxMs)} |`,
+      `| target: TTR p95 ≤ debounce + LLM p95 + 1 s | ${s(budget)}: **${t.p95Ms !== undefined && t.p95Ms <= budget ? 'met' : 'not met'}** |`,
+      `| pending at the end / after drain | ${rep.server?.pendingAtEnd ?? '–'} / ${rep.server?.pendingAfterDrain ?? '–'} |`,
+      `| peak RSS (anonymous, file-backed) | **${l.peakMemory.rssMb} MB** (${l.peakMemory.anonMb}, ${l.peakMemory.fileMb}) |`,
+      `| V8 heap used / total max, external max | ${l.heap?.heapUsedMaxMb ?? '–'} / ${l.heap?.heapTotalMaxMb ?? '–'} MB, ${l.heap?.externalMaxMb ?? '–'} MB |`,
+      `| WADI CPU, % of one core | ${l.serverCpuPercentOfOneCore} |`,
+      `| load average at start → end | ${l.loadAverage1mAtStart} → ${l.loadAverage1mAtEnd} |`,
+      '',
+    );
+    if (l.stages) {
+      lines.push('Where the time went (p50 / p95 per stage of each answered message):', '');
+      for (const [k, v] of Object.entries(l.stages as J))
+        lines.push(`- ${k}: ${v.p50Ms ?? '–'} / ${v.p95Ms ?? '–'} ms`);
+      lines.push('');
+    }
+  }
+  if (r.burst) {
+    const row = (b: J) => [b.accepted, b.answered, b.ttrP50Ms, b.ttrP95Ms, b.ttrMaxMs, b.llmDrawMaxMs, b.budgetMs];
+    const d = row(r.burst.default);
+    const n = row(r.burst.bounded8);
+    lines.push(
+      `## 200 simultaneous users, one message each (same run, back to back), started ${at('burst')}`,
+      '',
+      '| | default `LLM_MAX_CONCURRENCY` | `LLM_MAX_CONCURRENCY=8` |',
+      '|---|--:|--:|',
+      `| accepted / answered | ${d[0]} / ${d[1]} | ${n[0]} / ${n[1]} |`,
+      `| time-to-reply p50 / p95 / max | ${s(d[2])} / ${s(d[3])} / **${s(d[4])}** | ${s(n[2])} / ${s(n[3])} / ${s(n[4])} |`,
+      `| fake LLM draws max | ${s(d[5])} | ${s(n[5])} |`,
+      `| target: all answered within debounce + LLM max + 2 s | ${s(d[6])}: **${r.burst.default.withinBudget ? 'met' : 'not met'}** | ${s(n[6])}: ${r.burst.bounded8.withinBudget ? 'met' : 'not met'} |`,
+      `| load average at start → end | ${r.burst.default.loadAverage1mAtStart} → ${r.burst.default.loadAverage1mAtEnd} | ${r.burst.bounded8.loadAverage1mAtStart} → ${r.burst.bounded8.loadAverage1mAtEnd} |`,
+      '',
+    );
+  }
+  if (r.stress) {
+    const rep = r.stress.report;
+    lines.push(
+      `## Stress scenario (scaled), started ${at('stress')}`,
+      '',
+      '| users | RPS | HTTP p95 ms | errors | TTR p95 |',
+      '|---:|---:|---:|---:|---:|',
+      ...(rep.stages as J[]).map(
+        (st, i) => `| ${st.target} | ${st.rps} | ${st.p95Ms} | ${st.errors} | ${s(rep.stageTimeToReplyP95Ms?.[i])} |`,
+      ),
+      '',
+      `Breaking point (highest user count within p95 < ${rep.thresholds.p95Ms} ms, errors < 1 %, TTR p95 ≤ ${s(rep.thresholds.timeToReplyP95Ms)}): **${rep.breakingPoint ?? 'none'}** (target ≥ 400). Peak RSS ${r.stress.peakMemory.rssMb} MB; load average ${r.stress.loadAverage1mAtStart} → ${r.stress.loadAverage1mAtEnd}.`,
+      '',
+    );
+  }
+  return lines.join('\n');
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const dir = path.resolve(import.meta.dirname, '../results');
+  const r = JSON.parse(readFileSync(path.join(dir, 'time-to-reply.json'), 'utf8')) as J;
+  writeFileSync(path.join(dir, 'time-to-reply.md'), ttrMarkdown(r));
+}
