@@ -22,7 +22,7 @@ import { PeopleSchedules } from './schedules.ts';
 import { runTurn } from './turn.ts';
 import { TypingKeeper } from './typing.ts';
 
-/** NOTIFY channels of migration 0009: inbound work (workers) and outbound work (dispatchers). */
+/** NOTIFY channels of migration 0007: inbound work (workers) and outbound work (dispatchers). */
 export const INBOX_CHANNEL = 'wadi_inbox';
 export const OUTBOX_CHANNEL = 'wadi_outbox';
 

@@ -10,6 +10,7 @@ import { sha256File } from './checksum.ts';
 import { BackupError, ChecksumError, RestoreRefusedError } from './errors.ts';
 import { KV_BACKUP_LAST_SUCCESS } from './last-success.ts';
 import { checksumPath, manifestPath } from './naming.ts';
+import { withScratchDatabase } from './postgres.ts';
 
 describe.runIf(postgresUrl())('PostgreSQL backup → verify → restore', { timeout: 120_000 }, () => {
   let source: TestDb;
@@ -53,16 +54,28 @@ describe.runIf(postgresUrl())('PostgreSQL backup → verify → restore', { time
   });
 
   it('verify restores into a scratch database, matches the manifest, reports the restore time and drops it', async () => {
-    const before = await source.database.query<{ n: number }>(
-      `select count(*)::int as n from pg_database where datname like 'wadi_verify_%'`,
-    );
     const r = await verifyBackup(file, { databaseUrl: source.url });
     expect(r.restoreMs).toBeGreaterThan(0);
     expect(r.state.tables['public.inbox_messages']).toBe(35);
-    const after = await source.database.query<{ n: number }>(
-      `select count(*)::int as n from pg_database where datname like 'wadi_verify_%'`,
-    );
-    expect(after.rows[0]?.n).toBe(before.rows[0]?.n);
+    // The scratch database verify restores into exists while it is used and is gone after, also when
+    // the check fails. (Counting wadi_verify_* databases server-wide would race other test files.)
+    const exists = async (name: string) =>
+      (await source.database.query(`select 1 from pg_database where datname = $1`, [name])).rows.length === 1;
+    const url = source.url as string;
+    let used = '';
+    await withScratchDatabase(url, async (u) => {
+      used = new URL(u).pathname.slice(1);
+      expect(await exists(used)).toBe(true);
+    });
+    expect(used).toMatch(/^wadi_verify_[0-9a-f]{12}$/);
+    expect(await exists(used)).toBe(false);
+    await expect(
+      withScratchDatabase(url, async (u) => {
+        used = new URL(u).pathname.slice(1);
+        throw new Error('check failed');
+      }),
+    ).rejects.toThrow('check failed');
+    expect(await exists(used)).toBe(false);
   });
 
   it('restores into an empty migrated database with the same rows, then refuses to overwrite it without force', async () => {

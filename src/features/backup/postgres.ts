@@ -97,7 +97,8 @@ export async function dumpPostgres(
   }
 }
 
-/** DROP statements for everything WADI owns in the target, so the restore recreates it exactly. */
+/** DROP statements for everything WADI owns in the target (tables, views, sequences, types,
+ * functions), so the restore recreates it exactly. */
 async function dropStatements(client: pg.Client): Promise<string> {
   const notExtension = `not exists (select 1 from pg_depend d where d.objid = c.oid and d.deptype = 'e')`;
   const { rows } = await client.query<{ sql: string }>(
@@ -110,7 +111,15 @@ async function dropStatements(client: pg.Client): Promise<string> {
      select format('drop type if exists %I.%I cascade;', n.nspname, t.typname)
        from pg_type t join pg_namespace n on n.oid = t.typnamespace
       where n.nspname = 'public' and t.typtype in ('e', 'd')
-        and not exists (select 1 from pg_depend d where d.objid = t.oid and d.deptype = 'e')`,
+        and not exists (select 1 from pg_depend d where d.objid = t.oid and d.deptype = 'e')
+     union all
+     -- Functions (the work-queue NOTIFY triggers' functions, migration 0007); the triggers go
+     -- with their tables.
+     select format('drop function if exists %I.%I(%s) cascade;', n.nspname, p.proname,
+                   pg_get_function_identity_arguments(p.oid))
+       from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+      where n.nspname = 'public' and p.prokind = 'f'
+        and not exists (select 1 from pg_depend d where d.objid = p.oid and d.deptype = 'e')`,
   );
   return ['drop schema if exists drizzle cascade;', ...rows.map((r) => r.sql)].join('\n');
 }
