@@ -116,6 +116,18 @@ describe('admin reads', () => {
     expect(q.body.records.map((x: { msg: string }) => x.msg)).toEqual(['about forty-one', 'about four']);
     const c = await call(`/admin/logs?limit=1000&conversation=41&q=${encodeURIComponent(marker)}`);
     expect(c.body.records.map((x: { msg: string }) => x.msg)).toEqual(['about forty-one']);
+    // An admin request about one conversation: its request line is found by that conversation,
+    // not by one whose id merely starts the same.
+    const conv = await seedConversation(t.database, { chatId: `logs-${Date.now()}` });
+    expect((await call(`/admin/sessions/${conv}/messages`)).status).toBe(200);
+    const about = (id: number) =>
+      call(`/admin/logs?limit=1000&conversation=${id}&route=${encodeURIComponent('/admin/sessions/:id/messages')}`);
+    // The request line is written once the response has gone: poll for it.
+    await expect.poll(async () => (await about(conv)).body.records.length).toBe(1);
+    expect((await about(conv)).body.records).toEqual([
+      expect.objectContaining({ msg: 'request', method: 'GET', statusCode: 200, conversationId: conv }),
+    ]);
+    expect((await about(conv * 10 + 1)).body.records).toEqual([]);
     const missing = await call('/admin/logs?limit=1000&q=definitely%2Fnot%2Fhere');
     expect(missing.body.records).toEqual([
       expect.objectContaining({ msg: 'request', statusCode: 404, url: '/definitely/not/here' }),

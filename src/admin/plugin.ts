@@ -98,6 +98,15 @@ export function adminPlugin(ctx: ModuleContext, deps: AdminDeps, opts: AdminOpti
             if (typeof v === 'number' && !Number.isFinite(v)) throw errors.badRequest(`${k} must be a finite number`);
           }
         }
+        // A request about one conversation logs under its id (the request line too, written from
+        // req.log when the response goes), so the Logs page's conversation filter finds it.
+        const id = (req.params as { id?: unknown } | undefined)?.id;
+        if (
+          req.routeOptions.url?.startsWith('/admin/sessions/:id') &&
+          typeof id === 'number' &&
+          Number.isSafeInteger(id)
+        )
+          req.log = req.log.child({ conversationId: id });
       });
 
       await api.register(opsRoutes(a));

@@ -5,7 +5,7 @@
  */
 import { type SimulatedMedia, telegramMediaUpdate, telegramTextUpdate } from '../sandbox/payloads.ts';
 import { CliError, configOrExit } from './common.ts';
-import { sandboxOutboxSeq, waitForSandboxReply } from './sandbox-reply.ts';
+import { ConversationProbe, sandboxOutboxSeq, waitForSandboxReply } from './sandbox-reply.ts';
 import { uploadSimulatedMedia } from './simulate-media.ts';
 
 /** Options of one simulation. */
@@ -20,19 +20,29 @@ export interface SimulateTelegramOptions {
   readonly url?: string;
   readonly timeoutMs?: number;
   readonly secret?: string;
+  /** Admin key of the running WADI, to tell a paused conversation (default: this configuration's). */
+  readonly adminKey?: string;
   /** Where to print (default stdout). */
   readonly out?: (line: string) => void;
 }
 
-/** Sends the update and waits for the reply; throws CliError when there is none in time. */
-export async function simulateTelegram(opts: SimulateTelegramOptions): Promise<{ updateId: number; reply: string }> {
+/**
+ * Sends the update and waits for the reply; throws CliError when there is none in time. When the
+ * conversation waits for a person (or an operator paused it), returns promptly with `silent` saying
+ * so and an empty `reply`.
+ */
+export async function simulateTelegram(
+  opts: SimulateTelegramOptions,
+): Promise<{ updateId: number; reply: string; silent?: string }> {
   const out = opts.out ?? ((l: string) => void process.stdout.write(`${l}\n`));
   let base = opts.url;
   let secret = opts.secret;
+  let adminKey = opts.adminKey;
   if (!base || !secret) {
     const config = configOrExit();
     base ??= `http://127.0.0.1:${config.env.PORT}`;
     secret ??= config.telegram?.webhookSecret;
+    adminKey ??= config.admin.keys[0];
   }
   base = base.replace(/\/+$/, '');
   if (!secret) throw new CliError('TELEGRAM_WEBHOOK_SECRET is not set; the webhook would refuse the update');
@@ -41,6 +51,8 @@ export async function simulateTelegram(opts: SimulateTelegramOptions): Promise<{
 
   if (!opts.media && !opts.text) throw new CliError('give a TEXT, or a file with --voice, --image or --document');
   const after = await sandboxOutboxSeq(base, 'telegram');
+  const probe = new ConversationProbe(base, adminKey, 'telegram', from);
+  await probe.snapshot();
   const updateId = Date.now() % 2_000_000_000;
   const uploaded = opts.media ? await uploadSimulatedMedia(base, opts.media.media, opts.media.file) : undefined;
   const update = uploaded
@@ -67,7 +79,10 @@ export async function simulateTelegram(opts: SimulateTelegramOptions): Promise<{
   out(`update ${updateId} stored by WADI; waiting for the reply to chat ${from}…`);
 
   const timeoutMs = opts.timeoutMs ?? 30_000;
-  const [sent] = await waitForSandboxReply({
+  const {
+    calls: [sent],
+    silent,
+  } = await waitForSandboxReply({
     baseUrl: base,
     channel: 'telegram',
     after,
@@ -75,7 +90,12 @@ export async function simulateTelegram(opts: SimulateTelegramOptions): Promise<{
     settleMs: 0,
     match: (c) =>
       c.kind === 'sendMessage' && c.status === 200 && String((c.body as { chat_id?: unknown }).chat_id) === from,
+    silent: () => probe.silentReason(),
   });
+  if (silent) {
+    out(`no reply: ${silent}`);
+    return { updateId, reply: '', silent };
+  }
   if (!sent) {
     throw new CliError(
       `no reply within ${Math.round(timeoutMs / 1000)} s (the update was stored; check the workers and /admin/logs)`,

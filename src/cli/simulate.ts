@@ -9,7 +9,7 @@ import { newInboundWamid, textNotification } from '../channels/whatsapp/payload.
 import { signBody } from '../channels/whatsapp/signature.ts';
 import { whatsappMediaWebhook } from '../sandbox/payloads.ts';
 import { CliError, configOrExit } from './common.ts';
-import { sandboxOutboxSeq, waitForSandboxReply } from './sandbox-reply.ts';
+import { ConversationProbe, sandboxOutboxSeq, waitForSandboxReply } from './sandbox-reply.ts';
 import { chosenMedia, type MediaFlags, uploadSimulatedMedia } from './simulate-media.ts';
 import { simulateTelegram } from './simulate-telegram.ts';
 
@@ -40,6 +40,8 @@ async function simulateWhatsApp(text: string | undefined, opts: SimulateOptions)
   const chosen = chosenMedia(opts);
   if (!chosen && !text) throw new CliError('give a TEXT, or a file with --voice, --image or --document');
   const after = await sandboxOutboxSeq(base, 'whatsapp');
+  const probe = new ConversationProbe(base, config.admin.keys[0], 'whatsapp', from);
+  await probe.snapshot();
   const uploaded = chosen ? await uploadSimulatedMedia(base, chosen.media, chosen.file) : undefined;
   const { body, wamid } = uploaded
     ? (() => {
@@ -79,13 +81,18 @@ async function simulateWhatsApp(text: string | undefined, opts: SimulateOptions)
     : text;
   process.stdout.write(`→ ${from}: ${what}\n  stored as ${wamid}\n`);
 
-  const replies = await waitForSandboxReply({
+  const { calls: replies, silent } = await waitForSandboxReply({
     baseUrl: base,
     channel: 'whatsapp',
     after,
     timeoutMs: wait,
     match: (c) => c.kind === 'send_text' && c.status === 200 && (c.body as { to?: string } | null)?.to === from,
+    silent: () => probe.silentReason(),
   });
+  if (silent) {
+    process.stdout.write(`  no reply: ${silent}\n`);
+    return;
+  }
   if (replies.length === 0) {
     throw new CliError(
       `the message was stored, but no reply came within ${wait / 1000} s ` +

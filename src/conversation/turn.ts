@@ -194,7 +194,16 @@ export async function runTurn(deps: TurnDeps, turn: ClaimedTurn, signal: AbortSi
         }));
         const fresh = (ms: readonly ClaimedMessage[]) => ms.filter((m) => !m.inHistory);
         let run = step.messages;
-        let user: ChatMessage[] = fresh(run).map((m) => ({ role: 'user', content: userContent(m, understood) }));
+        // Messages already in the history (stored while a person had the conversation, then handed
+        // to the assistant) are read from it; an image among them is shown to a vision model
+        // again with its caption, since the history only says "[image] caption".
+        // When something came after them in the history (an operator's reply), they are asked
+        // again at the end, so the prompt ends with what the user said rather than with the
+        // operator's words (which the model would otherwise "continue", or answer as nothing).
+        const askAgain = history.length > 0 && history[history.length - 1].role !== 'user';
+        let user: ChatMessage[] = run
+          .filter((m) => !m.inHistory || askAgain || understood.get(m.id)?.imageUrl)
+          .map((m) => ({ role: 'user', content: userContent(m, understood) }));
         llmStartedAt ??= new Date();
         // Tool calls are journaled under the run's first message: stable when a retry claims more.
         const journal = { inboxId: step.messages[0].id, conversationId: conv.id, leaseToken: turn.token };

@@ -50,7 +50,10 @@ export async function understandTurnMedia(
       continue;
     }
     const u = await deps.media.understand(m.event, { language, signal });
-    out.set(m.id, u);
+    // An image understood before (a retry, or handed to the assistant after a handoff) whose file
+    // cannot be fetched again (expired, gone) is read from its stored "[image] caption" rather than
+    // answered with "send it again".
+    out.set(m.id, s && u.outcome !== 'image' ? s : u);
     if (!s) {
       const kept = await saveUnderstanding(deps.database, m.id, turn.token, u);
       if (!kept) deps.logger.warn({ inboxId: m.id }, 'media understood after the lease was lost; not stored');

@@ -273,4 +273,107 @@ describe.runIf(chromium)('handoff, operator replies and templates in Chromium', 
     );
     await screenshot(page, SHOTS, '04-templates');
   });
+
+  it('collapses a long message and marks where the history was reset', async () => {
+    const user = '34611000003';
+    const long = `Os cuento todo desde el principio: ${'el pedido llegó roto, ñandú 😀 y '.repeat(25)}fin.`;
+    expect(long.length).toBeGreaterThan(700);
+    await userSays(user, long);
+    await untilCall((c) => c.body?.to === user && c.kind === 'send_text', 'the answer to the long message');
+    await userSays(user, '/reset');
+    const id = await conversationId(user);
+    await expect
+      .poll(
+        async () =>
+          (await admin<{ session: { contextResetAt: string | null } }>('GET', `/sessions/${id}/messages`)).json.session
+            .contextResetAt,
+        { timeout: 20_000 },
+      )
+      .not.toBeNull();
+    await userSays(user, 'hola otra vez');
+    await expect
+      .poll(async () => (await graphCalls()).filter((c) => c.kind === 'send_text' && c.body?.to === user).length, {
+        timeout: 20_000,
+      })
+      .toBe(3);
+
+    await page.goto(`${w.url}/admin/ui/conversations/${id}`);
+    await page.waitForSelector('[data-testid=reset-divider]', WAIT);
+    expect(await page.locator('[data-testid=reset-divider]').count()).toBe(1);
+    // The long message (and the echo of it) come before the divider, the new greeting after it.
+    const order = await page.$eval('[data-testid=messages]', (el) => {
+      const texts = [...el.querySelectorAll('[data-testid=msg-text], [data-testid=reset-divider]')];
+      return texts.map((e) => (e.getAttribute('data-testid') === 'reset-divider' ? 'DIVIDER' : (e.textContent ?? '')));
+    });
+    const divider = order.indexOf('DIVIDER');
+    const longAt = order.findIndex((t) => t.startsWith('Os cuento todo'));
+    expect(longAt).toBeGreaterThanOrEqual(0);
+    expect(longAt).toBeLessThan(divider);
+    expect(order.indexOf('hola otra vez')).toBeGreaterThan(divider);
+    // Collapsed: the first 600 characters and an ellipsis, expandable to the whole text.
+    const first = page.locator('[data-testid=msg-text]', { hasText: 'Os cuento todo' }).first();
+    const shown = (await first.textContent()) ?? '';
+    expect(shown.endsWith('…')).toBe(true);
+    expect(shown.length).toBeLessThan(long.length);
+    const expand = page.locator('[data-testid=msg-expand]').first();
+    expect(await expand.textContent()).toContain(`Show all (${long.length} characters)`);
+    await expand.click();
+    await page.waitForFunction(
+      (t) => [...document.querySelectorAll('[data-testid=msg-text]')].some((e) => e.textContent === t),
+      long,
+      WAIT,
+    );
+    await screenshot(page, SHOTS, '05-long-and-reset');
+  });
+
+  it("the Overview's attention counts link to the filtered list and to the Failures view", async () => {
+    const user = '34611000004';
+    await userSays(user, '/human');
+    await untilCall((c) => c.body?.to === user && /te paso con una persona/.test(c.body?.text?.body ?? ''), 'notice');
+    const id = await conversationId(user);
+    await page.goto(`${w.url}/admin`);
+    // The earlier conversations went back to the bot: this is the only one waiting for a person.
+    await untilText('[data-testid=attention-need-a-human]', '1 need a human');
+    await page.click('[data-testid=attention-need-a-human]');
+    await page.waitForURL(/\/admin\/ui\/conversations\?status=needs_human$/, WAIT);
+    await page.waitForSelector('[data-testid=session-row]', WAIT);
+    await page.waitForFunction(
+      () => document.querySelectorAll('[data-testid=session-row]').length === 1,
+      undefined,
+      WAIT,
+    );
+    await page.click('[data-testid=session-row]');
+    await page.waitForURL(new RegExp(`/admin/ui/conversations/${id}$`), WAIT);
+
+    await page.goto(`${w.url}/admin`);
+    await page.waitForSelector('[data-testid=attention-retrying]', WAIT);
+    expect(await page.getAttribute('[data-testid=attention-retrying]', 'href')).toBe('/admin/ui/failures');
+    await page.click('[data-testid=attention-retrying]');
+    await page.waitForURL(/\/admin\/ui\/failures$/, WAIT);
+    await untilText('main', 'Retrying');
+    expect((await admin('POST', `/sessions/${id}/resume`)).status).toBe(200);
+  });
+
+  it('the conversation list refreshes itself: a new conversation and a state change appear without a reload', async () => {
+    await page.goto(`${w.url}/admin/ui/conversations`);
+    await page.waitForSelector('[data-testid=session-row]', WAIT);
+    const rows = () => page.locator('[data-testid=session-row]').count();
+    const before = await rows();
+    const user = '34611000005';
+    await userSays(user, 'hola, soy nueva');
+    await untilCall((c) => c.body?.to === user && c.kind === 'send_text', 'the answer');
+    await page.waitForFunction(
+      (n) => document.querySelectorAll('[data-testid=session-row]').length === n,
+      before + 1,
+      WAIT,
+    );
+    await userSays(user, '/human');
+    await page.waitForFunction(
+      () => /needs human/.test(document.querySelector('[data-testid=session-state]')?.textContent ?? ''),
+      undefined,
+      WAIT,
+    );
+    expect(await rows()).toBe(before + 1);
+    expect((await admin('POST', `/sessions/${await conversationId(user)}/resume`)).status).toBe(200);
+  });
 });

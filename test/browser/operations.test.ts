@@ -239,6 +239,8 @@ describe.runIf(chromium)('operating WADI from the dashboard in Chromium', () => 
 
     await page.goto(`${w.url}/admin/ui/logs`);
     await page.waitForSelector('[data-testid=logs-table]');
+    // Accepted webhook deliveries log their request line at debug (the hot path, issue 20).
+    await page.selectOption('[data-testid=level]', 'debug');
     const rows = () =>
       page.$$eval('[data-testid=log-row]', (rs) =>
         rs.map((r) => ({
@@ -249,6 +251,12 @@ describe.runIf(chromium)('operating WADI from the dashboard in Chromium', () => 
         })),
       );
     // The fake platform and LLM served WADI's own calls: hidden, and said so.
+    await page.waitForFunction(
+      () =>
+        [...document.querySelectorAll('[data-testid=log-row]')].some((r) => r.getAttribute('data-level') === 'debug'),
+      undefined,
+      WAIT,
+    );
     await page.waitForSelector('[data-testid=log-sandbox-hidden]');
     expect(Number(/\d+/.exec((await page.textContent('[data-testid=log-sandbox-hidden]')) ?? '')?.[0])).toBeGreaterThan(
       0,
@@ -298,7 +306,6 @@ describe.runIf(chromium)('operating WADI from the dashboard in Chromium', () => 
     await page.selectOption('[data-testid=log-route]', '');
 
     // One conversation, at debug level: its turn and its sent reply (debug lines) are there.
-    await page.selectOption('[data-testid=level]', 'debug');
     await page.fill('[data-testid=log-conversation]', String(id));
     await untilText(page, '[data-testid=log-row]', 'turn committed');
     await untilText(page, '[data-testid=log-row]', 'reply part sent');

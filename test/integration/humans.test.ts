@@ -8,11 +8,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { simulateTelegram } from '../../src/cli/simulate-telegram.ts';
+import { SANDBOX_CREDENTIALS } from '../../src/config/config.ts';
 import { userHash } from '../../src/db/erasure.ts';
+import { runWadi } from '../helpers/cli.ts';
 import { type TestDb, testDatabase } from '../helpers/db.ts';
 import { type Receiver, telegramReceiver } from '../helpers/receivers.ts';
 import { sandboxChat } from '../helpers/sandbox-chat.ts';
-import { startTestWadi, type TestWadi } from '../helpers/wadi.ts';
+import { startTestWadi, TEST_ADMIN_KEY, type TestWadi } from '../helpers/wadi.ts';
 
 let t: TestDb;
 let w: TestWadi;
@@ -89,6 +92,68 @@ describe('humans in the loop over HTTP', () => {
       'the assistant again',
     );
   }, 90_000);
+
+  it('wadi simulate to a conversation waiting for a person says so at once instead of waiting out --timeout', async () => {
+    const user = '34622000077';
+    await chat.userSays(user, '/human');
+    await chat.untilCall(
+      (c) => c.body?.to === user && /te paso con una persona/.test(c.body?.text?.body ?? ''),
+      'notice',
+    );
+    const id = await chat.conversationId(user);
+    // --timeout 900 and a harness limit of 150 s: the old CLI waited the whole 900 s, so this run
+    // only ends in time when the CLI learns from the admin API that the message is unanswered.
+    const run = await runWadi(
+      ['simulate', 'whatsapp', '¿hay alguien?', '--from', user, '--url', w.url, '--timeout', '900'],
+      { env: { ADMIN_API_KEY: TEST_ADMIN_KEY }, timeoutMs: 150_000 },
+    );
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(`no reply: conversation ${id} waits for a person (needs human)`);
+    expect(run.stdout).toContain(`POST /admin/sessions/${id}/resume`);
+    const s = (await chat.admin<SessionBody>('GET', `/sessions/${id}/messages`)).json;
+    expect(s.messages.filter((m) => m.direction === 'in' && m.status === 'unanswered').map((m) => m.text)).toEqual([
+      '¿hay alguien?',
+    ]);
+
+    // The same for Telegram, and for a conversation an operator paused.
+    const tg = '918273645';
+    const secret = SANDBOX_CREDENTIALS.telegramWebhookSecret;
+    const first = await simulateTelegram({
+      url: w.url,
+      secret,
+      adminKey: TEST_ADMIN_KEY,
+      from: tg,
+      text: 'hola',
+      out: () => {},
+    });
+    expect(first.silent).toBeUndefined();
+    const tgId = (
+      await chat.admin<{ items: { id: number; chatId: string }[] }>('GET', `/sessions?channel=telegram&q=${tg}`)
+    ).json.items.find((i) => i.chatId === tg)?.id;
+    expect((await chat.admin('POST', `/sessions/${tgId}/pause`)).status).toBe(200);
+    const lines: string[] = [];
+    const paused = await simulateTelegram({
+      url: w.url,
+      secret,
+      adminKey: TEST_ADMIN_KEY,
+      from: tg,
+      text: '¿me oyes?',
+      timeoutMs: 900_000,
+      out: (l) => lines.push(l),
+    });
+    expect(paused.reply).toBe('');
+    expect(paused.silent).toContain(`conversation ${tgId} is paused (an operator has it)`);
+    expect(lines.at(-1)).toBe(`no reply: ${paused.silent}`);
+
+    // A key this WADI refuses: no state to read, so the CLI waits for its timeout as before.
+    const wrong = await runWadi(
+      ['simulate', 'whatsapp', '¿y ahora?', '--from', user, '--url', w.url, '--timeout', '3'],
+      { env: { ADMIN_API_KEY: 'another-wadis-key-0123456789abcdef' }, timeoutMs: 90_000 },
+    );
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain('no reply came within 3 s');
+  }, 240_000);
 
   it('opts out on BAJA, keeps answering, refuses proactive templates and opts back in on ALTA', async () => {
     const user = '34622000002';

@@ -10,6 +10,10 @@
  * - after resume + "hand to the assistant" it is answered exactly once, from the stored transcript
  *   (no second download or transcription), and handing again queues nothing.
  *
+ * A photo handed to the assistant after a handoff is shown to the (vision) model as the image with
+ * its caption, not only as its stored "[image] caption" text; one whose file is gone by then is
+ * answered from that text rather than with "send it again".
+ *
  * Also the upload/send API's bad input: clear 400s, nothing stored.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -74,6 +78,7 @@ describe('a voice note while a person has the conversation', () => {
         COALESCE_DEBOUNCE_MS: '0',
         WORKER_POLL_MS: '50',
         OPENAI_MAX_RETRIES: '1',
+        ASSISTANT_VISION: 'true',
         LOG_LEVEL: 'warn',
       },
     });
@@ -203,5 +208,100 @@ describe('a voice note while a person has the conversation', () => {
     expect(again.json.queued).toBe(0);
     await sleep(800);
     expect(textsTo(user)).toHaveLength(3);
+  });
+
+  it('a photo sent during a handoff reaches the vision model as the image when handed to the assistant', async () => {
+    const user = '34633000002';
+    await chat.userSays(user, '/human');
+    await until('the handoff notice', async () => textsTo(user).length === 1);
+    const id = await chat.conversationId(user);
+    // A 1×1 PNG; its exact base64 must be what the model receives.
+    const png = Buffer.from(
+      'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==',
+      'base64',
+    );
+    const photo = await upload(png, 'image/png', 'pared.png');
+    expect(photo.status).toBe(201);
+    const caption = 'mira esta mancha en la pared ¿es humedad? 🧱';
+    const sent = await chat.admin('POST', '/sandbox/send', {
+      channel: 'whatsapp',
+      from: user,
+      text: caption,
+      media: { id: photo.json.id, kind: 'image' },
+    });
+    expect(sent.status, JSON.stringify(sent.json)).toBe(200);
+    // A second photo whose file is gone (deleted from the fake's store) before it is handed over.
+    const other = await upload(png, 'image/png', 'techo.png');
+    const otherCaption = 'y esta otra del techo';
+    await chat.admin('POST', '/sandbox/send', {
+      channel: 'whatsapp',
+      from: user,
+      text: otherCaption,
+      media: { id: other.json.id, kind: 'image' },
+    });
+    const rows = await until('both photos stored unanswered', async () => {
+      const r = await inboxRows(user);
+      return r.length === 3 && r[1].status === 'unanswered' && r[2].status === 'unanswered' ? r : undefined;
+    });
+    expect(rows[1].media).toMatchObject({ outcome: 'image', text: `[image] ${caption}` });
+    expect(llm('chat_completion', 'mancha en la pared')).toHaveLength(0);
+    expect((await fetch(`${w.url}/sandbox/media/${other.json.id}`, { method: 'DELETE' })).status).toBe(200);
+
+    expect((await chat.admin('POST', `/sessions/${id}/resume`)).status).toBe(200);
+    const handed = await chat.admin<{ queued: number }>('POST', `/sessions/${id}/answer`);
+    expect(handed.json.queued).toBe(2);
+    await until('the answer to the photos', async () => textsTo(user).length === 2);
+    await sleep(1000);
+    const texts = textsTo(user);
+    expect(texts).toHaveLength(2);
+    // Not "No pude descargar la imagen. Por favor, envíalo de nuevo." for the gone one.
+    expect(texts[1]).not.toMatch(/envíal[oa] de nuevo/);
+
+    const asks = llm('chat_completion', 'mancha en la pared');
+    expect(asks).toHaveLength(1);
+    const messages = (asks[0].body as { messages: { role: string; content: unknown }[] }).messages;
+    const withImage = messages.filter(
+      (m) =>
+        m.role === 'user' &&
+        Array.isArray(m.content) &&
+        (m.content as { type: string; image_url?: { url: string } }[]).some(
+          (p) => p.type === 'image_url' && p.image_url?.url === `data:image/png;base64,${png.toString('base64')}`,
+        ),
+    );
+    expect(withImage).toHaveLength(1);
+    expect(JSON.stringify(withImage[0].content)).toContain('mira esta mancha en la pared');
+    // The gone photo's caption is still in the prompt, from the history.
+    expect(JSON.stringify(messages)).toContain(`[image] ${otherCaption}`);
+    expect((await inboxRows(user)).map((r) => r.status)).toEqual(['done', 'done', 'done']);
+  });
+
+  it('messages handed to the assistant after an operator replied end the prompt, after the operator', async () => {
+    const user = '34633000003';
+    await chat.userSays(user, '/human');
+    await until('the handoff notice', async () => textsTo(user).length === 1);
+    const id = await chat.conversationId(user);
+    const question = '¿me devuelven el dinero del pedido 7781? ñ 😀';
+    await chat.userSays(user, question);
+    await until('the question stored unanswered', async () => (await inboxRows(user))[1]?.status === 'unanswered');
+    const op = await chat.admin('POST', `/sessions/${id}/messages`, {
+      text: 'Hola, soy Marta; te paso con el asistente',
+    });
+    expect(op.status).toBe(202);
+    await until('the operator reply', async () => textsTo(user).length === 2);
+    expect((await chat.admin('POST', `/sessions/${id}/resume`)).status).toBe(200);
+    expect((await chat.admin<{ queued: number }>('POST', `/sessions/${id}/answer`)).json.queued).toBe(1);
+    await until('the answer', async () => textsTo(user).length === 3);
+    const asks = llm('chat_completion', 'pedido 7781');
+    expect(asks).toHaveLength(1);
+    const messages = (asks[0].body as { messages: { role: string; content: unknown }[] }).messages;
+    const last = messages.at(-1);
+    expect(last?.role).toBe('user');
+    expect(JSON.stringify(last?.content)).toContain('pedido 7781');
+    // The operator's words stay before it, as the assistant's side of the conversation.
+    const opAt = messages.findIndex((m) => JSON.stringify(m.content).includes('soy Marta'));
+    expect(opAt).toBeGreaterThan(-1);
+    expect(messages[opAt].role).toBe('assistant');
+    expect(opAt).toBeLessThan(messages.length - 1);
+    expect(textsTo(user)[2]).toContain('pedido 7781');
   });
 });

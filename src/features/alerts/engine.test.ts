@@ -163,6 +163,7 @@ describe('alert rules: pending → firing → resolved, with notifications', () 
       notifiers: notifiersFromEnv(config.env),
       logger: pino({ level: 'debug' }, logs),
       repeatSeconds: config.env.ALERT_REPEAT_SECONDS,
+      runbookBase: config.env.ALERT_RUNBOOK_BASE_URL,
       clock,
     });
     engines.push(engine);
@@ -272,6 +273,26 @@ describe('alert rules: pending → firing → resolved, with notifications', () 
     h.s.webhooks = { telegram: { verified: 0, invalidSignature: 5, unstorable: 0 } };
     await h.advance(10);
     expect(telegram.received.map((r) => r.text.split('\n')[0])).toEqual(['🔥 FIRING: WebhookSignatureInvalid']);
+    h.s.webhooks = {};
+    await h.advance(10);
+  });
+
+  it('ALERT_SIGNATURE_FAILURES_MIN sets the threshold and ALERT_RUNBOOK_BASE_URL the runbook link', async () => {
+    const h = setup({
+      ALERT_SIGNATURE_FAILURES_MIN: '2',
+      ALERT_RUNBOOK_BASE_URL: 'https://git.example.com/acme/wadi/blob/main/',
+    });
+    h.s.webhooks = { whatsapp: { verified: 0, invalidSignature: 1, unstorable: 0 } };
+    await h.engine.tick();
+    expect(telegram.received).toHaveLength(0);
+    h.s.webhooks = { whatsapp: { verified: 0, invalidSignature: 2, unstorable: 0 } };
+    await h.advance(10);
+    expect(telegram.received.map((r) => r.text.split('\n')[0])).toEqual(['🔥 FIRING: WebhookSignatureInvalid']);
+    expect(telegram.received[0].text).toContain(
+      'Runbook: https://git.example.com/acme/wadi/blob/main/docs/operations.md#alert-webhooksignatureinvalid',
+    );
+    const rule = (await h.engine.rules()).rules.find((r) => r.alert === 'WebhookSignatureInvalid');
+    expect(rule?.threshold).toContain('>= 2 deliveries');
     h.s.webhooks = {};
     await h.advance(10);
   });

@@ -6,6 +6,9 @@ import { ago } from '../format.ts';
 import { navigate } from '../router.ts';
 import type { Session, SessionPage } from '../types.ts';
 
+/** How often the list is fetched again while it shows its first page. */
+const REFRESH_MS = 5000;
+
 /** The Conversations page. */
 export function Conversations() {
   const [q, setQ] = useState('');
@@ -17,6 +20,10 @@ export function Conversations() {
   const [cursor, setCursor] = useState<string | null>(null);
   const [error, setError] = useState<unknown>();
   const [loading, setLoading] = useState(true);
+  // Pages loaded with "more": a refresh of the first page would drop the others, so only a list
+  // showing one page refreshes itself.
+  const [pages, setPages] = useState(1);
+  const [tick, setTick] = useState(0);
 
   const query = (after?: string) => {
     const p = new URLSearchParams({ limit: '50' });
@@ -38,6 +45,7 @@ export function Conversations() {
         if (stopped) return;
         setItems(page.items);
         setCursor(page.nextCursor);
+        setPages(1);
         setError(undefined);
       } catch (e) {
         if (!stopped) setError(e);
@@ -51,12 +59,37 @@ export function Conversations() {
     };
   }, [q, channel, activeOnly, status]);
 
+  // Live: new conversations and changed states (needs human, unanswered…) show up on their own.
+  useEffect(() => {
+    const timer = setInterval(() => setTick((n) => n + 1), REFRESH_MS);
+    return () => clearInterval(timer);
+  }, []);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: a tick refreshes with the current filters
+  useEffect(() => {
+    if (tick === 0 || pages > 1 || document.hidden) return;
+    let stopped = false;
+    api<SessionPage>(query())
+      .then((page) => {
+        if (stopped) return;
+        setItems(page.items);
+        setCursor(page.nextCursor);
+        setError(undefined);
+      })
+      .catch((e) => {
+        if (!stopped) setError(e);
+      });
+    return () => {
+      stopped = true;
+    };
+  }, [tick]);
+
   const more = async () => {
     if (!cursor) return;
     try {
       const page = await api<SessionPage>(query(cursor));
       setItems((xs) => [...xs, ...page.items]);
       setCursor(page.nextCursor);
+      setPages((n) => n + 1);
     } catch (e) {
       setError(e);
     }

@@ -200,20 +200,34 @@ function useSecondsSince(d: Date | undefined): number | undefined {
   return d ? Math.max(0, Math.round((now - d.getTime()) / 1000)) : undefined;
 }
 
-function Count({ n, label, status, filter }: { n: number; label: string; status: string; filter?: string }) {
+/** One attention count, linking to the conversations it counts (`filter`) or to another page (`to`). */
+function Count({
+  n,
+  label,
+  status,
+  filter,
+  to,
+}: {
+  n: number;
+  label: string;
+  status: string;
+  filter?: string;
+  to?: string;
+}) {
   const body = (
     <>
       <Badge status={n > 0 ? status : 'pass'}>{n}</Badge> {label}
     </>
   );
-  if (!filter) return <span data-testid={`attention-${label.replace(/\s+/g, '-')}`}>{body}</span>;
+  const target = to ?? (filter ? `/ui/conversations?status=${filter}` : undefined);
+  if (!target) return <span data-testid={`attention-${label.replace(/\s+/g, '-')}`}>{body}</span>;
   return (
     <a
-      href={`/admin/ui/conversations?status=${filter}`}
+      href={`/admin${target}`}
       data-testid={`attention-${label.replace(/\s+/g, '-')}`}
       onClick={(e) => {
         e.preventDefault();
-        navigate(`/ui/conversations?status=${filter}`);
+        navigate(target);
       }}
     >
       {body}
@@ -260,7 +274,8 @@ function StatusStrip() {
             {s.timeToReply.p95Ms === null ? '—' : `${num(s.timeToReply.p95Ms / 1000)} s`} p95
           </span>
           <Count n={s.attention.failed} label="failed" status="fail" filter="failed" />
-          <Count n={s.attention.retrying} label="retrying" status="warn" />
+          {/* Retrying replies are not a conversation state: the Failures view lists them with their next attempt. */}
+          <Count n={s.attention.retrying} label="retrying" status="warn" to="/ui/failures" />
           <Count n={s.attention.needsHuman} label="need a human" status="fail" filter="needs_human" />
           <Count n={s.attention.unanswered} label="unanswered" status="warn" filter="unanswered" />
         </>
