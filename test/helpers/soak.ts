@@ -22,6 +22,13 @@ export interface SoakResult {
   readonly ratePerSecond: number;
   readonly sent: number;
   readonly acknowledged: number;
+  /** Answers by status code (or error message), so a failing run says what it got instead. */
+  readonly statuses: Record<string, number>;
+  /** Deliveries sent again after a non-200 answer (0 = no answer in time). */
+  readonly redelivered: number;
+  /** Inbox rows of this run's wamids, and how many distinct wamids they hold (exactly once: equal to sent). */
+  readonly stored: number;
+  readonly storedDistinct: number;
   readonly pendingAfterDrain: number;
   readonly drainSeconds: number;
   /** Least-squares slope over the second half of the run (the first half is warm-up). */
@@ -77,18 +84,28 @@ export async function soak(seconds: number, rate: number): Promise<SoakResult> {
     const sampler = setInterval(() => void sample().catch(() => {}), 1000);
     let sent = 0;
     let acknowledged = 0;
+    const statuses: Record<string, number> = {};
+    let redelivered = 0;
     const prefix = `wamid.soak.${Date.now().toString(36)}`;
     const inFlight = new Set<Promise<void>>();
     const end = t0 + seconds * 1000;
     while (Date.now() < end) {
       const i = sent++;
-      const p = postWhatsapp(proc.url, {
-        from: `3510${String(i % 500).padStart(7, '0')}`,
-        id: `${prefix}.${i}`,
-        text: `mensaje ${i}`,
-      }).then((s) => {
-        if (s === 200) acknowledged++;
-      });
+      const message = { from: `3510${String(i % 500).padStart(7, '0')}`, id: `${prefix}.${i}`, text: `mensaje ${i}` };
+      // As Meta does: a delivery not answered 200 (shed with 503 under pressure, or no answer in
+      // 15 s) is sent again later, the same wamid; WADI must store it exactly once either way.
+      const deliver = async (attempt: number): Promise<void> => {
+        const s = await postWhatsapp(proc.url, message);
+        statuses[s] = (statuses[s] ?? 0) + 1;
+        if (s === 200) {
+          acknowledged++;
+        } else if (attempt < 3) {
+          redelivered++;
+          await new Promise((r) => setTimeout(r, 2000 * attempt));
+          await deliver(attempt + 1);
+        }
+      };
+      const p = deliver(1);
       inFlight.add(p);
       void p.finally(() => inFlight.delete(p));
       const next = t0 + (sent * 1000) / rate;
@@ -99,6 +116,12 @@ export async function soak(seconds: number, rate: number): Promise<SoakResult> {
     const drainStart = Date.now();
     const { pending } = await c.drained(120_000);
     const drainSeconds = Math.round((Date.now() - drainStart) / 100) / 10;
+    const storedRows = await c.query<{ n: number; distinct: number }>(
+      `select count(*)::int as n, count(distinct external_id)::int as distinct from inbox_messages
+        where channel = 'whatsapp' and external_id like $1`,
+      [`${prefix}.%`],
+    );
+    const stored = storedRows[0] ?? { n: 0, distinct: 0 };
     await sample();
     clearInterval(sampler);
     const half = samples.filter((s) => s.t >= seconds / 2 && s.t <= seconds);
@@ -107,6 +130,10 @@ export async function soak(seconds: number, rate: number): Promise<SoakResult> {
       ratePerSecond: rate,
       sent,
       acknowledged,
+      statuses,
+      redelivered,
+      stored: stored.n,
+      storedDistinct: stored.distinct,
       pendingAfterDrain: pending,
       drainSeconds,
       rssSlopeMbPerMinute: slopePerMinute(half.map((s) => ({ t: s.t, v: s.rssMb }))),

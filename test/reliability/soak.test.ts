@@ -16,7 +16,11 @@ describe.runIf(postgresUrl())('soak', () => {
       const r = await soak(SECONDS, 50);
       const { samples, ...figures } = r;
       console.info('soak figures', JSON.stringify(figures));
+      // Every message acknowledged (a shed or unanswered delivery is sent again, as Meta does) and
+      // stored exactly once.
       expect(r.acknowledged).toBe(r.sent);
+      expect(r.stored).toBe(r.sent);
+      expect(r.storedDistinct).toBe(r.sent);
       expect(r.pendingAfterDrain).toBe(0);
       // Resource ceilings, not speed: a leak of one fd or connection per request would blow past these.
       expect(r.fds.end).toBeLessThanOrEqual(r.fds.start + 150);
