@@ -27,7 +27,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { freePort } from '../test/helpers/cli.ts';
 import { createPostgresDatabase } from '../test/helpers/db.ts';
-import { cpuSeconds, ROOT, sampleMemory, startWadi, untilReady, wadiLoad } from './lib/wadi.ts';
+import { cpuSeconds, ROOT, sampleHeap, sampleMemory, startWadi, untilReady, wadiLoad } from './lib/wadi.ts';
 
 const DURATION = process.env.BENCH_DURATION ?? '60';
 const ORDER = (process.env.BENCH_ORDER ?? 'text,media').split(',') as ('text' | 'media')[];
@@ -62,37 +62,6 @@ async function inboxFigures(dbUrl: string) {
   } finally {
     await c.end();
   }
-}
-
-/** Samples the worker's V8 heap (its /metrics, prom-client's default metrics) every 2 s: is the RSS JavaScript heap? */
-function sampleHeap(
-  url: string,
-): () => { heapUsedMaxMb: number | null; heapTotalMaxMb: number | null; externalMaxMb: number | null } {
-  const max = { used: 0, total: 0, external: 0 };
-  let seen = false;
-  const take = async () => {
-    try {
-      const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(2000) })).text();
-      const v = (name: string) =>
-        text
-          .split('\n')
-          .filter((l) => l.startsWith(name))
-          .reduce((s, l) => s + Number(l.split(' ').at(-1)), 0);
-      const used = v('nodejs_heap_size_used_bytes');
-      if (used > 0) seen = true;
-      max.used = Math.max(max.used, used);
-      max.total = Math.max(max.total, v('nodejs_heap_size_total_bytes'));
-      max.external = Math.max(max.external, v('nodejs_external_memory_bytes'));
-    } catch {
-      // a busy moment: the next sample
-    }
-  };
-  const t = setInterval(() => void take(), 2000);
-  const mb = (b: number) => (seen ? Math.round(b / 1024 / 1024) : null);
-  return () => {
-    clearInterval(t);
-    return { heapUsedMaxMb: mb(max.used), heapTotalMaxMb: mb(max.total), externalMaxMb: mb(max.external) };
-  };
 }
 
 async function run(kind: 'text' | 'media') {
