@@ -116,6 +116,23 @@ describe('load figures', () => {
     expect(verdict(sc, [bad(50)], bad(50)).passed).toBe(false);
   });
 
+  it('says which time-to-reply half failed: the p95, or messages left unanswered', () => {
+    const sc = loadScenario('load');
+    const limit = sc.thresholds.timeToReplyP95Ms as number;
+    const run = summarize([10], { '200': 100 }, 50, 1, sc.thresholds);
+    const ttr = (p95Ms: number, answered: number) => ({
+      all: { messages: 100, answered, p50Ms: 10, p95Ms, maxMs: p95Ms },
+      stages: [],
+    });
+    expect(verdict(sc, [run], run, ttr(limit - 1, 100))).toMatchObject({ passed: true, failures: [] });
+    expect(verdict(sc, [run], run, ttr(limit - 1, 98)).failures).toEqual([
+      '2 of 100 messages were not answered by the end of the run',
+    ]);
+    expect(verdict(sc, [run], run, ttr(limit + 1, 100)).failures).toEqual([
+      `time-to-reply p95 ${limit + 1} ms is not within ${limit} ms`,
+    ]);
+  });
+
   it('scales stages to a shorter duration for CI', () => {
     const s = withDuration(loadScenario('load'), 12);
     expect(s.stages.reduce((n, st) => n + st.durationSeconds, 0)).toBeLessThanOrEqual(13);
