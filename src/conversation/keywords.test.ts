@@ -1,7 +1,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_HANDOFF_KEYWORDS, DEFAULT_OPT_IN_KEYWORDS, DEFAULT_OPT_OUT_KEYWORDS } from '../config/schema.ts';
-import { containsKeyword, isKeyword, keywordIntent, keywordList, keywordSets, normalizeWords } from './keywords.ts';
+import {
+  containsKeyword,
+  isKeyword,
+  keywordIntent,
+  keywordList,
+  keywordSets,
+  keywordToName,
+  normalizeWords,
+} from './keywords.ts';
+import { texts } from './texts.ts';
 
 const sets = keywordSets({
   handoff: DEFAULT_HANDOFF_KEYWORDS,
@@ -55,5 +64,35 @@ describe('keywords', () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('the opt-out and opt-in notices name a keyword the deployment accepts', () => {
+  const notices = (optOut: string[], optIn: string[], locale: 'es' | 'en') => {
+    const k = keywordSets({ handoff: [], optOut, optIn });
+    const t = texts(locale);
+    return {
+      out: t.optedOut(keywordToName(k.optIn, t.keywordNames.optIn)),
+      in: t.optedIn(keywordToName(k.optOut, t.keywordNames.optOut)),
+    };
+  };
+
+  it('the defaults: ALTA/BAJA in Spanish, START/STOP in English', () => {
+    const es = notices(DEFAULT_OPT_OUT_KEYWORDS, DEFAULT_OPT_IN_KEYWORDS, 'es');
+    expect(es.out).toContain('Envía ALTA para volver');
+    expect(es.in).toContain('Envía BAJA cuando');
+    const en = notices(DEFAULT_OPT_OUT_KEYWORDS, DEFAULT_OPT_IN_KEYWORDS, 'en');
+    expect(en.out).toContain('Send START to receive');
+    expect(en.in).toContain('Send STOP whenever');
+  });
+
+  it('configured words replace them, and an empty list names none', () => {
+    const custom = notices(['Cancelar avisos'], ['Reanudar'], 'es');
+    expect(custom.out).toContain('Envía REANUDAR para volver');
+    expect(custom.out).not.toContain('ALTA');
+    expect(custom.in).toContain('Envía CANCELAR AVISOS cuando');
+    const none = notices(['baja'], [], 'es');
+    expect(none.out).not.toMatch(/Envía/);
+    expect(none.out).toMatch(/^Listo, no te enviaremos/);
   });
 });

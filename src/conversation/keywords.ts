@@ -61,6 +61,16 @@ export function keywordSets(cfg: {
 }
 
 /**
+ * The keyword a notice should tell the user to send, in capitals: the locale's usual word when the
+ * deployment accepts it (ALTA/BAJA in Spanish, START/STOP in English), else the first configured
+ * one; undefined when the list is empty (that way back is switched off, so the notice names none).
+ */
+export function keywordToName(list: readonly string[], preferred: readonly string[]): string | undefined {
+  const word = preferred.find((w) => list.includes(w)) ?? list[0];
+  return word?.toUpperCase();
+}
+
+/**
  * The intent of a text message: opt-out and opt-in first (a whole-message keyword is
  * unambiguous), then a request for a person.
  */

@@ -12,10 +12,12 @@ export interface Texts {
   readonly unavailable: string;
   /** The user asked for a person (/human or a HANDOFF_KEYWORDS word). */
   readonly handoff: string;
-  /** The user sent an OPT_OUT_KEYWORDS word. */
-  readonly optedOut: string;
-  /** The user sent an OPT_IN_KEYWORDS word after opting out. */
-  readonly optedIn: string;
+  /** The user sent an OPT_OUT_KEYWORDS word; names the keyword that opts back in, if any. */
+  readonly optedOut: (optInKeyword?: string) => string;
+  /** The user sent an OPT_IN_KEYWORDS word after opting out; names the opt-out keyword, if any. */
+  readonly optedIn: (optOutKeyword?: string) => string;
+  /** The words each notice prefers to name when the deployment accepts them (keywordToName). */
+  readonly keywordNames: { readonly optIn: readonly string[]; readonly optOut: readonly string[] };
   /** The conversation no longer fits the model, even trimmed. */
   readonly tooLong: string;
   /** A message went to the dead letter: it will not be answered. */
@@ -32,9 +34,11 @@ const es: Texts = {
     `Por ahora solo entiendo mensajes de texto; no puedo procesar ${kind}. ¿Me lo escribes, por favor?`,
   unavailable: 'Estoy teniendo problemas técnicos. Te responderé en cuanto pueda.',
   handoff: 'De acuerdo, te paso con una persona del equipo. Te responderá por aquí lo antes posible.',
-  optedOut:
-    'Listo, no te enviaremos más mensajes por iniciativa propia. Seguiré respondiendo si me escribes. Envía ALTA para volver a recibirlos.',
-  optedIn: 'Perfecto, vuelves a recibir nuestros avisos. Envía BAJA cuando quieras dejar de recibirlos.',
+  optedOut: (k) =>
+    `Listo, no te enviaremos más mensajes por iniciativa propia. Seguiré respondiendo si me escribes.${k ? ` Envía ${k} para volver a recibirlos.` : ''}`,
+  optedIn: (k) =>
+    `Perfecto, vuelves a recibir nuestros avisos.${k ? ` Envía ${k} cuando quieras dejar de recibirlos.` : ''}`,
+  keywordNames: { optIn: ['alta', 'start'], optOut: ['baja', 'stop'] },
   tooLong:
     'Lo siento, la conversación se ha hecho demasiado larga para responderte. Prueba con un mensaje más corto o envía /reset para empezar de cero.',
   deadLetter:
@@ -60,9 +64,10 @@ const en: Texts = {
     `For now I only understand text messages; I can't process ${kind}. Could you write it, please?`,
   unavailable: "I'm having some technical trouble. I'll answer as soon as I can.",
   handoff: "Sure, I'm passing you to a person from the team. They'll answer you here as soon as possible.",
-  optedOut:
-    "Done, we won't send you messages on our own initiative any more. I'll still answer if you write. Send START to receive them again.",
-  optedIn: "Great, you'll receive our notices again. Send STOP whenever you want to stop them.",
+  optedOut: (k) =>
+    `Done, we won't send you messages on our own initiative any more. I'll still answer if you write.${k ? ` Send ${k} to receive them again.` : ''}`,
+  optedIn: (k) => `Great, you'll receive our notices again.${k ? ` Send ${k} whenever you want to stop them.` : ''}`,
+  keywordNames: { optIn: ['start', 'alta'], optOut: ['stop', 'baja'] },
   tooLong:
     'Sorry, our conversation has grown too long for me to answer. Try a shorter message, or send /reset to start over.',
   deadLetter:

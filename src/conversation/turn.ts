@@ -43,7 +43,7 @@ import { metrics } from '../observability/metrics/metrics.ts';
 import { enqueueReplies, type QueuedReply } from '../outbox/enqueue.ts';
 import { replyWithinContext } from './context-retry.ts';
 import { appendHistory, loadHistory } from './history.ts';
-import type { KeywordSets } from './keywords.ts';
+import { type KeywordSets, keywordToName } from './keywords.ts';
 import { messageText, planTurn } from './plan.ts';
 import { formatReply } from './reply-format.ts';
 import { kindName, type Locale, resolveLocale, texts } from './texts.ts';
@@ -142,7 +142,11 @@ export async function runTurn(deps: TurnDeps, turn: ClaimedTurn, signal: AbortSi
       if (step.type === 'opt_out' || step.type === 'opt_in') {
         answeredBy.set(step.message.id, step.message.id);
         effects.push({ type: step.type });
-        reply(step.message.id, step.type === 'opt_out' ? t.optedOut : t.optedIn, 'notice');
+        const notice =
+          step.type === 'opt_out'
+            ? t.optedOut(keywordToName(deps.keywords?.optIn ?? [], t.keywordNames.optIn))
+            : t.optedIn(keywordToName(deps.keywords?.optOut ?? [], t.keywordNames.optOut));
+        reply(step.message.id, notice, 'notice');
       } else if (step.type === 'handoff' && !needsHuman) {
         answeredBy.set(step.message.id, step.message.id);
         effects.push({ type: 'handoff', trigger: step.trigger });

@@ -113,7 +113,10 @@ describe.runIf(chromium)('operating WADI from the dashboard in Chromium', () => 
     await chat.untilCall((c) => c.kind === 'send_template' && c.status === 500, 'the failing template');
     // …and meanwhile the user writes BAJA: confirmed in Spanish (a direct answer still goes out).
     await chat.userSays(user, 'BAJA');
-    await chat.untilCall((c) => c.body?.to === user && c.body?.text?.body === texts('es').optedOut, 'the opt-out');
+    await chat.untilCall(
+      (c) => c.body?.to === user && c.body?.text?.body === texts('es').optedOut('ALTA'),
+      'the opt-out',
+    );
     // (The operator's template paused the bot: the opt-out shows as a badge next to "paused".)
     await untilText(page, '[data-testid=conversation-state]', 'opted out');
     // The retried template is not sent: it is recorded failed, as opted_out.
@@ -157,7 +160,10 @@ describe.runIf(chromium)('operating WADI from the dashboard in Chromium', () => 
 
     // ALTA: back in, confirmed, and a template goes out again.
     await chat.userSays(user, 'ALTA');
-    await chat.untilCall((c) => c.body?.to === user && c.body?.text?.body === texts('es').optedIn, 'the opt-in');
+    await chat.untilCall(
+      (c) => c.body?.to === user && c.body?.text?.body === texts('es').optedIn('BAJA'),
+      'the opt-in',
+    );
     await untilText(page, '[data-testid=conversation-state]', 'opted out', false);
     await page.click('[data-testid=template-send]');
     await chat.untilCall(
