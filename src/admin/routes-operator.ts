@@ -139,7 +139,10 @@ export function operatorRoutes(a: AdminContext, opts: OperatorRoutesOptions = {}
         if (session.optedOutAt) {
           // Recorded: an operator tried to reach a user who asked not to be contacted.
           await a.audit(req, 'session.template_refused', `conversation:${session.id}`, { reason: 'opted_out', name });
-          throw conflict('opted_out', 'the user opted out of proactive messages; they opt back in by writing one of OPT_IN_KEYWORDS (START, ALTA by default)');
+          throw conflict(
+            'opted_out',
+            'the user opted out of proactive messages; they opt back in by writing one of OPT_IN_KEYWORDS (START, ALTA by default)',
+          );
         }
         const by = actorOf(req);
         const id = await db.transaction(async (tx) => {
