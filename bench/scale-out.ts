@@ -15,66 +15,20 @@
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
-import { SANDBOX_CREDENTIALS } from '../src/config/config.ts';
-import { metaJson, signWhatsapp, whatsappTextWebhook } from '../src/sandbox/payloads.ts';
 import { freePort } from '../test/helpers/cli.ts';
 import { createPostgresDatabase } from '../test/helpers/db.ts';
+import { collectReplies, pct, sandboxSeq, sendBurst, timesToReply } from './lib/burst.ts';
 import { cpuSeconds, ROOT, type StartedWadi, sampleMemory, startWadi, untilReady } from './lib/wadi.ts';
 
 const WORKERS = (process.env.BENCH_WORKERS ?? '1,2,4').split(',').map(Number);
 const USERS = Number(process.env.BENCH_USERS ?? 600);
 const LLM = { mode: 'lognormal', median_ms: 1500, p95_ms: 6000 };
 
-const pct = (v: number[], p: number) => {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length ? s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] : null;
-};
-
 async function burst(url: string, users: number, tag: string) {
-  const seq = (await (await fetch(`${url}/sandbox/outbox?summary=1`)).json()) as { summary: { last: { seq: number } } };
-  const after = seq.summary.last.seq;
-  const accepted = new Map<string, number>();
-  let redelivered = 0;
-  await Promise.all(
-    Array.from({ length: users }, async (_, i) => {
-      const from = `3480${String(i).padStart(7, '0')}`;
-      const body = metaJson(whatsappTextWebhook({ from, id: `wamid.scale.${tag}.${i}`, text: `hola ${i}` }));
-      for (let attempt = 0; attempt < 30; attempt++) {
-        const res = await fetch(`${url}/webhooks/whatsapp`, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            'x-hub-signature-256': signWhatsapp(body, SANDBOX_CREDENTIALS.whatsappAppSecret),
-          },
-          body,
-        }).catch(() => undefined);
-        await res?.arrayBuffer();
-        if (res?.status === 200) {
-          accepted.set(from, Date.now());
-          return;
-        }
-        // Like Meta: a refused delivery (503 while shedding) is sent again.
-        redelivered++;
-        await new Promise((r) => setTimeout(r, 1000));
-      }
-    }),
-  );
-  const replies = new Map<string, number>();
-  const deadline = Date.now() + 240_000;
-  while (replies.size < accepted.size && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 500));
-    const res = await fetch(`${url}/sandbox/outbox?channel=whatsapp&after=${after}`).catch(() => undefined);
-    if (!res?.ok) continue;
-    const { calls } = (await res.json()) as {
-      calls: { kind: string; at: string; status: number; body: { to?: string } }[];
-    };
-    for (const c of calls) {
-      if (c.kind !== 'send_text' || c.status !== 200 || !c.body.to) continue;
-      const to = c.body.to.replace(/^\+/, '');
-      if (accepted.has(to) && !replies.has(to)) replies.set(to, Date.parse(c.at));
-    }
-  }
-  const ttr = [...replies.entries()].map(([k, at]) => at - (accepted.get(k) as number));
+  const after = await sandboxSeq(url);
+  const { accepted, redelivered } = await sendBurst(url, users, { prefix: '3480', tag: `scale.${tag}` });
+  const replies = await collectReplies(url, after, accepted, 240_000);
+  const ttr = timesToReply(accepted, replies);
   const first = Math.min(...accepted.values());
   const last = Math.max(...replies.values());
   const seconds = (last - first) / 1000;

@@ -17,10 +17,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { SANDBOX_CREDENTIALS } from '../src/config/config.ts';
-import { metaJson, signWhatsapp, whatsappTextWebhook } from '../src/sandbox/payloads.ts';
 import { freePort } from '../test/helpers/cli.ts';
 import { createPostgresDatabase } from '../test/helpers/db.ts';
+import { collectReplies, pct, sandboxSeq, sendBurst, timesToReply } from './lib/burst.ts';
 import { ttrMarkdown } from './lib/ttr-markdown.ts';
 import { cpuSeconds, ROOT, wadiLoad as runLoad, sampleHeap, sampleMemory, startWadi, untilReady } from './lib/wadi.ts';
 
@@ -90,61 +89,16 @@ async function wadiLoad(name: string, url: string, seconds: string | undefined) 
   return runLoad(name, url, { duration: seconds, drain: 60, args: ['--llm-keep'] });
 }
 
-const pct = (v: number[], p: number) => {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length ? s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] : null;
-};
-
 /** 200 distinct users each send one message at the same moment; every reply timed. */
 async function burst(url: string, users: number) {
-  const seqRes = (await (await fetch(`${url}/sandbox/outbox?summary=1`)).json()) as {
-    summary: { last: { seq: number } };
-  };
-  const after = seqRes.summary.last.seq;
-  const run = Date.now().toString(36);
-  const accepted = new Map<string, number>();
-  let shed = 0;
+  const after = await sandboxSeq(url);
   const load1 = loadavg()[0];
-  await Promise.all(
-    Array.from({ length: users }, async (_, i) => {
-      const from = `3470${String(i).padStart(7, '0')}`;
-      const body = metaJson(whatsappTextWebhook({ from, id: `wamid.burst.${run}.${i}`, text: `hola ${i}` }));
-      // Like Meta, a shed (503) delivery is sent again; time-to-reply counts from the 200.
-      for (let attempt = 0; attempt < 30; attempt++) {
-        const res = await fetch(`${url}/webhooks/whatsapp`, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            'x-hub-signature-256': signWhatsapp(body, SANDBOX_CREDENTIALS.whatsappAppSecret),
-          },
-          body,
-        });
-        await res.arrayBuffer();
-        if (res.status === 200) {
-          accepted.set(from, Date.now());
-          return;
-        }
-        shed++;
-        await new Promise((r) => setTimeout(r, 1000));
-      }
-    }),
-  );
-  const replies = new Map<string, number>();
+  const { accepted, redelivered: shed } = await sendBurst(url, users, {
+    prefix: '3470',
+    tag: `burst.${Date.now().toString(36)}`,
+  });
+  const replies = await collectReplies(url, after, accepted, 180_000);
   const llm: number[] = [];
-  const deadline = Date.now() + 180_000;
-  while (replies.size < accepted.size && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 500));
-    const res = await fetch(`${url}/sandbox/outbox?channel=whatsapp&after=${after}`).catch(() => undefined);
-    if (!res?.ok) continue; // shed while overloaded: ask again
-    const { calls } = (await res.json()) as {
-      calls: { kind: string; at: string; status: number; body: { to?: string } }[];
-    };
-    for (const c of calls) {
-      if (c.kind !== 'send_text' || c.status !== 200 || !c.body.to) continue;
-      const to = c.body.to.replace(/^\+/, '');
-      if (accepted.has(to) && !replies.has(to)) replies.set(to, Date.parse(c.at));
-    }
-  }
   let llmCalls: { calls: { latencyMs?: number }[] } = { calls: [] };
   for (let i = 0; i < 30; i++) {
     const res = await fetch(`${url}/sandbox/outbox?channel=llm&after=${after}`).catch(() => undefined);
@@ -155,7 +109,7 @@ async function burst(url: string, users: number) {
     await new Promise((r) => setTimeout(r, 1000));
   }
   for (const c of llmCalls.calls) if (c.latencyMs) llm.push(c.latencyMs);
-  const ttr = [...replies.entries()].map(([k, at]) => at - (accepted.get(k) as number));
+  const ttr = timesToReply(accepted, replies);
   const llmMax = Math.max(...llm);
   const budget = DEBOUNCE_MS + llmMax + 2000;
   const max = ttr.length ? Math.max(...ttr) : null;
