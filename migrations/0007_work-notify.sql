@@ -4,42 +4,29 @@
 -- polling. One notification per statement at most (and PostgreSQL folds repeats within a
 -- transaction), delivered at commit. Claims and completions move rows away from pending and
 -- notify nobody.
-CREATE FUNCTION wadi_notify_inbox() RETURNS trigger LANGUAGE plpgsql AS $$
+-- One function per shape; the trigger names the channel (TG_ARGV[0]).
+CREATE FUNCTION wadi_notify() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  PERFORM pg_notify('wadi_inbox', '');
+  PERFORM pg_notify(TG_ARGV[0], '');
   RETURN NULL;
 END $$;
 --> statement-breakpoint
-CREATE FUNCTION wadi_notify_inbox_pending() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION wadi_notify_pending() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF EXISTS (SELECT 1 FROM changed WHERE status = 'pending') THEN
-    PERFORM pg_notify('wadi_inbox', '');
-  END IF;
-  RETURN NULL;
-END $$;
---> statement-breakpoint
-CREATE FUNCTION wadi_notify_outbox() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  PERFORM pg_notify('wadi_outbox', '');
-  RETURN NULL;
-END $$;
---> statement-breakpoint
-CREATE FUNCTION wadi_notify_outbox_pending() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  IF EXISTS (SELECT 1 FROM changed WHERE status = 'pending') THEN
-    PERFORM pg_notify('wadi_outbox', '');
+    PERFORM pg_notify(TG_ARGV[0], '');
   END IF;
   RETURN NULL;
 END $$;
 --> statement-breakpoint
 CREATE TRIGGER inbox_messages_notify_insert AFTER INSERT ON inbox_messages
-  FOR EACH STATEMENT EXECUTE FUNCTION wadi_notify_inbox();
+  FOR EACH STATEMENT EXECUTE FUNCTION wadi_notify('wadi_inbox');
 --> statement-breakpoint
 CREATE TRIGGER inbox_messages_notify_update AFTER UPDATE ON inbox_messages
-  REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION wadi_notify_inbox_pending();
+  REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION wadi_notify_pending('wadi_inbox');
 --> statement-breakpoint
 CREATE TRIGGER outbox_messages_notify_insert AFTER INSERT ON outbox_messages
-  FOR EACH STATEMENT EXECUTE FUNCTION wadi_notify_outbox();
+  FOR EACH STATEMENT EXECUTE FUNCTION wadi_notify('wadi_outbox');
 --> statement-breakpoint
 CREATE TRIGGER outbox_messages_notify_update AFTER UPDATE ON outbox_messages
-  REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION wadi_notify_outbox_pending();
+  REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION wadi_notify_pending('wadi_outbox');
