@@ -65,7 +65,10 @@ describe('retention schedule', () => {
         )
       ).rows.map((r) => r.text);
 
-    const clock = new ManualTimerClock(Date.now());
+    // Half a day ahead of the rows' ages, so no decision falls within the milliseconds between the
+    // seeding statements and this line (a tool call stamped in the same millisecond as Date.now()
+    // once crossed the cutoff a day later than the messages and made a second purge line).
+    const clock = new ManualTimerClock(Date.now() + DAY / 2);
     const schedules = new PeopleSchedules({
       database: t.database,
       logger,
@@ -90,7 +93,7 @@ describe('retention schedule', () => {
       expect(await texts()).toEqual(['hace veinticinco', 'hace diez días']);
       expect(purged()).toHaveLength(0);
 
-      // Six days after start the 25-day-old turn is 31 days old: the daily run empties it.
+      // Five and a half days after start the 25-day-old turn is 30 days old: the daily run empties it.
       await days(2);
       expect(await texts()).toEqual([null, 'hace diez días']);
       expect(purged()).toHaveLength(1);
@@ -106,7 +109,7 @@ describe('retention schedule', () => {
       );
       expect(tool.rows[0]).toEqual({ arguments: { purged: true }, result: null, tool: 'lookup_order' });
 
-      // The 10-day-old one is kept until it is 30 days old (19 days after start), purged by day 21.
+      // The 10-day-old one is kept until it is 30 days old (19.5 days after start), purged by day 21.
       await days(13);
       expect(await texts()).toEqual([null, 'hace diez días']);
       await days(2);

@@ -9,7 +9,7 @@
  * delivery). Admin cases come from varied client addresses (IPv4 and IPv6), so the lockout does
  * not turn the property into "everything is 429" after ten cases.
  *
- * FUZZ_RUNS sets the cases per endpoint (CI: 10,000). With FUZZ_REPORT=<file>, the cases tried per
+ * FUZZ_RUNS sets the cases per endpoint (CI: 10,000); FUZZ_SEED and FUZZ_PATH replay a reported failure. With FUZZ_REPORT=<file>, the cases tried per
  * kind and their outcomes are written there as JSON (docs/reliability.md's "hostile input" table).
  */
 import { writeFileSync } from 'node:fs';
@@ -27,6 +27,10 @@ import { type TestDb, testDatabase } from '../helpers/db.ts';
 import { LogCapture, TEST_ADMIN_KEY, testConfig } from '../helpers/wadi.ts';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 1000);
+/** FUZZ_SEED (and FUZZ_PATH) replay a failure fast-check reported: `FUZZ_SEED=… FUZZ_PATH=… npx vitest run …`. */
+const REPLAY = process.env.FUZZ_SEED
+  ? { seed: Number(process.env.FUZZ_SEED), ...(process.env.FUZZ_PATH ? { path: process.env.FUZZ_PATH } : {}) }
+  : {};
 const FUZZ_TIMEOUT = 1_800_000;
 const SANDBOX_BOT = { id: 100000001, username: 'wadi_sandbox_bot' };
 
@@ -201,8 +205,10 @@ const waMutated = fc.record({ text: hostileString, cut: fc.nat(), flip: fc.nat()
     kind: 'signed webhook with one flipped bit or cut short',
     expect: 'any',
     build: () => {
+      // Its own id prefix: a flipped bit in `wamid.fuzz.<run>.152` signs and stores `….153`, which a
+      // later case expecting to be stored would then meet as a duplicate.
       const b = Buffer.from(
-        metaJson(whatsappTextWebhook({ from: '34600000004', text, id: `wamid.fuzz.${run}.${++waSeq}` })),
+        metaJson(whatsappTextWebhook({ from: '34600000004', text, id: `wamid.mutated.${run}.${++waSeq}` })),
       );
       if (flip % 2 === 0) {
         b[cut % b.length] ^= 1 << (flip % 8);
@@ -333,7 +339,7 @@ describe('hostile input: never a 5xx, and exactly what was authenticated is stor
           if (jsonType && c.expect === 'stored') expect(d).toEqual({ inbox: 1, statuses: 0, unstorable: 0 });
           if (jsonType && c.expect === 'unstorable') expect(d).toEqual({ inbox: 0, statuses: 0, unstorable: 1 });
         }),
-        { numRuns: RUNS },
+        { numRuns: RUNS, ...REPLAY },
       );
     },
     FUZZ_TIMEOUT,
@@ -436,7 +442,7 @@ describe('hostile input: never a 5xx, and exactly what was authenticated is stor
             expect(d.inbox + d.unstorable).toBe(want);
           },
         ),
-        { numRuns: RUNS },
+        { numRuns: RUNS, ...REPLAY },
       );
     },
     FUZZ_TIMEOUT,
@@ -536,7 +542,7 @@ describe('hostile input: never a 5xx, and exactly what was authenticated is stor
             tally('admin', withKey ? 'with the key' : 'without a key', String(res.statusCode));
           },
         ),
-        { numRuns: RUNS },
+        { numRuns: RUNS, ...REPLAY },
       );
       // A first request from an address never meets a lockout: the cases really reach the routes.
       expect(lockedOut).toBe(0);
