@@ -1,11 +1,14 @@
 /**
- * Claiming inbound work. A worker claims a whole conversation at once: every pending message of
- * the conversation whose oldest pending message was received first, among conversations nobody
- * holds. The conversation row carries the lease (lease_owner = a token unique to this claim,
- * lease_until); its messages carry the same lease. Because the conversation row is locked with
- * FOR UPDATE SKIP LOCKED and its lease re-checked under the lock, two workers (in any processes)
- * never run turns of the same conversation at once, and messages are answered in received order.
- * An expired lease (crashed worker) makes the conversation and its messages claimable again.
+ * Claiming inbound work. A worker claims whole conversations: every pending message of each
+ * conversation, conversations in the order their oldest pending message was received, among
+ * conversations nobody holds whose burst is over (the coalescing debounce). One statement claims a
+ * batch of up to N conversations (claimTurns), each under its own lease token. The conversation row
+ * carries the lease (lease_owner = a token unique to this claim, lease_until); its messages carry
+ * the same lease. Because the conversation rows are locked with FOR UPDATE SKIP LOCKED and their
+ * lease re-checked under the lock, two workers (in any processes) never run turns of the same
+ * conversation at once, and messages are answered in received order. An expired lease (crashed
+ * worker) makes the conversation and its messages claimable again. A claim also says when the next
+ * waiting conversation becomes claimable, so an idle worker sleeps until exactly then.
  */
 import type { InboundEvent } from '../channels/types.ts';
 import type { Database, Queryable } from '../db/client.ts';
@@ -69,77 +72,148 @@ export interface ClaimOptions {
   readonly clock?: Clock;
 }
 
+/** How to claim a batch: each conversation's lease token is `${tokenPrefix}-${conversation id}`. */
+export interface BatchClaimOptions extends Omit<ClaimOptions, 'token'> {
+  readonly tokenPrefix: string;
+  /** At most this many conversations (one turn each). */
+  readonly limit: number;
+}
+
+/** What one batch claim found. */
+export interface ClaimBatch {
+  /** The claimed turns, in the order their oldest pending message was stored. */
+  readonly turns: ClaimedTurn[];
+  /**
+   * Milliseconds until the next free conversation with pending messages becomes claimable (its
+   * burst's debounce ends, or its retry is due), by the decision clock; null when there is none.
+   * Conversations leased by a running turn are not counted: their holder looks when it finishes.
+   */
+  readonly nextDueInMs: number | null;
+}
+
 // $4 is the decision time (decisionTime).
 const NOW = 'coalesce($4::timestamptz, now())';
 const CLAIMABLE = `(m.status = 'pending' or (m.status = 'processing' and m.lease_until < ${NOW}))`;
+const FREE = `(c.lease_until is null or c.lease_until < ${NOW})`;
 
-/** Claims the next conversation's pending messages, or returns null when nothing is ready. */
-export async function claimTurn(database: Database, opts: ClaimOptions): Promise<ClaimedTurn | null> {
-  // One statement (one round trip, autocommit): pick and lock the conversation, lease it, lease its
-  // messages. The data-modifying CTEs share the statement's snapshot and the conversation lock.
-  const { rows } = await database.query<{ conversation: ConversationRow | null; messages: RawMessage[] | null }>(
-    `with cand as (
-       select m.conversation_id as cid, min(m.id) as first_id
+/**
+ * The claim statement (one round trip, autocommit): pick and lock up to $5 free conversations whose
+ * burst is over, lease them, lease their messages. The data-modifying CTEs share the statement's
+ * snapshot and the conversation locks; a conversation another claim holds locked is skipped, and
+ * one whose lease another claim took meanwhile fails the re-check under the lock (EvalPlanQual).
+ * `due` is every conversation with claimable messages and the time its turn may start: the newest
+ * message's age past the debounce, and the first message's retry time.
+ */
+function claimSql(token: string): string {
+  return `with due as (
+       select m.conversation_id as cid, min(m.id) as first_id,
+              greatest(max(m.received_at) + make_interval(secs => $1::float8 / 1000),
+                       (array_agg(m.available_at order by m.id))[1]) as due_at
        from inbox_messages m
        where ${CLAIMABLE} and m.conversation_id is not null
        group by m.conversation_id
-       having max(m.received_at) <= ${NOW} - make_interval(secs => $1::float8 / 1000)
-          and (array_agg(m.available_at order by m.id))[1] <= ${NOW}
-       order by first_id
-       limit 32
      ), pick as (
-       select c.id from conversations c join cand on cand.cid = c.id
-       where c.lease_until is null or c.lease_until < ${NOW}
-       order by cand.first_id
-       limit 1
+       select c.id, due.first_id from conversations c join due on due.cid = c.id
+       where due.due_at <= ${NOW} and ${FREE}
+       order by due.first_id
+       limit $5
        for update of c skip locked
      ), lease as (
-       update conversations c set lease_owner = $2, lease_until = ${NOW} + make_interval(secs => $3::float8 / 1000)
+       update conversations c set lease_owner = ${token},
+         lease_until = ${NOW} + make_interval(secs => $3::float8 / 1000)
        from pick where c.id = pick.id
        returning c.id, c.channel, c.chat_id, c.display_name, c.locale, c.blocked, c.paused,
                  c.context_reset_at, c.fallback_notified_at, c.last_inbound_at, c.handoff_requested_at,
-                 c.opted_out_at
+                 c.opted_out_at, c.lease_owner, pick.first_id
      ), msgs as (
-       update inbox_messages m set status = 'processing', lease_owner = $2,
+       update inbox_messages m set status = 'processing', lease_owner = lease.lease_owner,
          lease_until = ${NOW} + make_interval(secs => $3::float8 / 1000),
          attempts = m.attempts + 1, claimed_at = ${NOW}
-       from pick
-       where m.conversation_id = pick.id and ${CLAIMABLE} and m.available_at <= ${NOW}
-       returning m.id, m.kind, m.event, m.attempts, m.received_at, m.trace_context, m.in_history
+       from lease
+       where m.conversation_id = lease.id and ${CLAIMABLE} and m.available_at <= ${NOW}
+       returning m.conversation_id, m.id, m.kind, m.event, m.attempts, m.received_at, m.trace_context, m.in_history
      )
-     select (select row_to_json(lease) from lease) as conversation,
-            (select json_agg(msgs order by msgs.id) from msgs) as messages`,
-    [opts.debounceMs, opts.token, opts.leaseMs, decisionTime(opts.clock)],
-  );
-  const c = rows[0]?.conversation;
-  if (!c) return null;
+     select (select json_agg(lease order by lease.first_id) from lease) as conversations,
+            (select json_agg(msgs order by msgs.id) from msgs) as messages,
+            (select extract(epoch from (min(due.due_at) - ${NOW})) * 1000
+               from due join conversations c on c.id = due.cid
+               where due.due_at > ${NOW} and ${FREE}) as next_due_ms`;
+}
+
+const SINGLE_SQL = claimSql('$2');
+const BATCH_SQL = claimSql(`$2::text || '-' || c.id::text`);
+
+/** Claims the next conversation's pending messages under `opts.token`, or returns null when nothing is ready. */
+export async function claimTurn(database: Database, opts: ClaimOptions): Promise<ClaimedTurn | null> {
+  const { turns } = await runClaim(database, SINGLE_SQL, opts.token, 1, opts);
+  return turns[0] ?? null;
+}
+
+/**
+ * Claims up to `opts.limit` conversations' pending messages in one statement, each under its own
+ * lease token, and says when the next one waiting becomes claimable.
+ */
+export async function claimTurns(database: Database, opts: BatchClaimOptions): Promise<ClaimBatch> {
+  return runClaim(database, BATCH_SQL, opts.tokenPrefix, Math.max(1, Math.floor(opts.limit)), opts);
+}
+
+async function runClaim(
+  database: Database,
+  sql: string,
+  token: string,
+  limit: number,
+  opts: Omit<ClaimOptions, 'token'>,
+): Promise<ClaimBatch> {
+  const { rows } = await database.query<{
+    conversations: (ConversationRow & { lease_owner: string })[] | null;
+    messages: (RawMessage & { conversation_id: number })[] | null;
+    next_due_ms: number | string | null;
+  }>(sql, [opts.debounceMs, token, opts.leaseMs, decisionTime(opts.clock), limit]);
+  const r = rows[0];
+  const nextDueInMs = r?.next_due_ms === null || r?.next_due_ms === undefined ? null : Number(r.next_due_ms);
+  const byConversation = new Map<number, ClaimedMessage[]>();
+  for (const m of r?.messages ?? []) {
+    const cid = Number(m.conversation_id);
+    const list = byConversation.get(cid) ?? [];
+    byConversation.set(cid, list);
+    list.push({
+      id: Number(m.id),
+      kind: m.kind,
+      event: m.event,
+      attempts: m.attempts,
+      receivedAt: new Date(m.received_at),
+      traceContext: m.trace_context,
+      inHistory: m.in_history === true,
+    });
+  }
   const date = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string));
-  const conversation: ConversationRow = {
-    ...c,
-    id: Number(c.id),
-    context_reset_at: date(c.context_reset_at),
-    fallback_notified_at: date(c.fallback_notified_at),
-    last_inbound_at: date(c.last_inbound_at),
-    handoff_requested_at: date(c.handoff_requested_at),
-    opted_out_at: date(c.opted_out_at),
-  };
-  const messages = (rows[0].messages ?? []).map((r) => ({
-    id: Number(r.id),
-    kind: r.kind,
-    event: r.event,
-    attempts: r.attempts,
-    receivedAt: new Date(r.received_at),
-    traceContext: r.trace_context,
-    inHistory: r.in_history === true,
-  }));
-  // Within a turn, the user's own order: platform timestamps (concurrent webhook deliveries may be
-  // stored in either order), then storage order for ties (WhatsApp timestamps have 1 s resolution).
-  messages.sort((a, b) => {
-    const ta = Date.parse(a.event.sentAt);
-    const tb = Date.parse(b.event.sentAt);
-    return ta !== tb && Number.isFinite(ta) && Number.isFinite(tb) ? ta - tb : a.id - b.id;
+  const turns = (r?.conversations ?? []).map((c): ClaimedTurn => {
+    const id = Number(c.id);
+    const conversation: ConversationRow = {
+      id,
+      channel: c.channel,
+      chat_id: c.chat_id,
+      display_name: c.display_name,
+      locale: c.locale,
+      blocked: c.blocked,
+      paused: c.paused,
+      context_reset_at: date(c.context_reset_at),
+      fallback_notified_at: date(c.fallback_notified_at),
+      last_inbound_at: date(c.last_inbound_at),
+      handoff_requested_at: date(c.handoff_requested_at),
+      opted_out_at: date(c.opted_out_at),
+    };
+    const messages = byConversation.get(id) ?? [];
+    // Within a turn, the user's own order: platform timestamps (concurrent webhook deliveries may be
+    // stored in either order), then storage order for ties (WhatsApp timestamps have 1 s resolution).
+    messages.sort((a, b) => {
+      const ta = Date.parse(a.event.sentAt);
+      const tb = Date.parse(b.event.sentAt);
+      return ta !== tb && Number.isFinite(ta) && Number.isFinite(tb) ? ta - tb : a.id - b.id;
+    });
+    return { token: c.lease_owner, conversation, messages };
   });
-  return { token: opts.token, conversation, messages };
+  return { turns, nextDueInMs };
 }
 
 interface RawMessage {

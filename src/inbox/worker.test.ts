@@ -5,6 +5,7 @@ import { TestSender } from '../../test/helpers/test-channel.ts';
 import { type Assistant, AssistantUnavailableError } from '../assistant/assistant.ts';
 import { runTurn } from '../conversation/turn.ts';
 import { TypingKeeper } from '../conversation/typing.ts';
+import type { ClaimedTurn } from './claim.ts';
 import { InboxWorker } from './worker.ts';
 import { InboxWriter } from './writer.ts';
 
@@ -89,5 +90,81 @@ describe('inbox worker shutdown', () => {
     expect(conv.rows[0]).toEqual({ lease_owner: null, fallback_notified_at: null });
     const out = await t.database.query('select id from outbox_messages');
     expect(out.rows).toHaveLength(0);
+  });
+});
+
+describe('inbox worker claiming', () => {
+  let t: TestDb;
+  beforeAll(async () => {
+    t = await testDatabase();
+  });
+  afterAll(async () => t?.drop());
+
+  it('claims a burst once its debounce is over, woken by the claim that saw it waiting (no poll), and a backlog in batches', async () => {
+    const writer = new InboxWriter(t.database);
+    const turns: ClaimedTurn[] = [];
+    const worker = new InboxWorker({
+      database: t.database,
+      logger: pino({ level: 'silent' }),
+      concurrency: 2,
+      maxTurns: 100,
+      claimBatch: 8,
+      leaseMs: 30_000,
+      debounceMs: 300,
+      // No poll within the test: only the signal and the due-time wake can start a turn.
+      pollMs: 60_000,
+      fallbackPollMs: 60_000,
+      maxAttempts: 3,
+      retryBaseMs: 10,
+      graceMs: 200,
+      gaugeMs: 0,
+      handle: async (turn, _signal, lease) => {
+        await t.database.transaction((tx) => lease.complete(tx, { answeredBy: new Map() }));
+        turns.push(turn);
+      },
+    });
+    worker.start();
+    try {
+      let n = 0;
+      const ev = (chatId: string, text: string) => ({
+        channel: 'telegram' as const,
+        externalId: `update:w-${++n}`,
+        chatId,
+        userId: chatId,
+        chatType: 'private' as const,
+        kind: 'text' as const,
+        text,
+        sentAt: new Date(1_700_000_000_000 + n * 1000).toISOString(),
+        answer: true,
+      });
+      await writer.accept([ev('burst', 'uno')]);
+      worker.notified(); // claims nothing: the burst is not over
+      await writer.accept([ev('burst', 'dos')]);
+      worker.notified();
+      // A backlog of 30 users at once, claimed with the burst in batches of at most 8.
+      await writer.accept(Array.from({ length: 30 }, (_, i) => ev(`u${i}`, 'hola')));
+      worker.notified();
+      const deadline = Date.now() + 20_000;
+      while (turns.length < 31 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(turns).toHaveLength(31);
+      const burst = turns.find((x) => x.conversation.chat_id === 'burst');
+      expect(burst?.messages.map((m) => m.event.text)).toEqual(['uno', 'dos']);
+      // Claimed only after the debounce, by the database's own times.
+      const { rows } = await t.database.query<{ waited_ms: number }>(
+        `select extract(epoch from (min(claimed_at) - max(received_at))) * 1000 as waited_ms
+         from inbox_messages where chat_id = 'burst'`,
+      );
+      expect(Number(rows[0].waited_ms)).toBeGreaterThanOrEqual(300);
+      // Batches: one lease token prefix per claim statement, none larger than claimBatch.
+      const perClaim = new Map<string, number>();
+      for (const x of turns) {
+        const prefix = x.token.slice(0, x.token.lastIndexOf('-'));
+        perClaim.set(prefix, (perClaim.get(prefix) ?? 0) + 1);
+      }
+      expect(Math.max(...perClaim.values())).toBeLessThanOrEqual(8);
+      expect(perClaim.size).toBeLessThan(31);
+    } finally {
+      await worker.stop();
+    }
   });
 });

@@ -1,17 +1,19 @@
 /**
- * The inbox worker service. `concurrency` claim loops (WORKER_CONCURRENCY) each claim one
- * conversation's turn at a time (see claim.ts) and start it without waiting for it: up to
- * `maxTurns` turns run at once per process, most of them waiting on the LLM (whose own limit,
- * LLM_MAX_CONCURRENCY, is the assistant's gate). A turn waiting on the LLM holds no connection;
- * the database work of claims and turns goes through the bounded pool share the caller passes.
- * One heartbeat renews every held lease in one statement. An idle loop sleeps until told there
- * is work: on local commits ('inbox.events') and on `notified()` (LISTEN wadi_inbox: work stored or
- * put back by any process), each also again after the coalescing debounce; on a finished turn (a
- * free slot); when a retried turn is due. One signal wakes one loop, and a loop that claimed a turn
- * wakes the next, so a single message costs one claim, not one per loop. The poll is only a safety
- * net (expired leases of crashed processes): every `pollMs` while signals work (`setSignalled`),
- * every `fallbackPollMs` while they do not. On stop, turns in hand get a grace period to finish;
- * then they are aborted and the handler hands them back.
+ * The inbox worker service. `concurrency` claim loops (WORKER_CONCURRENCY) each claim a batch of
+ * up to `claimBatch` ready conversations in one statement (see claim.ts: one turn each, never more
+ * than the free turn slots) and start the turns without waiting for them: up to `maxTurns` turns
+ * run at once per process, most of them waiting on the LLM (whose own limit, LLM_MAX_CONCURRENCY,
+ * is the assistant's gate). A turn waiting on the LLM holds no connection; the database work of
+ * claims and turns goes through the bounded pool share the caller passes. One heartbeat renews
+ * every held lease in one statement. An idle loop sleeps until told there is work: on local
+ * commits ('inbox.events') and on `notified()` (LISTEN wadi_inbox: work stored or put back by any
+ * process); on a finished turn (a free slot); and at the time the last claim said the next waiting
+ * conversation becomes claimable (its burst's debounce ends, its retry is due). One signal wakes
+ * one loop, and a loop whose batch came back full wakes the next, so a single message costs one
+ * claim, not one per loop. The poll is only a safety net (expired leases of crashed processes):
+ * every `pollMs` while signals work (`setSignalled`), every `fallbackPollMs` while they do not. On
+ * stop, turns in hand get a grace period to finish; then they are aborted and the handler hands
+ * them back.
  */
 import { randomBytes } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
@@ -20,10 +22,10 @@ import type { Database, Queryable } from '../db/client.ts';
 import { type BackoffPolicy, backoffDelay, QUERY_FAILURE_BACKOFF } from '../kernel/backoff.ts';
 import type { Clock } from '../kernel/clock.ts';
 import type { BackgroundService } from '../kernel/service.ts';
-import { DeferredCall, SafetyPoll } from '../kernel/wake.ts';
+import { SafetyPoll } from '../kernel/wake.ts';
 import { metrics } from '../observability/metrics/metrics.ts';
 import { withStoredContext } from '../observability/tracing/context.ts';
-import { type ClaimedTurn, claimTurn, leaseFor, pendingStats, renewLeases, type TurnLease } from './claim.ts';
+import { type ClaimedTurn, claimTurns, leaseFor, pendingStats, renewLeases, type TurnLease } from './claim.ts';
 
 /**
  * Runs one claimed turn; must settle it through `lease` (the worker releases it if the handler
@@ -40,6 +42,8 @@ export interface InboxWorkerOptions {
   readonly concurrency: number;
   /** Turns running at once in this process (default: `concurrency`). */
   readonly maxTurns?: number;
+  /** Conversations one claim statement takes at most (default CLAIM_BATCH; never more than free slots). */
+  readonly claimBatch?: number;
   /** Connection for the lease heartbeat, outside the turns' pool share (default: `database`). */
   readonly heartbeatDatabase?: Database;
   readonly leaseMs: number;
@@ -74,6 +78,12 @@ export function retryDelay(baseMs: number, attempt: number): number {
   return backoffDelay(inboxRetryPolicy(baseMs), attempt);
 }
 
+/**
+ * Conversations per claim statement by default: a 200-user burst is claimed in a handful of
+ * statements, while one process still leaves ready work to the others' loops between its claims.
+ */
+export const CLAIM_BATCH = 32;
+
 /** While idle, the pending gauges are read every this many gauge intervals. */
 const IDLE_GAUGE_FACTOR = 6;
 
@@ -97,23 +107,39 @@ export class InboxWorker implements BackgroundService {
   /** A signal or a claimed turn since the gauges were last read. */
   private activity = false;
   private readonly poll: SafetyPoll;
-  private readonly afterDebounce: DeferredCall;
+  /** The wake-up at the next waiting conversation's due time (see claim.ts's nextDueInMs). */
+  private dueTimer: NodeJS.Timeout | undefined;
+  private dueAt = Number.POSITIVE_INFINITY;
   private readonly onCommitted = () => this.notified();
 
   constructor(opts: InboxWorkerOptions) {
     this.o = opts;
     this.poll = new SafetyPoll(() => this.wake(), opts.pollMs, opts.fallbackPollMs ?? Math.min(opts.pollMs, 500));
-    this.afterDebounce = new DeferredCall(() => this.wake(), opts.debounceMs + 5);
   }
 
   /**
-   * New or re-queued inbound work (a local commit, a NOTIFY): look now, and again once the
-   * coalescing debounce has passed (a conversation is claimable only when its burst is over).
+   * New or re-queued inbound work (a local commit, a NOTIFY): look now. A conversation whose
+   * burst is not over yet is not claimable; the claim says when it will be, and a timer looks then.
    */
   notified(): void {
     this.activity = true;
     this.wake();
-    if (this.o.debounceMs > 0) this.afterDebounce.defer();
+  }
+
+  /** Looks again in `ms` (unless a look is due sooner already). */
+  private wakeIn(ms: number): void {
+    if (!this.running) return;
+    const at = performance.now() + Math.max(ms, 0);
+    if (this.dueTimer && this.dueAt <= at + 1) return;
+    clearTimeout(this.dueTimer);
+    this.dueAt = at;
+    // A little past the due time: the database decides by its own clock.
+    this.dueTimer = setTimeout(() => {
+      this.dueTimer = undefined;
+      this.dueAt = Number.POSITIVE_INFINITY;
+      this.wake();
+    }, Math.max(ms, 0) + 3);
+    this.dueTimer.unref();
   }
 
   /**
@@ -168,20 +194,28 @@ export class InboxWorker implements BackgroundService {
     return Math.max(this.o.maxTurns ?? this.o.concurrency, 1);
   }
 
+  private get claimBatch(): number {
+    return Math.max(this.o.claimBatch ?? CLAIM_BATCH, 1);
+  }
+
   /**
-   * Waits until a turn may start: turns running plus claims in progress stay below maxTurns. The
-   * caller then holds a claim reservation until unclaim() (nothing claimed) or spawn().
+   * Waits until a turn may start (turns running plus claims in progress below maxTurns), then
+   * reserves as many slots as one claim may fill (up to claimBatch). The caller holds them until
+   * unclaim(): the turns it spawned hold theirs from then on.
    */
-  private async slot(): Promise<void> {
+  private async slots(): Promise<number> {
     while (this.running && this.inFlight.size + this.claiming >= this.maxTurns) {
       await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
     }
-    this.claiming++;
+    const n = Math.max(Math.min(this.claimBatch, this.maxTurns - this.inFlight.size - this.claiming), 1);
+    this.claiming += n;
+    return n;
   }
 
-  private unclaim(): void {
-    this.claiming--;
-    this.freeSlot();
+  /** Ends a reservation of `reserved` slots of which `used` became running turns. */
+  private unclaim(reserved: number, used = 0): void {
+    this.claiming -= reserved;
+    for (let i = used; i < reserved; i++) this.freeSlot();
   }
 
   private freeSlot(): void {
@@ -231,48 +265,55 @@ export class InboxWorker implements BackgroundService {
   private async loop(): Promise<void> {
     let failures = 0;
     while (this.running) {
-      await this.slot();
+      const reserved = await this.slots();
       if (!this.running) {
-        this.unclaim();
+        this.unclaim(reserved);
         break;
       }
-      let turn: ClaimedTurn | null = null;
+      let turns: ClaimedTurn[];
+      let nextDueInMs: number | null;
       try {
-        turn = await claimTurn(this.o.database, {
-          token: `${this.owner}-${++this.seq}`,
+        ({ turns, nextDueInMs } = await claimTurns(this.o.database, {
+          tokenPrefix: `${this.owner}-${++this.seq}`,
+          limit: reserved,
           leaseMs: this.o.leaseMs,
           debounceMs: this.o.debounceMs,
           clock: this.o.clock,
-        });
+        }));
         failures = 0;
       } catch (err) {
         // Database down: back off, the work stays in the table.
         failures++;
         this.o.logger.warn({ err: (err as Error).message }, 'inbox claim failed');
-        this.unclaim();
+        this.unclaim(reserved);
         await new Promise((r) => setTimeout(r, backoffDelay(QUERY_FAILURE_BACKOFF, failures)));
         continue;
       }
-      if (!turn) {
-        this.unclaim();
-        await this.idle();
+      if (nextDueInMs !== null) this.wakeIn(nextDueInMs);
+      // The messages moved between the pick and the update (a concurrent replay): free the conversation.
+      const empty = turns.filter((t) => t.messages.length === 0);
+      const ready = turns.filter((t) => t.messages.length > 0);
+      for (const turn of ready) this.spawn(turn);
+      this.unclaim(reserved, ready.length);
+      if (ready.length > 0) this.activity = true;
+      if (empty.length > 0) {
+        await Promise.all(
+          empty.map((turn) => {
+            const lease = this.leaseFor(turn);
+            return this.o.database.transaction((tx) => lease.giveBack(tx)).catch(() => {});
+          }),
+        );
+      }
+      // A full batch: there may be more, the next idle loop looks while these turns start.
+      if (turns.length === reserved) {
+        this.wake();
         continue;
       }
-      if (turn.messages.length === 0) {
-        this.unclaim();
-        // The messages moved between the pick and the update (a concurrent replay): free the conversation.
-        const lease = this.leaseFor(turn);
-        await this.o.database.transaction((tx) => lease.giveBack(tx)).catch(() => {});
-        continue;
-      }
-      // There may be more: the next idle loop looks while this turn starts.
-      this.activity = true;
-      this.wake();
-      this.spawn(turn);
+      await this.idle();
     }
   }
 
-  /** Starts the turn (run() registers it in inFlight synchronously) and ends the reservation. */
+  /** Starts the turn (run() registers it in inFlight synchronously; the caller ends its reservation). */
   private spawn(turn: ClaimedTurn): void {
     const p = this.run(turn).finally(() => {
       this.turns.delete(p);
@@ -281,7 +322,6 @@ export class InboxWorker implements BackgroundService {
       this.wake();
     });
     this.turns.add(p);
-    this.claiming--;
   }
 
   private leaseFor(turn: ClaimedTurn): TurnLease {
@@ -342,7 +382,8 @@ export class InboxWorker implements BackgroundService {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     this.poll.stop();
-    this.afterDebounce.cancel();
+    clearTimeout(this.dueTimer);
+    this.dueTimer = undefined;
     this.wakeAll();
     for (const w of this.slotWaiters.splice(0)) w();
     // Loops end at their next check; turns already started are waited for (they start no more).
