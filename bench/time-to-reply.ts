@@ -4,22 +4,30 @@
  * measured from outside exactly as a user would:
  *  - the load scenario (50 users) through `wadi load load` (time-to-reply next to HTTP latency),
  *  - 200 simultaneous users each sending one message, with the default LLM_MAX_CONCURRENCY and,
- *    in the same run, with LLM_MAX_CONCURRENCY=8 (turns bounded like main's WORKER_CONCURRENCY=8),
+ *    in the same run, with LLM_MAX_CONCURRENCY=8 (turns bounded like main's WORKER_CONCURRENCY=8);
+ *    with BENCH_BASELINE_ROOT (another checkout, e.g. a `git worktree` of an older commit with
+ *    node_modules linked) the same burst against that checkout's `wadi` too, and with
+ *    BENCH_PROFILE=1 one more burst under `node --cpu-prof` whose top self-time entries and time
+ *    per source area are recorded (that run's figures carry the profiler's overhead);
+ *    BENCH_BURST_RUNS picks the runs (default,bounded8,baseline,profile; earlier ones are kept),
  *  - the stress scenario's breaking point (time-to-reply p95 per stage), scaled to BENCH_STRESS_SECONDS,
  *  - peak RSS (heap, external, code from /proc) and the load average around each part.
  *
  *   TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test node --import tsx bench/time-to-reply.ts
- *   (BENCH_PARTS=load,burst,stress  BENCH_LOAD_SECONDS=120  BENCH_STRESS_SECONDS=70)
+ *   (BENCH_PARTS=load,burst,stress  BENCH_LOAD_SECONDS=120  BENCH_STRESS_SECONDS=70
+ *    BENCH_BURST_RUNS=default,bounded8,baseline,profile  BENCH_BASELINE_ROOT=…  BENCH_PROFILE=1)
  *
  * Writes bench/results/time-to-reply.json and .md.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { freePort } from '../test/helpers/cli.ts';
 import { createPostgresDatabase } from '../test/helpers/db.ts';
 import { collectReplies, pct, sandboxSeq, sendBurst, timesToReply } from './lib/burst.ts';
+import { profileTop } from './lib/profile-top.ts';
 import { ttrMarkdown } from './lib/ttr-markdown.ts';
 import { cpuSeconds, ROOT, wadiLoad as runLoad, sampleHeap, sampleMemory, startWadi, untilReady } from './lib/wadi.ts';
 
@@ -56,12 +64,13 @@ async function stageBreakdown(dbUrl: string) {
 
 async function withWadi<T>(
   extra: Record<string, string>,
-  fn: (url: string, pid: number) => Promise<T>,
+  fn: (url: string, pid: number, t0: number) => Promise<T>,
+  opts: { nodeArgs?: string[]; bin?: string } = {},
 ): Promise<T & { stages: unknown }> {
   const db = await createPostgresDatabase();
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const w = startWadi({ PORT: String(port), DATABASE_URL: db.url, WADI_SANDBOX_LLM: 'true', ...extra });
+  const w = startWadi({ PORT: String(port), DATABASE_URL: db.url, WADI_SANDBOX_LLM: 'true', ...extra }, opts);
   try {
     await untilReady(url, 120_000, 100);
     // Right after start-up this shared machine can stall past the load-shedding limit: retry.
@@ -76,7 +85,7 @@ async function withWadi<T>(
       await new Promise((r) => setTimeout(r, 1000));
     }
     await new Promise((r) => setTimeout(r, 2000));
-    const r = await fn(url, w.pid);
+    const r = await fn(url, w.pid, w.t0);
     return { ...r, stages: await stageBreakdown(db.url) };
   } finally {
     await w.stop();
@@ -90,14 +99,16 @@ async function wadiLoad(name: string, url: string, seconds: string | undefined) 
 }
 
 /** 200 distinct users each send one message at the same moment; every reply timed. */
-async function burst(url: string, users: number) {
+async function burst(url: string, users: number, t0?: number) {
   const after = await sandboxSeq(url);
   const load1 = loadavg()[0];
+  const fromMs = t0 === undefined ? undefined : performance.now() - t0;
   const { accepted, redelivered: shed } = await sendBurst(url, users, {
     prefix: '3470',
     tag: `burst.${Date.now().toString(36)}`,
   });
   const replies = await collectReplies(url, after, accepted, 180_000);
+  const window = fromMs === undefined || t0 === undefined ? undefined : { fromMs, toMs: performance.now() - t0 };
   const llm: number[] = [];
   let llmCalls: { calls: { latencyMs?: number }[] } = { calls: [] };
   for (let i = 0; i < 30; i++) {
@@ -128,7 +139,39 @@ async function burst(url: string, users: number) {
     withinBudget: max !== null && replies.size === users && max <= budget,
     loadAverage1mAtStart: load1,
     loadAverage1mAtEnd: loadavg()[0],
+    window,
   };
+}
+
+/** Self time of a profile window by source area: src/<folder>, node_modules/<package>, node internals. */
+function profileAreas(file: string, fromMs: number, toMs: number) {
+  const all = profileTop(file, 1_000_000, fromMs, toMs);
+  const areas = new Map<string, number>();
+  for (const e of all.entries) {
+    const m = /^(src\/[^/]+|node_modules\/(?:@[^/]+\/)?[^/]+)/.exec(e.where);
+    const area = m ? m[1] : e.where.startsWith('node:') ? 'node: internals' : `(${e.name})`;
+    areas.set(area, (areas.get(area) ?? 0) + e.selfMs);
+  }
+  const top = [...areas.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 20)
+    .map(([area, ms]) => ({ area, selfMs: Math.round(ms), percent: Math.round((ms / all.totalMs) * 1000) / 10 }));
+  return { totalMs: all.totalMs, areas: top, entries: profileTop(file, 30, fromMs, toMs).entries };
+}
+
+/** The 200-user burst under `node --cpu-prof`: its figures, and where the CPU went during it. */
+async function profiledBurst() {
+  const dir = mkdtempSync(path.join(tmpdir(), 'wadi-ttr-prof-'));
+  const r = await withWadi({}, (url, _pid, t0) => burst(url, 200, t0), {
+    nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
+  });
+  // The main thread's profile is the largest file.
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .map((f) => path.join(dir, f))
+    .sort((a, b) => readFileSync(b).length - readFileSync(a).length);
+  const w = r.window;
+  return { ...r, profile: files[0] && w ? profileAreas(files[0], w.fromMs, w.toMs) : null };
 }
 
 const started = new Date().toISOString();
@@ -161,17 +204,47 @@ if (parts.includes('load')) {
   });
 }
 if (parts.includes('burst')) {
-  console.error('200 simultaneous users, default LLM_MAX_CONCURRENCY…');
-  const wide = await withWadi({}, (url) => burst(url, 200));
-  console.error(JSON.stringify(wide));
-  console.error('200 simultaneous users, LLM_MAX_CONCURRENCY=8 (turns bounded like WORKER_CONCURRENCY=8 before)…');
-  const narrow = await withWadi({ LLM_MAX_CONCURRENCY: '8' }, (url) => burst(url, 200));
-  console.error(JSON.stringify(narrow));
-  results.burst = {
-    default: wide,
-    bounded8: narrow,
-    maxRatio: wide.ttrMaxMs && narrow.ttrMaxMs ? Math.round((narrow.ttrMaxMs / wide.ttrMaxMs) * 10) / 10 : null,
-  };
+  const runs = (process.env.BENCH_BURST_RUNS ?? 'default,bounded8,baseline,profile').split(',');
+  // biome-ignore lint/suspicious/noExplicitAny: merged with the previous results file, untyped
+  const b: Record<string, any> = { ...((previous.burst as Record<string, unknown>) ?? {}) };
+  const runStarted: Record<string, string> = { ...(b.runStarted ?? {}) };
+  if (runs.includes('default')) {
+    console.error('200 simultaneous users, default LLM_MAX_CONCURRENCY…');
+    runStarted.default = new Date().toISOString();
+    b.default = await withWadi({}, (url) => burst(url, 200));
+    console.error(JSON.stringify(b.default));
+  }
+  if (runs.includes('bounded8')) {
+    console.error('200 simultaneous users, LLM_MAX_CONCURRENCY=8 (turns bounded like WORKER_CONCURRENCY=8 before)…');
+    runStarted.bounded8 = new Date().toISOString();
+    b.bounded8 = await withWadi({ LLM_MAX_CONCURRENCY: '8' }, (url) => burst(url, 200));
+    console.error(JSON.stringify(b.bounded8));
+  }
+  const baseRoot = process.env.BENCH_BASELINE_ROOT;
+  if (runs.includes('baseline') && baseRoot) {
+    const commit =
+      process.env.BENCH_BASELINE_LABEL ??
+      execFileSync('git', ['-C', baseRoot, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    console.error(`200 simultaneous users against the baseline checkout ${baseRoot} (${commit})…`);
+    runStarted.baseline = new Date().toISOString();
+    b.baseline = {
+      commit,
+      ...(await withWadi({}, (url) => burst(url, 200), { bin: path.join(baseRoot, 'bin/wadi.js') })),
+    };
+    console.error(JSON.stringify(b.baseline));
+  }
+  if (runs.includes('profile') && process.env.BENCH_PROFILE === '1') {
+    console.error('200 simultaneous users under node --cpu-prof…');
+    runStarted.profile = new Date().toISOString();
+    b.profile = await profiledBurst();
+    console.error(JSON.stringify(b.profile.profile?.areas));
+  }
+  b.runStarted = runStarted;
+  b.maxRatio =
+    b.default?.ttrMaxMs && b.bounded8?.ttrMaxMs
+      ? Math.round((b.bounded8.ttrMaxMs / b.default.ttrMaxMs) * 10) / 10
+      : null;
+  results.burst = b;
 }
 if (parts.includes('stress')) {
   console.error('stress scenario…');

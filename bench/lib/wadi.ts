@@ -54,10 +54,16 @@ export interface StartedWadi {
   stop(): Promise<void>;
 }
 
-/** Spawns `wadi start [args]` in `cwd` (default: a fresh temporary directory). */
-export function startWadi(extra: Record<string, string>, opts: { cwd?: string; args?: string[] } = {}): StartedWadi {
+/**
+ * Spawns `wadi start [args]` in `cwd` (default: a fresh temporary directory); `nodeArgs` go to
+ * node itself (e.g. --cpu-prof), `bin` runs another checkout's `wadi` (a baseline in the same run).
+ */
+export function startWadi(
+  extra: Record<string, string>,
+  opts: { cwd?: string; args?: string[]; nodeArgs?: string[]; bin?: string } = {},
+): StartedWadi {
   const cwd = opts.cwd ?? mkdtempSync(path.join(tmpdir(), 'wadi-bench-'));
-  const child = spawn(process.execPath, [BIN, 'start', ...(opts.args ?? [])], {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), opts.bin ?? BIN, 'start', ...(opts.args ?? [])], {
     cwd,
     env: benchEnv(extra),
     stdio: ['ignore', 'ignore', 'inherit'],

@@ -17,6 +17,7 @@ import { OutboxDispatcher } from '../outbox/dispatcher.ts';
 import type { ModuleContext } from '../platform/context.ts';
 import { queueDeadLetterNotice } from './dead-letter-notice.ts';
 import { HandoffNotifier, type OnCallChannel } from './handoff-notifier.ts';
+import { HistoryLoader } from './history.ts';
 import { keywordSets } from './keywords.ts';
 import { PeopleSchedules } from './schedules.ts';
 import { runTurn } from './turn.ts';
@@ -76,6 +77,8 @@ export function conversationModule(ctx: ModuleContext, deps: ConversationDeps): 
     ctx.database,
     new Semaphore(Math.max(1, Math.min(env.WORKER_CONCURRENCY, Math.floor(env.DATABASE_POOL_SIZE / 2)))),
   );
+  // The turns of one claimed batch start together: their history windows come in one statement.
+  const history = new HistoryLoader(turnDb);
   const worker = new InboxWorker({
     database: turnDb,
     heartbeatDatabase: ctx.database,
@@ -111,6 +114,7 @@ export function conversationModule(ctx: ModuleContext, deps: ConversationDeps): 
           typing,
           defaultLocale: env.ASSISTANT_LOCALE,
           historyTokens: env.ASSISTANT_HISTORY_TOKENS,
+          history,
           tools: deps.tools,
           onQueued: () => outboxEvents.emit('queued'),
           keywords,

@@ -42,7 +42,7 @@ import { understandTurnMedia } from '../media/turn-media.ts';
 import { metrics } from '../observability/metrics/metrics.ts';
 import { enqueueReplies, type QueuedReply } from '../outbox/enqueue.ts';
 import { replyWithinContext } from './context-retry.ts';
-import { appendHistory, loadHistory } from './history.ts';
+import { appendHistory, type HistoryLoader, loadHistory } from './history.ts';
 import { type KeywordSets, keywordToName } from './keywords.ts';
 import { messageText, planTurn } from './plan.ts';
 import { formatReply } from './reply-format.ts';
@@ -58,6 +58,8 @@ export interface TurnDeps {
   readonly typing: TypingKeeper;
   readonly defaultLocale: Locale;
   readonly historyTokens: number;
+  /** Reads the history windows of concurrent turns together (default: one query per turn). */
+  readonly history?: HistoryLoader;
   /** Knowledge search and MCP tools (absent when neither is configured: one plain reply per run). */
   readonly tools?: ToolAnswerDeps;
   /** Called after a turn queued replies (wakes the local dispatcher). */
@@ -189,7 +191,9 @@ export async function runTurn(deps: TurnDeps, turn: ClaimedTurn, signal: AbortSi
         answeredBy.set(step.message.id, step.message.id);
         reply(step.message.id, mediaNotice(locale, u.kind, u.outcome, u.limit));
       } else {
-        history ??= await loadHistory(deps.database, conv.id, deps.historyTokens);
+        history ??= await (deps.history
+          ? deps.history.load(conv.id, deps.historyTokens)
+          : loadHistory(deps.database, conv.id, deps.historyTokens));
         // The history keeps text only: the transcript, the document, "[image] caption". Messages
         // stored while paused are in the history already (handed to the assistant later).
         const said = step.messages.map((m) => ({
