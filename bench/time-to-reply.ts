@@ -23,10 +23,18 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { freePort } from '../test/helpers/cli.ts';
 import { createPostgresDatabase } from '../test/helpers/db.ts';
-import { collectReplies, pct, sandboxSeq, sendBurst, timesToReply } from './lib/burst.ts';
+import {
+  collectReplies,
+  llmDrawsBySender,
+  pct,
+  sandboxSeq,
+  sendBurst,
+  stageBreakdown,
+  timesToReply,
+  wadiShares,
+} from './lib/burst.ts';
 import { profileTop } from './lib/profile-top.ts';
 import { ttrMarkdown } from './lib/ttr-markdown.ts';
 import { cpuSeconds, ROOT, wadiLoad as runLoad, sampleHeap, sampleMemory, startWadi, untilReady } from './lib/wadi.ts';
@@ -34,33 +42,6 @@ import { cpuSeconds, ROOT, wadiLoad as runLoad, sampleHeap, sampleMemory, startW
 const parts = (process.env.BENCH_PARTS ?? 'load,burst,stress').split(',');
 const LLM = { mode: 'lognormal', median_ms: 1500, p95_ms: 6000 };
 const DEBOUNCE_MS = 800;
-
-/** Where the time of the run's turns went, from the stage timestamps WADI records (p50/p95, ms). */
-async function stageBreakdown(dbUrl: string) {
-  const c = new pg.Client({ connectionString: dbUrl });
-  await c.connect();
-  try {
-    const ms = (a: string, b: string) => `extract(epoch from (${b} - ${a})) * 1000`;
-    let col = 0;
-    const q = (e: string) =>
-      `percentile_cont(0.5) within group (order by ${e})::int as c${col++}, percentile_cont(0.95) within group (order by ${e})::int as c${col++}`;
-    const { rows } = await c.query(
-      `select
-         ${q(ms('i.received_at', 'i.claimed_at'))},
-         ${q(ms('i.claimed_at', 'i.llm_started_at'))},
-         ${q(ms('i.llm_started_at', 'i.llm_ended_at'))},
-         ${q(ms('i.llm_ended_at', 'i.done_at'))},
-         ${q(ms('i.done_at', 'o.sent_at'))}
-       from inbox_messages i join outbox_messages o on o.inbox_id = i.id
-       where i.status = 'done' and o.sent_at is not null`,
-    );
-    const v = Array.from({ length: col }, (_, i) => (rows[0]?.[`c${i}`] ?? null) as number | null);
-    const names = ['receivedToClaimed', 'claimedToLlmStart', 'llm', 'llmEndToCommitted', 'committedToSent'];
-    return Object.fromEntries(names.map((n, i) => [n, { p50Ms: v[2 * i], p95Ms: v[2 * i + 1] }]));
-  } finally {
-    await c.end();
-  }
-}
 
 async function withWadi<T>(
   extra: Record<string, string>,
@@ -109,17 +90,9 @@ async function burst(url: string, users: number, t0?: number) {
   });
   const replies = await collectReplies(url, after, accepted, 180_000);
   const window = fromMs === undefined || t0 === undefined ? undefined : { fromMs, toMs: performance.now() - t0 };
-  const llm: number[] = [];
-  let llmCalls: { calls: { latencyMs?: number }[] } = { calls: [] };
-  for (let i = 0; i < 30; i++) {
-    const res = await fetch(`${url}/sandbox/outbox?channel=llm&after=${after}`).catch(() => undefined);
-    if (res?.ok) {
-      llmCalls = (await res.json()) as typeof llmCalls;
-      break;
-    }
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-  for (const c of llmCalls.calls) if (c.latencyMs) llm.push(c.latencyMs);
+  const draws = await llmDrawsBySender(url, after, '3470');
+  const llm = [...draws.values()];
+  const share = wadiShares(accepted, replies, draws);
   const ttr = timesToReply(accepted, replies);
   const llmMax = Math.max(...llm);
   const budget = DEBOUNCE_MS + llmMax + 2000;
@@ -135,6 +108,9 @@ async function burst(url: string, users: number, t0?: number) {
     llmDrawP50Ms: pct(llm, 50),
     llmDrawP95Ms: pct(llm, 95),
     llmDrawMaxMs: llmMax,
+    wadiShareP50Ms: pct(share, 50),
+    wadiShareP95Ms: pct(share, 95),
+    wadiShareMaxMs: share.length ? Math.max(...share) : null,
     budgetMs: budget,
     withinBudget: max !== null && replies.size === users && max <= budget,
     loadAverage1mAtStart: load1,

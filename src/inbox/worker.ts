@@ -104,6 +104,8 @@ export class InboxWorker implements BackgroundService {
   private heartbeat: NodeJS.Timeout | undefined;
   private beating = false;
   private claiming = 0;
+  /** Claim statements running now. */
+  private claimsInFlight = 0;
   /** A signal or a claimed turn since the gauges were last read. */
   private activity = false;
   private readonly poll: SafetyPoll;
@@ -238,10 +240,16 @@ export class InboxWorker implements BackgroundService {
   }
 
   /**
-   * Wakes one idle loop to look for work now (it wakes the next if it found some). With no loop
-   * idle, the signal is remembered: a loop claiming now may have missed the new work.
+   * Wakes one idle loop to look for work now (it wakes the next if it found some). While a claim
+   * statement is in flight, or with no loop idle, the signal is remembered instead: the claiming
+   * loop looks again when its claim ends (it may have missed the new work), so the turns that end
+   * and the messages that arrive during one claim cost one more claim, not one each.
    */
   wake(): void {
+    if (this.claimsInFlight > 0) {
+      this.signalled = true;
+      return;
+    }
     const w = this.waiters.shift();
     if (w) w();
     else this.signalled = true;
@@ -272,6 +280,7 @@ export class InboxWorker implements BackgroundService {
       }
       let turns: ClaimedTurn[];
       let nextDueInMs: number | null;
+      this.claimsInFlight++;
       try {
         ({ turns, nextDueInMs } = await claimTurns(this.o.database, {
           tokenPrefix: `${this.owner}-${++this.seq}`,
@@ -288,6 +297,8 @@ export class InboxWorker implements BackgroundService {
         this.unclaim(reserved);
         await new Promise((r) => setTimeout(r, backoffDelay(QUERY_FAILURE_BACKOFF, failures)));
         continue;
+      } finally {
+        this.claimsInFlight--;
       }
       if (nextDueInMs !== null) this.wakeIn(nextDueInMs);
       // The messages moved between the pick and the update (a concurrent replay): free the conversation.
