@@ -14,7 +14,8 @@
  *   TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test node --import tsx bench/scale-out.ts
  *   (BENCH_WORKERS=1,2,4  BENCH_USERS=600  BENCH_BASELINE_ROOT=…  BENCH_BASELINE_LABEL=…
  *    BENCH_PROFILE_DIR=dir: this checkout's worker processes run under node --cpu-prof; the
- *    profile's top self-time entries during the burst go into the results)
+ *    profile's top self-time entries during the burst, and who called writev, go into the results;
+ *    BENCH_OUT=name writes bench/results/<name>.json and .md instead of scale-out.*)
  *
  * Writes bench/results/scale-out.json and .md.
  */
@@ -33,7 +34,7 @@ import {
   timesToReply,
   wadiShares,
 } from './lib/burst.ts';
-import { profileTop } from './lib/profile-top.ts';
+import { profileTop, selfTimeByCaller } from './lib/profile-top.ts';
 import { cpuSeconds, ROOT, type StartedWadi, sampleMemory, startWadi, untilReady } from './lib/wadi.ts';
 
 const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
@@ -127,7 +128,7 @@ async function run(workers: number, bin?: string) {
 }
 
 /** The first profiled worker's top self-time entries during its burst. */
-function workerProfile(): { workers: number; totalMs: number; entries: unknown[] } | undefined {
+function workerProfile() {
   if (!PROFILE_DIR || !profiled) return undefined;
   const dir = path.join(PROFILE_DIR, `w${profiled.workers}-0`);
   const file = readdirSync(dir)
@@ -135,7 +136,11 @@ function workerProfile(): { workers: number; totalMs: number; entries: unknown[]
     .map((f) => path.join(dir, f))
     .sort((a, b) => readFileSync(b).length - readFileSync(a).length)[0];
   if (!file) return undefined;
-  return { workers: profiled.workers, ...profileTop(file, 40, profiled.from[0], profiled.until[0]) };
+  return {
+    workers: profiled.workers,
+    ...profileTop(file, 40, profiled.from[0], profiled.until[0]),
+    writevCallers: selfTimeByCaller(file, 'writev', profiled.from[0], profiled.until[0]),
+  };
 }
 
 const started = new Date().toISOString();
@@ -162,7 +167,8 @@ const out = {
   rows,
   workerProfile: workerProfile(),
 };
-writeFileSync(path.join(ROOT, 'bench/results/scale-out.json'), `${JSON.stringify(out, null, 2)}\n`);
+const OUT = process.env.BENCH_OUT ?? 'scale-out';
+writeFileSync(path.join(ROOT, `bench/results/${OUT}.json`), `${JSON.stringify(out, null, 2)}\n`);
 const md = [
   '# Scale-out: one web process and 1, 2, 4 worker processes on one PostgreSQL',
   '',
@@ -178,5 +184,20 @@ const md = [
   'WADI share: time-to-reply minus that message’s own fake-LLM draw (debounce 0.8 s, claim, history, commit, send, and every queue between). Messages/s is answered ÷ (last reply − first accepted webhook): with all messages sent at once it is bounded by the slowest draw (about 20 s in 600 log-normal draws), so it says little about capacity; the WADI share does.',
   '',
 ];
-writeFileSync(path.join(ROOT, 'bench/results/scale-out.md'), md.join('\n'));
+const wp = out.workerProfile;
+if (wp) {
+  md.push(
+    `## CPU profile of this checkout's worker process (${wp.workers} worker${wp.workers > 1 ? 's' : ''}; \`node --cpu-prof\`, ${wp.totalMs} ms sampled during the burst; the row above carries the profiler's overhead)`,
+    '',
+    '| % | self ms | function | where |',
+    '|--:|--:|---|---|',
+    ...wp.entries.slice(0, 20).map((e) => `| ${e.percent} | ${e.selfMs} | ${e.name} | ${e.where} |`),
+    '',
+    `writev (${wp.writevCallers.totalMs} ms) was called from:`,
+    '',
+    ...wp.writevCallers.callers.map((c) => `- ${c.selfMs} ms: ${c.stack}`),
+    '',
+  );
+}
+writeFileSync(path.join(ROOT, `bench/results/${OUT}.md`), md.join('\n'));
 console.log(md.join('\n'));

@@ -35,7 +35,7 @@ import {
   timesToReply,
   wadiShares,
 } from './lib/burst.ts';
-import { profileTop } from './lib/profile-top.ts';
+import { profileTop, selfTimeByCaller } from './lib/profile-top.ts';
 import { ttrMarkdown } from './lib/ttr-markdown.ts';
 import { cpuSeconds, ROOT, wadiLoad as runLoad, sampleHeap, sampleMemory, startWadi, untilReady } from './lib/wadi.ts';
 
@@ -125,14 +125,29 @@ function profileAreas(file: string, fromMs: number, toMs: number) {
   const areas = new Map<string, number>();
   for (const e of all.entries) {
     const m = /^(src\/[^/]+|node_modules\/(?:@[^/]+\/)?[^/]+)/.exec(e.where);
-    const area = m ? m[1] : e.where.startsWith('node:') ? 'node: internals' : `(${e.name})`;
+    const area = m
+      ? m[1]
+      : e.where.startsWith('node:')
+        ? 'node: internals'
+        : e.name.startsWith('(')
+          ? e.name
+          : `(${e.name})`;
     areas.set(area, (areas.get(area) ?? 0) + e.selfMs);
   }
+  // Percent of the busy samples: the process idles most of a burst (waiting on the fake LLM).
+  const busyMs = all.totalMs - (areas.get('(idle)') ?? 0);
   const top = [...areas.entries()]
+    .filter(([area]) => area !== '(idle)')
     .sort((a, b) => b[1] - a[1])
     .slice(0, 20)
-    .map(([area, ms]) => ({ area, selfMs: Math.round(ms), percent: Math.round((ms / all.totalMs) * 1000) / 10 }));
-  return { totalMs: all.totalMs, areas: top, entries: profileTop(file, 30, fromMs, toMs).entries };
+    .map(([area, ms]) => ({ area, selfMs: Math.round(ms), percentOfBusy: Math.round((ms / busyMs) * 1000) / 10 }));
+  return {
+    totalMs: all.totalMs,
+    busyMs: Math.round(busyMs),
+    areas: top,
+    entries: profileTop(file, 30, fromMs, toMs).entries,
+    writevCallers: selfTimeByCaller(file, 'writev', fromMs, toMs),
+  };
 }
 
 /** The 200-user burst under `node --cpu-prof`: its figures, and where the CPU went during it. */
@@ -222,14 +237,32 @@ if (parts.includes('burst')) {
       : null;
   results.burst = b;
 }
+async function stress(bin?: string) {
+  return withWadi(
+    {},
+    async (url, pid) => {
+      const la = loadavg()[0];
+      const stop = sampleMemory(pid);
+      const r = await wadiLoad('stress', url, process.env.BENCH_STRESS_SECONDS ?? '70');
+      return { ...r, peakMemory: stop(), loadAverage1mAtStart: la, loadAverage1mAtEnd: loadavg()[0] };
+    },
+    { bin },
+  );
+}
 if (parts.includes('stress')) {
   console.error('stress scenario…');
-  results.stress = await withWadi({}, async (url, pid) => {
-    const la = loadavg()[0];
-    const stop = sampleMemory(pid);
-    const r = await wadiLoad('stress', url, process.env.BENCH_STRESS_SECONDS ?? '70');
-    return { ...r, peakMemory: stop(), loadAverage1mAtStart: la, loadAverage1mAtEnd: loadavg()[0] };
-  });
+  results.stress = await stress();
+}
+// The stress scenario against the baseline checkout (BENCH_BASELINE_ROOT), as its own part.
+if (parts.includes('stress-baseline') && process.env.BENCH_BASELINE_ROOT) {
+  const root = process.env.BENCH_BASELINE_ROOT;
+  console.error(`stress scenario against the baseline checkout ${root}…`);
+  results.stressBaseline = {
+    commit:
+      process.env.BENCH_BASELINE_LABEL ??
+      execFileSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim(),
+    ...(await stress(path.join(root, 'bin/wadi.js'))),
+  };
 }
 results.loadAverageAtEnd = loadavg();
 writeFileSync(OUT, `${JSON.stringify(results, null, 2)}\n`);

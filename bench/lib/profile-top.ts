@@ -64,6 +64,47 @@ export function profileTop(
   return { totalMs: Math.round(total / 1000), entries };
 }
 
+/**
+ * Where the self time of the function `name` (e.g. writev) was spent from: its samples between
+ * `skipMs` and `untilMs` grouped by the nearest calling frames in src/ or node_modules (up to 3).
+ */
+export function selfTimeByCaller(
+  file: string,
+  name: string,
+  skipMs = 0,
+  untilMs = Number.POSITIVE_INFINITY,
+  top = 8,
+): { totalMs: number; callers: { stack: string; selfMs: number }[] } {
+  const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const by = new Map<string, number>();
+  let t = 0;
+  let total = 0;
+  for (let i = 0; i < p.samples.length; i++) {
+    const dt = p.timeDeltas[i] ?? 0;
+    t += dt;
+    if (t / 1000 < skipMs || t / 1000 > untilMs) continue;
+    const id = p.samples[i];
+    if (byId.get(id)?.callFrame.functionName !== name) continue;
+    total += dt;
+    const chain: string[] = [];
+    for (let x = parent.get(id); x !== undefined && chain.length < 3; x = parent.get(x)) {
+      const f = byId.get(x)?.callFrame;
+      const m = f ? /(node_modules\/.*|src\/.*)$/.exec(f.url) : null;
+      if (f && m) chain.push(`${f.functionName || '(anonymous)'} ${m[1]}:${f.lineNumber + 1}`);
+    }
+    const k = chain.join(' < ') || '(no JavaScript caller)';
+    by.set(k, (by.get(k) ?? 0) + dt);
+  }
+  const callers = [...by.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([stack, us]) => ({ stack, selfMs: Math.round(us / 100) / 10 }));
+  return { totalMs: Math.round(total / 1000), callers };
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const [file, top, skip, until] = process.argv.slice(2);
   const r = profileTop(file, Number(top ?? 25), Number(skip ?? 0), until ? Number(until) : undefined);

@@ -57,21 +57,55 @@ export function ttrMarkdown(r: J): string {
     }
   }
   if (r.burst) {
-    const row = (b: J) => [b.accepted, b.answered, b.ttrP50Ms, b.ttrP95Ms, b.ttrMaxMs, b.llmDrawMaxMs, b.budgetMs];
-    const d = row(r.burst.default);
-    const n = row(r.burst.bounded8);
+    const b = r.burst;
+    const cols = (['default', 'bounded8', 'baseline', 'profile'] as const).filter((k) => b[k]);
+    const head: Record<string, string> = {
+      default: 'default `LLM_MAX_CONCURRENCY`',
+      bounded8: '`LLM_MAX_CONCURRENCY=8`',
+      baseline: `baseline ${b.baseline?.commit ?? ''}`,
+      profile: 'default, under `--cpu-prof`',
+    };
+    const cell = (f: (x: J) => string) => cols.map((k) => f(b[k])).join(' | ');
+    const st = (x: J, k: string) => (x.stages?.[k] ? `${x.stages[k].p50Ms} / ${x.stages[k].p95Ms}` : '–');
     lines.push(
-      `## 200 simultaneous users, one message each (same run, back to back), started ${at('burst')}`,
+      `## 200 simultaneous users, one message each, started ${at('burst')}`,
       '',
-      '| | default `LLM_MAX_CONCURRENCY` | `LLM_MAX_CONCURRENCY=8` |',
-      '|---|--:|--:|',
-      `| accepted / answered | ${d[0]} / ${d[1]} | ${n[0]} / ${n[1]} |`,
-      `| time-to-reply p50 / p95 / max | ${s(d[2])} / ${s(d[3])} / **${s(d[4])}** | ${s(n[2])} / ${s(n[3])} / ${s(n[4])} |`,
-      `| fake LLM draws max | ${s(d[5])} | ${s(n[5])} |`,
-      `| target: all answered within debounce + LLM max + 2 s | ${s(d[6])}: **${r.burst.default.withinBudget ? 'met' : 'not met'}** | ${s(n[6])}: ${r.burst.bounded8.withinBudget ? 'met' : 'not met'} |`,
-      `| load average at start → end | ${r.burst.default.loadAverage1mAtStart} → ${r.burst.default.loadAverage1mAtEnd} | ${r.burst.bounded8.loadAverage1mAtStart} → ${r.burst.bounded8.loadAverage1mAtEnd} |`,
+      `Runs: ${cols.map((k) => `${k} ${b.runStarted?.[k] ?? ''}`).join(', ')} (each its own \`wadi start\`; back to back).`,
+      '',
+      `| | ${cols.map((k) => head[k]).join(' | ')} |`,
+      `|---|${cols.map(() => '--:').join('|')}|`,
+      `| accepted / answered | ${cell((x) => `${x.accepted} / ${x.answered}`)} |`,
+      `| time-to-reply p50 / p95 / max | ${cell((x) => `${s(x.ttrP50Ms)} / ${s(x.ttrP95Ms)} / **${s(x.ttrMaxMs)}**`)} |`,
+      `| fake LLM draws p50 / max | ${cell((x) => `${s(x.llmDrawP50Ms)} / ${s(x.llmDrawMaxMs)}`)} |`,
+      `| WADI's share (TTR − own draw) p50 / p95 / max | ${cell((x) => (x.wadiShareP50Ms === undefined ? '–' : `${x.wadiShareP50Ms} / ${x.wadiShareP95Ms} / ${x.wadiShareMaxMs} ms`))} |`,
+      `| received → claimed p50 / p95 ms | ${cell((x) => st(x, 'receivedToClaimed'))} |`,
+      `| claimed → LLM start p50 / p95 ms | ${cell((x) => st(x, 'claimedToLlmStart'))} |`,
+      `| LLM call p50 / p95 ms | ${cell((x) => st(x, 'llm'))} |`,
+      `| LLM end → committed p50 / p95 ms | ${cell((x) => st(x, 'llmEndToCommitted'))} |`,
+      `| committed → sent p50 / p95 ms | ${cell((x) => st(x, 'committedToSent'))} |`,
+      `| target: all answered within debounce + LLM max + 2 s | ${cell((x) => `${s(x.budgetMs)}: **${x.withinBudget ? 'met' : 'not met'}**`)} |`,
+      `| load average at start → end | ${cell((x) => `${x.loadAverage1mAtStart} → ${x.loadAverage1mAtEnd}`)} |`,
       '',
     );
+    const prof = b.profile?.profile;
+    if (prof) {
+      lines.push(
+        `CPU profile of the profiled run's \`wadi start\` (role all: webhooks, worker, dispatcher and the sandbox fakes in one process) during the burst: ${prof.totalMs} ms sampled, ${prof.busyMs ?? '–'} ms busy; self time by area (% of the busy time):`,
+        '',
+        '| area | self ms | % of busy |',
+        '|---|--:|--:|',
+        ...(prof.areas as J[]).slice(0, 14).map((a) => `| ${a.area} | ${a.selfMs} | ${a.percentOfBusy ?? a.percent} |`),
+        '',
+        ...(prof.writevCallers
+          ? [
+              `writev (${prof.writevCallers.totalMs} ms) was called from:`,
+              '',
+              ...(prof.writevCallers.callers as J[]).map((c) => `- ${c.selfMs} ms: ${c.stack}`),
+              '',
+            ]
+          : []),
+      );
+    }
   }
   if (r.stress) {
     const rep = r.stress.report;
@@ -85,6 +119,21 @@ export function ttrMarkdown(r: J): string {
       ),
       '',
       `Breaking point (highest user count within p95 < ${rep.thresholds.p95Ms} ms, errors < 1 %, TTR p95 ≤ ${s(rep.thresholds.timeToReplyP95Ms)}): **${rep.breakingPoint ?? 'none'}** (target ≥ 400). Peak RSS ${r.stress.peakMemory.rssMb} MB; load average ${r.stress.loadAverage1mAtStart} → ${r.stress.loadAverage1mAtEnd}.`,
+      '',
+    );
+  }
+  if (r.stressBaseline) {
+    const rep = r.stressBaseline.report;
+    lines.push(
+      `### The same stress scenario against the baseline ${r.stressBaseline.commit}, started ${at('stress-baseline')}`,
+      '',
+      '| users | RPS | HTTP p95 ms | errors | TTR p95 |',
+      '|---:|---:|---:|---:|---:|',
+      ...(rep.stages as J[]).map(
+        (st, i) => `| ${st.target} | ${st.rps} | ${st.p95Ms} | ${st.errors} | ${s(rep.stageTimeToReplyP95Ms?.[i])} |`,
+      ),
+      '',
+      `Breaking point: **${rep.breakingPoint ?? 'none'}**. Peak RSS ${r.stressBaseline.peakMemory.rssMb} MB; load average ${r.stressBaseline.loadAverage1mAtStart} → ${r.stressBaseline.loadAverage1mAtEnd}.`,
       '',
     );
   }
