@@ -54,10 +54,13 @@ export interface StartedWadi {
   stop(): Promise<void>;
 }
 
-/** Spawns `wadi start [args]` in `cwd` (default: a fresh temporary directory). */
-export function startWadi(extra: Record<string, string>, opts: { cwd?: string; args?: string[] } = {}): StartedWadi {
+/** Spawns `wadi start [args]` in `cwd` (default: a fresh temporary directory) with `node` (default: this Node). */
+export function startWadi(
+  extra: Record<string, string>,
+  opts: { cwd?: string; args?: string[]; node?: string } = {},
+): StartedWadi {
   const cwd = opts.cwd ?? mkdtempSync(path.join(tmpdir(), 'wadi-bench-'));
-  const child = spawn(process.execPath, [BIN, 'start', ...(opts.args ?? [])], {
+  const child = spawn(opts.node ?? process.execPath, [BIN, 'start', ...(opts.args ?? [])], {
     cwd,
     env: benchEnv(extra),
     stdio: ['ignore', 'ignore', 'inherit'],
