@@ -38,7 +38,7 @@ const DURATION = process.env.BENCH_DURATION ?? '60';
 const NODE24 = process.env.NODE24 ?? '/root/.cache/wadi-ci/node24/bin/node';
 const CONFIGS = (process.env.BENCH_CONFIGS ?? 'node20,node24,node24-flags,node24-pglite').split(',');
 /** The V8 flags deploy/Dockerfile and the manifests set in NODE_OPTIONS (keep in sync). */
-export const WADI_NODE_FLAGS = '--max-semi-space-size=16';
+export const WADI_NODE_FLAGS = process.env.BENCH_NODE_FLAGS ?? '--max-semi-space-size=16';
 const RSS_LIMIT_MB = 200;
 const PROBE = path.join(ROOT, 'bench/lib/memory-probe.mjs');
 const JSON_OUT = path.join(ROOT, 'bench/results/memory.json');
