@@ -26,10 +26,10 @@
  * memory.json keeps the last 5 runs of every configuration, so the spread is on record.
  */
 
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
-import { kill } from 'node:process';
 import { freePort } from '../test/helpers/cli.ts';
 import { createPostgresDatabase } from '../test/helpers/db.ts';
 import { cpuSeconds, memory, ROOT, sampleMemory, startWadi, untilReady, wadiLoad } from './lib/wadi.ts';
@@ -66,7 +66,7 @@ const r1 = (n: number) => Math.round(n * 10) / 10;
 /** Forces a GC in the benched process and answers what the probe saw (peak since the last call, live now). */
 async function probe(pid: number, out: string): Promise<Probe> {
   writeFileSync(out, '');
-  kill(pid, 'SIGUSR2');
+  process.kill(pid, 'SIGUSR2');
   for (let i = 0; i < 100; i++) {
     await new Promise((r) => setTimeout(r, 100));
     const text = readFileSync(out, 'utf8');
@@ -129,7 +129,7 @@ async function run(config: string) {
     const r = report as unknown as LoadReport;
     return {
       config,
-      node: config === 'node20' ? process.version : 'v24',
+      node: execFileSync(node, ['--version'], { encoding: 'utf8' }).trim(),
       flags,
       database: pglite ? 'pglite' : 'postgres',
       started: new Date(t0).toISOString(),
@@ -186,7 +186,7 @@ const lines = [
 for (const c of order)
   for (const r of runs[c])
     lines.push(
-      `| ${c} | ${r.started} | ${r.rest.rssMb} MB (${r.restLive.rssMb}; heap ${r.restLive.heapUsedMb}) | **${r.peak.rssMb} MB** (${r.peak.anonMb} / ${r.peak.fileMb}) ${r.withinLimit ? '' : '✗'} | ${r.atPeak.heapUsedMb} / ${r.atPeak.heapTotalMb} MB, ${r.atPeak.newSpaceCommittedMb} MB, ${r.atPeak.externalMb} MB | ${r.afterLoadLive.rssAfterGcMb} MB, ${r.afterLoadLive.heapUsedMb} MB | ${r.cpuSecondsDuringLoad} s (${r.cpuPercentOfOneCore} %) | ${r.load.p95Ms} / ${r.load.timeToReplyP95Ms} ms (${r.load.answered}) | ${r.loadAverage1m.start.toFixed(1)} → ${r.loadAverage1m.end.toFixed(1)} |`,
+      `| ${c}${r.flags ? ` (\`${r.flags}\`)` : ''} | ${r.started} | ${r.rest.rssMb} MB (${r.restLive.rssMb}; heap ${r.restLive.heapUsedMb}) | **${r.peak.rssMb} MB** (${r.peak.anonMb} / ${r.peak.fileMb}) ${r.withinLimit ? '' : '✗'} | ${r.atPeak.heapUsedMb} / ${r.atPeak.heapTotalMb} MB, ${r.atPeak.newSpaceCommittedMb} MB, ${r.atPeak.externalMb} MB | ${r.afterLoadLive.rssAfterGcMb} MB, ${r.afterLoadLive.heapUsedMb} MB | ${r.cpuSecondsDuringLoad} s (${r.cpuPercentOfOneCore} %) | ${r.load.p95Ms} / ${r.load.timeToReplyP95Ms} ms (${r.load.answered}) | ${r.loadAverage1m.start.toFixed(1)} → ${r.loadAverage1m.end.toFixed(1)} |`,
     );
 lines.push('');
 writeFileSync(MD_OUT, `${lines.join('\n')}\n`);
