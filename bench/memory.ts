@@ -5,8 +5,11 @@
  * and the same on the embedded PGlite default, so what PGlite costs is on record separately.
  * Each configuration runs in its own process with its own database:
  *
+ *   node24-v8-defaults  Node 24 with V8's own heap sizing: no flags, and `--heap-growing-percent=0`
+ *                   on the command line so bin/wadi.js leaves V8's dynamic growing factor alone
+ *                   (what every process ran with before)
  *   node20          Node 20, the TypeScript through tsx (bin/wadi.js)
- *   node24          Node 24, native type stripping (the Dockerfile's Node), no flags
+ *   node24          Node 24, native type stripping (the Dockerfile's Node), no NODE_OPTIONS
  *   node24-flags    Node 24 with the flags the Dockerfile and the manifests set (WADI_NODE_FLAGS below)
  *   node24-pglite   as node24-flags, on PGlite (no DATABASE_URL)
  *
@@ -19,7 +22,7 @@
  * inside the process come from bench/lib/memory-probe.mjs, loaded only here (`--expose-gc`).
  *
  *   TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test node --import tsx bench/memory.ts
- *   (BENCH_CONFIGS=node20,node24,node24-flags,node24-pglite  BENCH_DURATION=<s of load, default 60>
+ *   (BENCH_CONFIGS=node24-v8-defaults,node20,node24,node24-flags,node24-pglite  BENCH_DURATION=<s of load, default 60>
  *    NODE24=<path of a Node 24 binary, default /root/.cache/wadi-ci/node24/bin/node>)
  *
  * Configurations may run in separate invocations (one machine-lock hold each): bench/results/
@@ -36,7 +39,7 @@ import { cpuSeconds, memory, ROOT, sampleMemory, startWadi, untilReady, wadiLoad
 
 const DURATION = process.env.BENCH_DURATION ?? '60';
 const NODE24 = process.env.NODE24 ?? '/root/.cache/wadi-ci/node24/bin/node';
-const CONFIGS = (process.env.BENCH_CONFIGS ?? 'node20,node24,node24-flags,node24-pglite').split(',');
+const CONFIGS = (process.env.BENCH_CONFIGS ?? 'node24-v8-defaults,node20,node24,node24-flags,node24-pglite').split(',');
 /** The V8 flags deploy/Dockerfile and the manifests set in NODE_OPTIONS (keep in sync). */
 export const WADI_NODE_FLAGS = process.env.BENCH_NODE_FLAGS ?? '--max-semi-space-size=16';
 const RSS_LIMIT_MB = 200;
@@ -91,6 +94,7 @@ async function run(config: string) {
   const node = config === 'node20' ? process.execPath : NODE24;
   const flags = config === 'node24-flags' || config === 'node24-pglite' ? WADI_NODE_FLAGS : '';
   const pglite = config === 'node24-pglite';
+  const nodeArgs = config === 'node24-v8-defaults' ? ['--heap-growing-percent=0'] : [];
   const db = pglite ? undefined : await createPostgresDatabase();
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -105,7 +109,7 @@ async function run(config: string) {
       NODE_OPTIONS: `--expose-gc --import ${PROBE} ${flags}`.trim(),
       WADI_MEMORY_PROBE_OUT: out,
     },
-    { node, cwd: dir },
+    { node, cwd: dir, nodeArgs },
   );
   try {
     await untilReady(url, 180_000, 100);
@@ -130,7 +134,7 @@ async function run(config: string) {
     return {
       config,
       node: execFileSync(node, ['--version'], { encoding: 'utf8' }).trim(),
-      flags,
+      flags: [...nodeArgs, flags].filter(Boolean).join(' '),
       database: pglite ? 'pglite' : 'postgres',
       started: new Date(t0).toISOString(),
       rest: { rssMb: Math.round(rest.rss), anonMb: Math.round(rest.anon), fileMb: Math.round(rest.file) },
@@ -174,7 +178,9 @@ writeFileSync(
   `${JSON.stringify({ cpus: 2, rssLimitMb: RSS_LIMIT_MB, durationSeconds: Number(DURATION), nodeFlags: WADI_NODE_FLAGS, runs }, null, 2)}\n`,
 );
 
-const order = ['node20', 'node24', 'node24-flags', 'node24-pglite'].filter((c) => runs[c]?.length);
+const order = ['node24-v8-defaults', 'node20', 'node24', 'node24-flags', 'node24-pglite'].filter(
+  (c) => runs[c]?.length,
+);
 const lines = [
   '# Memory of one `wadi start`',
   '',

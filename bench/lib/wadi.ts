@@ -54,13 +54,13 @@ export interface StartedWadi {
   stop(): Promise<void>;
 }
 
-/** Spawns `wadi start [args]` in `cwd` (default: a fresh temporary directory) with `node` (default: this Node). */
+/** Spawns `node [nodeArgs] bin/wadi.js start [args]` in `cwd` (default: a fresh temporary directory); `node` defaults to this Node. */
 export function startWadi(
   extra: Record<string, string>,
-  opts: { cwd?: string; args?: string[]; node?: string } = {},
+  opts: { cwd?: string; args?: string[]; node?: string; nodeArgs?: string[] } = {},
 ): StartedWadi {
   const cwd = opts.cwd ?? mkdtempSync(path.join(tmpdir(), 'wadi-bench-'));
-  const child = spawn(opts.node ?? process.execPath, [BIN, 'start', ...(opts.args ?? [])], {
+  const child = spawn(opts.node ?? process.execPath, [...(opts.nodeArgs ?? []), BIN, 'start', ...(opts.args ?? [])], {
     cwd,
     env: benchEnv(extra),
     stdio: ['ignore', 'ignore', 'inherit'],
