@@ -2,9 +2,9 @@
  * Does the Node version give freed V8 heap back to the OS? A plain child process (no WADI) grows
  * its heap with short-lived garbage for 3 s while keeping a small live set, then idles; its RSS and
  * V8 heap are read right after, and 1, 5, 15 and 30 s later after a forced GC each time. Run on
- * this Node (20 here) and on Node 24, with and without --max-semi-space-size=16. It explains the
- * Node 24 rows of bench/results/memory.md: there a process's RSS is the high-water mark of its
- * heap, so what matters is how far the heap grows, not what it shrinks back to.
+ * this Node (20 here) and on Node 24, with and without --max-semi-space-size=16: how soon each
+ * gives the freed heap back (under steady load there is no idle pause, so the peak RSS of
+ * bench/results/memory.md is how far the heap grew).
  *
  *   node --import tsx bench/heap-retention.ts   (NODE24=<path of a Node 24 binary>)
  *
