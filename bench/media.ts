@@ -16,11 +16,14 @@
  * rate, divided by the media messages).
  *
  *   TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test node --import tsx bench/media.ts
- *   (BENCH_DURATION=<seconds of load per run, default 60>  BENCH_ORDER=text,media | media,text)
+ *   (BENCH_DURATION=<seconds of load per run, default 60>  BENCH_ORDER=text,media | media,text
+ *    BENCH_NODE=<the Node binary WADI's processes run on, default this one>
+ *    BENCH_NODE_OPTIONS=<NODE_OPTIONS for them, e.g. the Dockerfile's --max-semi-space-size=16>)
  *
  * Writes bench/results/media.json and .md; earlier pairs in media.json are kept (up to 5) so the
  * spread between pairs, i.e. the noise, is on record next to each ratio.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import path from 'node:path';
@@ -32,6 +35,9 @@ import { cpuSeconds, ROOT, sampleHeap, sampleMemory, startWadi, untilReady, wadi
 const DURATION = process.env.BENCH_DURATION ?? '60';
 const ORDER = (process.env.BENCH_ORDER ?? 'text,media').split(',') as ('text' | 'media')[];
 const RSS_LIMIT_MB = 250;
+const NODE = process.env.BENCH_NODE ?? process.execPath;
+const NODE_OPTIONS = process.env.BENCH_NODE_OPTIONS ?? '';
+const NODE_VERSION = execFileSync(NODE, ['--version'], { encoding: 'utf8' }).trim();
 const JSON_OUT = path.join(ROOT, 'bench/results/media.json');
 const MD_OUT = path.join(ROOT, 'bench/results/media.md');
 
@@ -69,14 +75,19 @@ async function run(kind: 'text' | 'media') {
   const webPort = await freePort();
   const workerPort = await freePort();
   const webUrl = `http://127.0.0.1:${webPort}`;
-  const common = { DATABASE_URL: db.url, WADI_SANDBOX_LLM: 'true', ASSISTANT_VISION: 'true' };
-  const web = startWadi({ ...common, PORT: String(webPort) }, { args: ['--role', 'web'] });
+  const common = {
+    DATABASE_URL: db.url,
+    WADI_SANDBOX_LLM: 'true',
+    ASSISTANT_VISION: 'true',
+    ...(NODE_OPTIONS ? { NODE_OPTIONS } : {}),
+  };
+  const web = startWadi({ ...common, PORT: String(webPort) }, { args: ['--role', 'web'], node: NODE });
   let worker: ReturnType<typeof startWadi> | undefined;
   try {
     await untilReady(webUrl, 120_000, 100);
     worker = startWadi(
       { ...common, PORT: String(workerPort), WADI_SANDBOX_URL: webUrl },
-      { args: ['--role', 'worker'] },
+      { args: ['--role', 'worker'], node: NODE },
     );
     await untilReady(`http://127.0.0.1:${workerPort}`, 120_000, 100);
     await new Promise((r) => setTimeout(r, 2000));
@@ -149,6 +160,8 @@ const cpuPerMediaMessageMs =
     : null;
 const pair = {
   started,
+  wadiNode: NODE_VERSION,
+  nodeOptions: NODE_OPTIONS,
   order: ORDER.join(','),
   durationSeconds: Number(DURATION),
   rpsRatio: Math.round((media.ingest.rps / text.ingest.rps) * 1000) / 1000,
@@ -168,7 +181,16 @@ const previous = existsSync(JSON_OUT)
   ? ((JSON.parse(readFileSync(JSON_OUT, 'utf8')) as { history?: unknown[]; pair?: unknown }).history ?? [])
   : [];
 const history = [...previous, pair].slice(-5) as (typeof pair)[];
-const out = { node: process.version, cpus: 2, rssLimitMb: RSS_LIMIT_MB, pair, runs, history };
+const out = {
+  node: process.version,
+  wadiNode: NODE_VERSION,
+  nodeOptions: NODE_OPTIONS,
+  cpus: 2,
+  rssLimitMb: RSS_LIMIT_MB,
+  pair,
+  runs,
+  history,
+};
 writeFileSync(JSON_OUT, `${JSON.stringify(out, null, 2)}\n`);
 
 const ttr = (t: Ttr | undefined) =>
@@ -182,7 +204,7 @@ const outcomes = media.inbox
 const lines = [
   '# Media under load',
   '',
-  `${started} · Node ${process.version} · 2 vCPUs shared by WADI (web + worker processes), PostgreSQL and the load generator · script: \`bench/media.ts\` · ${DURATION} s of the load scenario per run, order ${ORDER.join(' then ')}, fake LLM instant`,
+  `${started} · WADI on Node ${NODE_VERSION}${NODE_OPTIONS ? ` with NODE_OPTIONS=${NODE_OPTIONS}` : ''} (load generator on ${process.version}) · 2 vCPUs shared by WADI (web + worker processes), PostgreSQL and the load generator · script: \`bench/media.ts\` · ${DURATION} s of the load scenario per run, order ${ORDER.join(' then ')}, fake LLM instant`,
   '',
   'Media run: 20 % of chat messages voice notes (40 KB Opus), 10 % photos (120 KB JPEG with the caption), each downloaded by the worker from the fake Graph API / Bot API, voice transcribed by the fake OpenAI API, photos sent to the fake vision model (ASSISTANT_VISION=true in both runs).',
   '',
@@ -193,17 +215,17 @@ const lines = [
   '',
   `- Ingest RPS ratio media / text: **${pair.rpsRatio}** (the load is closed-loop, 50 users with 1 s think time: the webhook path does the same work for a media message, it only stores the media id).`,
   `- Worker CPU per text message: ${pair.workerCpuPerTextMessageMs} ms; per media message: **${cpuPerMediaMessageMs ?? '–'} ms** (the media run's worker CPU minus its texts at the text run's rate, over ${mediaMessages} media messages).`,
-  `- Worker peak RSS in the media run: **${media.worker.peakMemory.rssMb} MB**, in the text run ${text.worker.peakMemory.rssMb} MB: media adds ${media.worker.peakMemory.rssMb - text.worker.peakMemory.rssMb} MB at the peak (limit ${RSS_LIMIT_MB} MB: ${pair.workerPeakRssWithinLimit ? 'within' : 'EXCEEDED'}). The web process also hosts the sandbox fakes, which keep a log of every call they received (up to 50 000, with the chat requests' base64 images), so its RSS grows with the run and is not WADI's own.`,
+  `- Worker peak RSS in the media run: **${media.worker.peakMemory.rssMb} MB**, in the text run ${text.worker.peakMemory.rssMb} MB: media adds ${media.worker.peakMemory.rssMb - text.worker.peakMemory.rssMb} MB at the peak (limit ${RSS_LIMIT_MB} MB: ${pair.workerPeakRssWithinLimit ? 'within' : 'EXCEEDED'}). The web process also hosts the sandbox fakes, whose call log (bounded: recent bodies whole up to 4 MiB, the whole log up to 16 MiB) is not WADI's own.`,
   `- Stored media outcomes (media run): ${outcomes || 'none'}.`,
   `- \`wadi load\` verdicts: text ${text.passed ? 'pass' : `FAIL (${text.failures.join('; ')})`}, media ${media.passed ? 'pass' : `FAIL (${media.failures.join('; ')})`}.`,
   '',
   "## Pairs recorded so far (the spread is the machine's noise)",
   '',
-  '| started | order | RPS ratio media/text | worker CPU per text / media message | worker peak RSS text / media run | load average 1 min |',
-  '|---|---|--:|---|--:|---|',
+  '| started | WADI on | order | RPS ratio media/text | worker CPU per text / media message | worker peak RSS text / media run | load average 1 min |',
+  '|---|---|---|--:|---|--:|---|',
   ...history.map(
     (p) =>
-      `| ${p.started} | ${p.order} | ${p.rpsRatio} | ${p.workerCpuPerTextMessageMs} / ${p.workerCpuPerMediaMessageMs ?? '–'} ms | ${p.workerPeakRssTextRunMb ?? '–'} / ${p.workerPeakRssMb} MB | ${p.loadAverage1m.start.toFixed(1)} → ${p.loadAverage1m.end.toFixed(1)} |`,
+      `| ${p.started} | ${p.wadiNode ?? 'v20 (tsx)'}${p.nodeOptions ? ` ${p.nodeOptions}` : ''} | ${p.order} | ${p.rpsRatio} | ${p.workerCpuPerTextMessageMs} / ${p.workerCpuPerMediaMessageMs ?? '–'} ms | ${p.workerPeakRssTextRunMb ?? '–'} / ${p.workerPeakRssMb} MB | ${p.loadAverage1m.start.toFixed(1)} → ${p.loadAverage1m.end.toFixed(1)} |`,
   ),
   '',
 ];

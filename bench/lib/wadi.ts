@@ -55,19 +55,24 @@ export interface StartedWadi {
 }
 
 /**
- * Spawns `wadi start [args]` in `cwd` (default: a fresh temporary directory); `nodeArgs` go to
- * node itself (e.g. --cpu-prof), `bin` runs another checkout's `wadi` (a baseline in the same run).
+ * Spawns `node [nodeArgs] <bin> start [args]` in `cwd` (default: a fresh temporary directory);
+ * `node` defaults to this Node, `bin` to this checkout's `wadi` (another checkout's is a baseline
+ * in the same run), `nodeArgs` go to node itself (e.g. --cpu-prof).
  */
 export function startWadi(
   extra: Record<string, string>,
-  opts: { cwd?: string; args?: string[]; nodeArgs?: string[]; bin?: string } = {},
+  opts: { cwd?: string; args?: string[]; nodeArgs?: string[]; bin?: string; node?: string } = {},
 ): StartedWadi {
   const cwd = opts.cwd ?? mkdtempSync(path.join(tmpdir(), 'wadi-bench-'));
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), opts.bin ?? BIN, 'start', ...(opts.args ?? [])], {
-    cwd,
-    env: benchEnv(extra),
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const child = spawn(
+    opts.node ?? process.execPath,
+    [...(opts.nodeArgs ?? []), opts.bin ?? BIN, 'start', ...(opts.args ?? [])],
+    {
+      cwd,
+      env: benchEnv(extra),
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   const t0 = performance.now();
   const exited = new Promise<number | null>((r) => child.on('exit', r));
   return {

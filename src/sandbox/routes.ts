@@ -1,6 +1,7 @@
 /**
- * The sandbox's own routes: GET /sandbox/outbox (every call the fakes received) and
- * POST /sandbox/faults (make the next calls of a fake fail). Registered only in sandbox mode.
+ * The sandbox's own routes: GET /sandbox/outbox (the calls the fakes received, as far as the
+ * bounded log keeps them; `count=1` answers only how many) and POST /sandbox/faults (make the
+ * next calls of a fake fail). Registered only in sandbox mode.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
@@ -38,13 +39,15 @@ const windowSchema = z.strictObject({
 export function sandboxRoutes(state: SandboxState): FastifyPluginAsync {
   return async (app) => {
     app.get('/sandbox/outbox', async (req) => {
-      const q = req.query as { channel?: string; after?: string; summary?: string };
+      const q = req.query as { channel?: string; after?: string; summary?: string; count?: string };
       if (q.summary === '1' || q.summary === 'true') return { summary: state.summary() };
       const ch = q.channel === undefined ? undefined : channel.safeParse(q.channel);
       if (ch && !ch.success) throw errors.badRequest('channel must be whatsapp, telegram or llm');
       const after = q.after ? Number(q.after) : 0;
       if (!Number.isInteger(after) || after < 0) throw errors.badRequest('after must be a non-negative integer');
-      return { calls: state.calls(ch?.data, after) };
+      const calls = state.calls(ch?.data, after);
+      if (q.count === '1' || q.count === 'true') return { count: calls.length };
+      return { calls };
     });
     app.post('/sandbox/faults', async (req, reply) => {
       const parsed = faultSchema.safeParse(req.body);

@@ -1,7 +1,14 @@
 /**
- * Shared state of the sandbox fakes: every call they received (for GET /sandbox/outbox) and the
+ * Shared state of the sandbox fakes: the calls they received (for GET /sandbox/outbox) and the
  * faults queued for them (POST /sandbox/faults). Each fake (graph-api.ts, bot-api.ts, openai.ts)
  * records its calls here and asks for a fault before answering.
+ *
+ * The call log is bounded, because the sandbox runs inside `wadi start` for as long as it runs:
+ * the most recent calls keep their whole body (up to `maxBodyBytes` of it: what tests and the
+ * dashboard read); older ones keep their metadata and a compacted body (long strings such as the
+ * chat requests' base64 images and system prompts cut, a chat request reduced to its model and
+ * message roles); past `maxBytes` or `maxCalls` the oldest calls are forgotten. The per-kind
+ * counts of summary() still count every call since the last reset.
  */
 
 import { SANDBOX_CREDENTIALS } from '../config/config.ts';
@@ -29,6 +36,69 @@ export interface SandboxCall {
   readonly platformMessageId?: string;
   /** LLM only: how long the latency model made this completion take (ms). */
   readonly latencyMs?: number;
+  /** Set once the body was compacted (the call aged past the log's body budget): its size before. */
+  readonly compactedFromBytes?: number;
+}
+
+/** Bounds of the call log (see the file's comment). */
+export interface SandboxLogLimits {
+  /** Calls kept at most (default 50,000). */
+  readonly maxCalls?: number;
+  /** Approximate bytes of the most recent calls' bodies kept whole (default 4 MiB). */
+  readonly maxBodyBytes?: number;
+  /** Approximate bytes of the whole log, compacted calls included (default 16 MiB). */
+  readonly maxBytes?: number;
+}
+
+/** Strings longer than this are cut in a compacted body. */
+const COMPACT_STRING_CHARS = 256;
+/** What one call costs besides its body's strings (object, metadata strings), roughly. */
+const CALL_OVERHEAD_BYTES = 200;
+
+/** Rough size of a JSON-like value: its strings' lengths plus a few bytes per field. */
+export function approxBytes(v: unknown, depth = 0): number {
+  if (typeof v === 'string') return v.length;
+  if (v === null || typeof v !== 'object') return 8;
+  if (depth > 16) return 0;
+  let n = 16;
+  if (Array.isArray(v)) for (const x of v) n += 8 + approxBytes(x, depth + 1);
+  else for (const [k, x] of Object.entries(v)) n += 8 + k.length + approxBytes(x, depth + 1);
+  return n;
+}
+
+function compactValue(v: unknown, depth = 0): unknown {
+  if (typeof v === 'string')
+    return v.length > COMPACT_STRING_CHARS
+      ? `${v.slice(0, COMPACT_STRING_CHARS)}…[${v.length - COMPACT_STRING_CHARS} more characters not kept]`
+      : v;
+  if (v === null || typeof v !== 'object') return v;
+  if (depth > 8) return '[not kept]';
+  if (Array.isArray(v)) return v.map((x) => compactValue(x, depth + 1));
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, compactValue(x, depth + 1)]));
+}
+
+/**
+ * The body an aged call keeps: a chat request keeps its model and its messages' roles (its
+ * history, images and system prompt are what made the log grow), any other body its fields with
+ * long strings cut.
+ */
+export function compactBody(channel: SandboxChannel, kind: string, body: unknown): unknown {
+  if (channel === 'llm' && kind === 'chat_completion' && body && typeof body === 'object') {
+    const b = body as { model?: unknown; messages?: unknown };
+    return {
+      model: compactValue(b.model),
+      messages: Array.isArray(b.messages)
+        ? b.messages.map((m) => ({ role: compactValue((m as { role?: unknown } | null)?.role) }))
+        : undefined,
+    };
+  }
+  return compactValue(body);
+}
+
+interface Entry {
+  call: SandboxCall;
+  /** approxBytes of the body as kept now, plus CALL_OVERHEAD_BYTES. */
+  bytes: number;
 }
 
 /** OpenAI-compatible servers whose "context too long" answer the fake can reproduce. */
@@ -89,37 +159,107 @@ export class SandboxState {
   approvedTemplates: TemplateBook | undefined;
   /** How slow the fake LLM answers (PUT /sandbox/llm/latency; `wadi sandbox --llm-*`). */
   llmLatency: LatencyModel = INSTANT;
-  private readonly log: SandboxCall[] = [];
+  /** The log, oldest first, from index `head` on (dropping the oldest is O(1); see forget()). */
+  private log: Entry[] = [];
+  private head = 0;
+  /** Index of the oldest call whose body is still whole (those before it are compacted). */
+  private whole = 0;
+  private wholeBodyBytes = 0;
+  private logBytes = 0;
+  private counts: Record<string, Record<string, number>> = {};
   private readonly faults: SandboxFault[] = [];
   private seq = 0;
   private readonly maxCalls: number;
+  private readonly maxBodyBytes: number;
+  private readonly maxBytes: number;
 
-  constructor(maxCalls = 50_000) {
-    this.maxCalls = maxCalls;
+  constructor(limits: SandboxLogLimits = {}) {
+    this.maxCalls = limits.maxCalls ?? 50_000;
+    this.maxBodyBytes = limits.maxBodyBytes ?? 4 * 1024 * 1024;
+    this.maxBytes = Math.max(limits.maxBytes ?? 16 * 1024 * 1024, this.maxBodyBytes);
   }
 
-  /** Records a call; returns it with its sequence number. */
+  /** Records a call; returns it with its sequence number (as recorded: its body whole). */
   record(call: Omit<SandboxCall, 'seq' | 'at'>): SandboxCall {
     const c: SandboxCall = { ...call, seq: ++this.seq, at: new Date().toISOString() };
-    this.log.push(c);
-    if (this.log.length > this.maxCalls) this.log.splice(0, this.log.length - this.maxCalls);
+    const bytes = CALL_OVERHEAD_BYTES + approxBytes(c.body);
+    this.log.push({ call: c, bytes });
+    this.wholeBodyBytes += bytes;
+    this.logBytes += bytes;
+    this.counts[c.channel] ??= {};
+    this.counts[c.channel][c.kind] = (this.counts[c.channel][c.kind] ?? 0) + 1;
+    // The newest call stays whole whatever its size: the caller that made it may read it next.
+    while (this.wholeBodyBytes > this.maxBodyBytes && this.whole < this.log.length - 1) this.compactOldestWhole();
+    while ((this.logBytes > this.maxBytes || this.log.length - this.head > this.maxCalls) && this.size > 1)
+      this.forgetOldest();
     return c;
   }
 
-  /** Calls received, oldest first, optionally for one channel and after a sequence number. */
+  /** Calls kept, oldest first, optionally for one channel and after a sequence number. */
   calls(channel?: SandboxChannel, afterSeq = 0): SandboxCall[] {
-    return this.log.filter((c) => (!channel || c.channel === channel) && c.seq > afterSeq);
+    // Sequence numbers grow along the log: start at the first one past afterSeq.
+    let lo = this.head;
+    let hi = this.log.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.log[mid].call.seq <= afterSeq) lo = mid + 1;
+      else hi = mid;
+    }
+    const out: SandboxCall[] = [];
+    for (let i = lo; i < this.log.length; i++) {
+      const c = this.log[i].call;
+      if (!channel || c.channel === channel) out.push(c);
+    }
+    return out;
   }
 
-  /** How many calls of each kind each channel received, and the last sequence number. */
+  /** How many calls of each kind each channel received since the last reset, and the last sequence number. */
   summary(): Record<string, Record<string, number>> {
     const out: Record<string, Record<string, number>> = {};
-    for (const c of this.log) {
-      out[c.channel] ??= {};
-      out[c.channel][c.kind] = (out[c.channel][c.kind] ?? 0) + 1;
-    }
+    for (const [ch, kinds] of Object.entries(this.counts)) out[ch] = { ...kinds };
     out.last = { seq: this.seq };
     return out;
+  }
+
+  /** What the log holds now: calls kept, whole bodies, approximate bytes (for tests and benches). */
+  logStats(): { calls: number; wholeBodies: number; wholeBodyBytes: number; bytes: number; oldestSeq: number | null } {
+    return {
+      calls: this.size,
+      wholeBodies: this.log.length - this.whole,
+      wholeBodyBytes: this.wholeBodyBytes,
+      bytes: this.logBytes,
+      oldestSeq: this.size > 0 ? this.log[this.head].call.seq : null,
+    };
+  }
+
+  private get size(): number {
+    return this.log.length - this.head;
+  }
+
+  private compactOldestWhole(): void {
+    const e = this.log[this.whole++];
+    const body = compactBody(e.call.channel, e.call.kind, e.call.body);
+    const bytes = CALL_OVERHEAD_BYTES + approxBytes(body);
+    this.wholeBodyBytes -= e.bytes;
+    this.logBytes += bytes - e.bytes;
+    e.call = { ...e.call, body, compactedFromBytes: e.bytes - CALL_OVERHEAD_BYTES };
+    e.bytes = bytes;
+  }
+
+  private forgetOldest(): void {
+    const e = this.log[this.head];
+    this.logBytes -= e.bytes;
+    if (this.whole <= this.head) {
+      this.wholeBodyBytes -= e.bytes;
+      this.whole = this.head + 1;
+    }
+    this.head++;
+    // Shift the array down now and then, not on every call (that was O(n) per record).
+    if (this.head > 1024 && this.head * 2 > this.log.length) {
+      this.log = this.log.slice(this.head);
+      this.whole -= this.head;
+      this.head = 0;
+    }
   }
 
   /** Queues a fault. */
@@ -144,7 +284,12 @@ export class SandboxState {
 
   /** Forgets every call, fault and customer window. */
   reset(): void {
-    this.log.length = 0;
+    this.log = [];
+    this.head = 0;
+    this.whole = 0;
+    this.wholeBodyBytes = 0;
+    this.logBytes = 0;
+    this.counts = {};
     this.faults.length = 0;
     this.customerWindows.reset();
   }

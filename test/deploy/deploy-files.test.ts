@@ -8,7 +8,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { SECRET_VARS } from '../../src/config/schema.ts';
-import { dockerStages } from './dockerfile.ts';
+import { dockerStages, stageEnv } from './dockerfile.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const read = (f: string) => readFileSync(path.join(ROOT, f), 'utf8');
@@ -57,6 +57,10 @@ describe('deploy/Dockerfile', () => {
     // USER comes before the entrypoint in the final stage.
     const order = runtime?.instructions.map(([k]) => k) ?? [];
     expect(order.lastIndexOf('USER')).toBeLessThan(order.indexOf('ENTRYPOINT'));
+  });
+
+  it("caps V8's young generation at Node 20's size (Node 24 sizes it from the host's memory)", () => {
+    expect(runtime && stageEnv(runtime).NODE_OPTIONS).toBe('--max-semi-space-size=16');
   });
 
   it('has a HEALTHCHECK on /health/live and installs the PostgreSQL client for backups', () => {

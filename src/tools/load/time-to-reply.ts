@@ -157,12 +157,13 @@ export async function sandboxSeq(url: string): Promise<number | null> {
  */
 export async function sandboxLlmCalls(url: string, afterSeq: number): Promise<number | null> {
   try {
-    const res = await fetch(`${url}/sandbox/outbox?channel=llm&after=${afterSeq}`, {
+    // count=1: only the number, not every chat request's body serialized by the target.
+    const res = await fetch(`${url}/sandbox/outbox?channel=llm&after=${afterSeq}&count=1`, {
       signal: AbortSignal.timeout(10_000),
     });
     if (!res.ok) return null;
-    const body = (await res.json()) as { calls?: unknown[] };
-    return body.calls?.length ?? 0;
+    const body = (await res.json()) as { count?: number; calls?: unknown[] };
+    return body.count ?? body.calls?.length ?? 0;
   } catch {
     return null;
   }
