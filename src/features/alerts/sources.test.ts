@@ -48,6 +48,11 @@ describe('alert samples from the database', () => {
     await insert('failed', 3600, '190'); // outside the 15-minute window
     await insert('pending', 10); // not finished yet
     expect(await db.outbound(now - 15 * 60_000)).toEqual({ total: 8, failed: 2, tokenInvalid: 1 });
+    // The two outbound rules of one round ask for the same window: the second gets the first's
+    // answer (one query per round); the next round's window is counted afresh.
+    await insert('failed', 30, '190');
+    expect(await db.outbound(now - 15 * 60_000)).toEqual({ total: 8, failed: 2, tokenInvalid: 1 });
+    expect(await db.outbound(now + 10_000 - 15 * 60_000)).toEqual({ total: 9, failed: 3, tokenInvalid: 2 });
   });
 
   it('reads the last successful backup from the kv table', async () => {

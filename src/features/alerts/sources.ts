@@ -25,25 +25,33 @@ const FINISHED = `status in ('sent', 'delivered', 'read', 'failed')`;
 export function databaseSources(database: Database): Pick<AlertSources, 'oldestPendingInboxSeconds' | 'outbound'> & {
   backupRecorded(): Promise<number | undefined>;
 } {
-  return {
-    async oldestPendingInboxSeconds(now) {
-      return oldestPendingSeconds(await inboxBacklog(database), now);
-    },
-    async outbound(sinceMs) {
-      const { rows } = await database.query<{
-        total: number | string;
-        failed: number | string;
-        token: number | string;
-      }>(
-        `select count(*) filter (where ${FINISHED}) as total,
+  // OutboundFailures and WhatsAppTokenInvalid read the same window in one round: one query serves both.
+  let outboundLast:
+    | { sinceMs: number; result: Promise<{ total: number; failed: number; tokenInvalid: number }> }
+    | undefined;
+  const outbound = async (sinceMs: number) => {
+    const { rows } = await database.query<{
+      total: number | string;
+      failed: number | string;
+      token: number | string;
+    }>(
+      `select count(*) filter (where ${FINISHED}) as total,
                 count(*) filter (where status = 'failed') as failed,
                 count(*) filter (where status = 'failed' and error_code = '190') as token
            from outbox_messages
           where coalesce(failed_at, sent_at, created_at) >= $1`,
-        [new Date(sinceMs).toISOString()],
-      );
-      const r = rows[0];
-      return { total: Number(r?.total ?? 0), failed: Number(r?.failed ?? 0), tokenInvalid: Number(r?.token ?? 0) };
+      [new Date(sinceMs).toISOString()],
+    );
+    const r = rows[0];
+    return { total: Number(r?.total ?? 0), failed: Number(r?.failed ?? 0), tokenInvalid: Number(r?.token ?? 0) };
+  };
+  return {
+    async oldestPendingInboxSeconds(now) {
+      return oldestPendingSeconds(await inboxBacklog(database), now);
+    },
+    outbound(sinceMs) {
+      if (outboundLast?.sinceMs !== sinceMs) outboundLast = { sinceMs, result: outbound(sinceMs) };
+      return outboundLast.result;
     },
     async backupRecorded() {
       const last = await lastBackupSuccess(database);

@@ -3,10 +3,15 @@
  * (route templates, channel names, outcomes): never user ids, phone numbers or raw URLs.
  */
 import client from 'prom-client';
+import { eventLoopLagGauges } from './event-loop-gauges.ts';
 
 /** The registry /metrics serves. */
 export const registry = new client.Registry();
-client.collectDefaultMetrics({ register: registry });
+// prom-client's event-loop histogram wakes the process every 10 ms for its whole life (about half
+// of an idle process's CPU, bench/idle.ts): its precision is set so that it never fires, and the
+// seven nodejs_eventloop_lag_* gauges it fed come from EventLoopMonitor under the same names.
+client.collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 2 ** 31 - 1 });
+eventLoopLagGauges(registry);
 
 // ~1 ms to 10 s: webhook acknowledgements should sit at the low end.
 const HTTP_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
