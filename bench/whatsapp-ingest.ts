@@ -61,8 +61,14 @@ interface Run {
   p50Ms: number;
   p99Ms: number;
   cpuUsPerRequest: number;
+  /** The kernel's part of cpuUsPerRequest (stime: socket reads and writes, on loopback both ends). */
+  systemCpuUsPerRequest: number;
   verifiedInDatabase: number;
   missingFromDatabase: number;
+  /** CPU of the bench process itself (autocannon and the signing of every body) per request. */
+  clientCpuUsPerRequest: number;
+  /** CPU of all PostgreSQL processes on the machine per request (the server is local). */
+  postgresCpuUsPerRequest: number;
   /** 1-minute load average of the machine when the run started (it is shared: read with care). */
   loadAvg1m: number;
 }
@@ -125,11 +131,35 @@ async function waitPost(url: string, timeoutMs = 60_000): Promise<void> {
   throw new Error(`${url} did not come up`);
 }
 
-/** utime + stime of a process, in microseconds. */
-function cpuUs(pid: number): number {
+/** utime + stime of a process, and stime alone (the kernel's share: sockets), in microseconds. */
+function cpuUs(pid: number): { total: number; system: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * TICK_US;
+  return { total: (Number(fields[11]) + Number(fields[12])) * TICK_US, system: Number(fields[12]) * TICK_US };
+}
+
+/** utime + stime of each `postgres` process on the machine, in microseconds, by pid. */
+function postgresCpuUs(): Map<string, number> {
+  const byPid = new Map<string, number>();
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (!stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).startsWith('postgres')) continue;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      byPid.set(pid, (Number(fields[11]) + Number(fields[12])) * TICK_US);
+    } catch {
+      // the process exited between the listing and the read
+    }
+  }
+  return byPid;
+}
+
+/** CPU the `postgres` processes used since `before` (processes that exited meanwhile are lost). */
+function postgresCpuSince(before: Map<string, number>): number {
+  let total = 0;
+  for (const [pid, us] of postgresCpuUs()) total += us - (before.get(pid) ?? 0);
+  return total;
 }
 
 function startTarget(target: Target, port: number, databaseUrl: string): ChildProcess {
@@ -278,9 +308,15 @@ async function measure(server: Server, connections: number, round: number): Prom
   await load(url, connections, WARMUP); // JIT, pools and caches warm; not measured
   const loadAvg1m = Math.round(os.loadavg()[0] * 10) / 10;
   const before = cpuUs(child.pid as number);
+  const pgBefore = postgresCpuUs();
+  const clientBefore = process.cpuUsage();
   const fromMs = performance.now() - server.spawnedAt;
   const { result, okIds } = await load(url, connections, DURATION);
-  const cpu = cpuUs(child.pid as number) - before;
+  const after = cpuUs(child.pid as number);
+  const cpu = after.total - before.total;
+  const sys = after.system - before.system;
+  const clientUsage = process.cpuUsage(clientBefore);
+  const pgCpu = postgresCpuSince(pgBefore);
   if (target === 'wadi' && connections === 50)
     profiledWindows.push({ fromMs, toMs: performance.now() - server.spawnedAt });
   const stored = STORES(target) ? await countStored(server.databaseUrl, target, okIds) : okIds.length;
@@ -298,6 +334,9 @@ async function measure(server: Server, connections: number, round: number): Prom
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
     cpuUsPerRequest: Math.round(cpu / Math.max(1, result.requests.total)),
+    systemCpuUsPerRequest: Math.round(sys / Math.max(1, result.requests.total)),
+    clientCpuUsPerRequest: Math.round((clientUsage.user + clientUsage.system) / Math.max(1, result.requests.total)),
+    postgresCpuUsPerRequest: Math.round(pgCpu / Math.max(1, result.requests.total)),
     verifiedInDatabase: stored,
     missingFromDatabase: okIds.length - stored,
     loadAvg1m,
@@ -349,11 +388,11 @@ function markdown(out: {
     '`node-http` and `fastify-hello` read the body and answer 200, storing nothing (the floor);',
     '`wadi` and `express` verify the signature and commit every message before answering.',
     '',
-    '| round | target | connections | RPS (200s) | p50 ms | p99 ms | CPU µs/request | non-2xx | errors | 200s found in DB | load avg |',
-    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|',
+    '| round | target | connections | RPS (200s) | p50 ms | p99 ms | CPU µs/request | of which kernel | client CPU µs/req | PostgreSQL CPU µs/req | non-2xx | errors | 200s found in DB | load avg |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|',
     ...out.runs.map(
       (r) =>
-        `| ${r.round} | ${r.target} | ${r.connections} | ${r.rps} | ${r.p50Ms} | ${r.p99Ms} | ${r.cpuUsPerRequest} | ${r.non2xx} | ${r.errors + r.timeouts} | ${STORES(r.target) ? `${r.verifiedInDatabase}/${r.ok}` : 'n/a'} | ${r.loadAvg1m} |`,
+        `| ${r.round} | ${r.target} | ${r.connections} | ${r.rps} | ${r.p50Ms} | ${r.p99Ms} | ${r.cpuUsPerRequest} | ${r.systemCpuUsPerRequest} | ${r.clientCpuUsPerRequest} | ${r.postgresCpuUsPerRequest} | ${r.non2xx} | ${r.errors + r.timeouts} | ${STORES(r.target) ? `${r.verifiedInDatabase}/${r.ok}` : 'n/a'} | ${r.loadAvg1m} |`,
     ),
     '',
     '| round | connections | WADI RPS ÷ Express RPS | WADI CPU µs/request | WADI CPU/request ÷ Express CPU/request |',
