@@ -12,7 +12,9 @@
  *   TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test node --import tsx bench/whatsapp-ingest.ts
  *   (BENCH_DURATION=10 seconds per run, BENCH_CONNECTIONS=5,50,200, BENCH_ROUNDS=1 passes,
  *    BENCH_TARGETS=wadi,express,node-http,fastify-hello, BENCH_PROFILE=1: WADI runs under
- *    `node --cpu-prof` and the profile's top self-time entries are added to the results)
+ *    `node --cpu-prof` and the profile's top self-time entries are added to the results,
+ *    BENCH_BASELINE_ROOT=<another checkout>: target `wadi-baseline` runs that checkout's WADI in the
+ *    same pass, for a before/after on the same machine at the same moment)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -41,11 +43,13 @@ const TARGETS = (process.env.BENCH_TARGETS ?? 'wadi,express,node-http,fastify-he
 const PROFILE = process.env.BENCH_PROFILE === '1';
 const PROFILE_DIR = PROFILE ? mkdtempSync(path.join(os.tmpdir(), 'wadi-ingest-prof-')) : undefined;
 
-type Target = 'wadi' | 'wadi-no-notify' | 'express' | 'node-http' | 'fastify-hello';
-/** Targets that store what they receive (their 200s are checked against the database). */
-const STORES = (t: Target) => t === 'wadi' || t === 'wadi-no-notify' || t === 'express';
+type Target = 'wadi' | 'wadi-no-notify' | 'wadi-baseline' | 'express' | 'node-http' | 'fastify-hello';
+/** Another checkout of WADI (e.g. main) measured as `wadi-baseline`. */
+const BASELINE_ROOT = process.env.BENCH_BASELINE_ROOT;
 /** WADI with its NOTIFY triggers disabled (what the workers' wake-up signal costs the ingest). */
-const isWadi = (t: Target) => t === 'wadi' || t === 'wadi-no-notify';
+const isWadi = (t: Target) => t === 'wadi' || t === 'wadi-no-notify' || t === 'wadi-baseline';
+/** Targets that store what they receive (their 200s are checked against the database). */
+const STORES = (t: Target) => isWadi(t) || t === 'express';
 
 interface Run {
   target: Target;
@@ -165,9 +169,14 @@ function postgresCpuSince(before: Map<string, number>): number {
 function startTarget(target: Target, port: number, databaseUrl: string): ChildProcess {
   const env = { PATH: process.env.PATH, HOME: process.env.HOME };
   if (isWadi(target)) {
-    const prof = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
-    return spawn(process.execPath, [...prof, path.join(ROOT, 'bin/wadi.js'), 'start', '--role', 'web'], {
-      cwd: ROOT,
+    const prof = PROFILE_DIR && target === 'wadi' ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
+    let root = ROOT;
+    if (target === 'wadi-baseline') {
+      if (!BASELINE_ROOT) throw new Error('wadi-baseline needs BENCH_BASELINE_ROOT (another checkout)');
+      root = path.resolve(BASELINE_ROOT);
+    }
+    return spawn(process.execPath, [...prof, path.join(root, 'bin/wadi.js'), 'start', '--role', 'web'], {
+      cwd: root,
       env: { ...env, DATABASE_URL: databaseUrl, PORT: String(port), HOST: '127.0.0.1', LOG_FORMAT: 'json' },
       stdio: 'ignore',
     });
