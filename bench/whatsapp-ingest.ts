@@ -12,7 +12,9 @@
  *   TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test node --import tsx bench/whatsapp-ingest.ts
  *   (BENCH_DURATION=10 seconds per run, BENCH_CONNECTIONS=5,50,200, BENCH_ROUNDS=1 passes,
  *    BENCH_TARGETS=wadi,express,node-http,fastify-hello, BENCH_PROFILE=1: WADI runs under
- *    `node --cpu-prof` and the profile's top self-time entries are added to the results)
+ *    `node --cpu-prof` and the profile's top self-time entries are added to the results,
+ *    BENCH_BASELINE_ROOT=<another checkout>: target `wadi-baseline` runs that checkout's WADI in the
+ *    same pass, for a before/after on the same machine at the same moment)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -41,11 +43,13 @@ const TARGETS = (process.env.BENCH_TARGETS ?? 'wadi,express,node-http,fastify-he
 const PROFILE = process.env.BENCH_PROFILE === '1';
 const PROFILE_DIR = PROFILE ? mkdtempSync(path.join(os.tmpdir(), 'wadi-ingest-prof-')) : undefined;
 
-type Target = 'wadi' | 'wadi-no-notify' | 'express' | 'node-http' | 'fastify-hello';
-/** Targets that store what they receive (their 200s are checked against the database). */
-const STORES = (t: Target) => t === 'wadi' || t === 'wadi-no-notify' || t === 'express';
+type Target = 'wadi' | 'wadi-no-notify' | 'wadi-baseline' | 'express' | 'node-http' | 'fastify-hello';
+/** Another checkout of WADI (e.g. main) measured as `wadi-baseline`. */
+const BASELINE_ROOT = process.env.BENCH_BASELINE_ROOT;
 /** WADI with its NOTIFY triggers disabled (what the workers' wake-up signal costs the ingest). */
-const isWadi = (t: Target) => t === 'wadi' || t === 'wadi-no-notify';
+const isWadi = (t: Target) => t === 'wadi' || t === 'wadi-no-notify' || t === 'wadi-baseline';
+/** Targets that store what they receive (their 200s are checked against the database). */
+const STORES = (t: Target) => isWadi(t) || t === 'express';
 
 interface Run {
   target: Target;
@@ -61,8 +65,14 @@ interface Run {
   p50Ms: number;
   p99Ms: number;
   cpuUsPerRequest: number;
+  /** The kernel's part of cpuUsPerRequest (stime: socket reads and writes, on loopback both ends). */
+  systemCpuUsPerRequest: number;
   verifiedInDatabase: number;
   missingFromDatabase: number;
+  /** CPU of the bench process itself (autocannon and the signing of every body) per request. */
+  clientCpuUsPerRequest: number;
+  /** CPU of all PostgreSQL processes on the machine per request (the server is local). */
+  postgresCpuUsPerRequest: number;
   /** 1-minute load average of the machine when the run started (it is shared: read with care). */
   loadAvg1m: number;
 }
@@ -125,19 +135,48 @@ async function waitPost(url: string, timeoutMs = 60_000): Promise<void> {
   throw new Error(`${url} did not come up`);
 }
 
-/** utime + stime of a process, in microseconds. */
-function cpuUs(pid: number): number {
+/** utime + stime of a process, and stime alone (the kernel's share: sockets), in microseconds. */
+function cpuUs(pid: number): { total: number; system: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * TICK_US;
+  return { total: (Number(fields[11]) + Number(fields[12])) * TICK_US, system: Number(fields[12]) * TICK_US };
+}
+
+/** utime + stime of each `postgres` process on the machine, in microseconds, by pid. */
+function postgresCpuUs(): Map<string, number> {
+  const byPid = new Map<string, number>();
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (!stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).startsWith('postgres')) continue;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      byPid.set(pid, (Number(fields[11]) + Number(fields[12])) * TICK_US);
+    } catch {
+      // the process exited between the listing and the read
+    }
+  }
+  return byPid;
+}
+
+/** CPU the `postgres` processes used since `before` (processes that exited meanwhile are lost). */
+function postgresCpuSince(before: Map<string, number>): number {
+  let total = 0;
+  for (const [pid, us] of postgresCpuUs()) total += us - (before.get(pid) ?? 0);
+  return total;
 }
 
 function startTarget(target: Target, port: number, databaseUrl: string): ChildProcess {
   const env = { PATH: process.env.PATH, HOME: process.env.HOME };
   if (isWadi(target)) {
-    const prof = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
-    return spawn(process.execPath, [...prof, path.join(ROOT, 'bin/wadi.js'), 'start', '--role', 'web'], {
-      cwd: ROOT,
+    const prof = PROFILE_DIR && target === 'wadi' ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
+    let root = ROOT;
+    if (target === 'wadi-baseline') {
+      if (!BASELINE_ROOT) throw new Error('wadi-baseline needs BENCH_BASELINE_ROOT (another checkout)');
+      root = path.resolve(BASELINE_ROOT);
+    }
+    return spawn(process.execPath, [...prof, path.join(root, 'bin/wadi.js'), 'start', '--role', 'web'], {
+      cwd: root,
       env: { ...env, DATABASE_URL: databaseUrl, PORT: String(port), HOST: '127.0.0.1', LOG_FORMAT: 'json' },
       stdio: 'ignore',
     });
@@ -278,9 +317,15 @@ async function measure(server: Server, connections: number, round: number): Prom
   await load(url, connections, WARMUP); // JIT, pools and caches warm; not measured
   const loadAvg1m = Math.round(os.loadavg()[0] * 10) / 10;
   const before = cpuUs(child.pid as number);
+  const pgBefore = postgresCpuUs();
+  const clientBefore = process.cpuUsage();
   const fromMs = performance.now() - server.spawnedAt;
   const { result, okIds } = await load(url, connections, DURATION);
-  const cpu = cpuUs(child.pid as number) - before;
+  const after = cpuUs(child.pid as number);
+  const cpu = after.total - before.total;
+  const sys = after.system - before.system;
+  const clientUsage = process.cpuUsage(clientBefore);
+  const pgCpu = postgresCpuSince(pgBefore);
   if (target === 'wadi' && connections === 50)
     profiledWindows.push({ fromMs, toMs: performance.now() - server.spawnedAt });
   const stored = STORES(target) ? await countStored(server.databaseUrl, target, okIds) : okIds.length;
@@ -298,6 +343,9 @@ async function measure(server: Server, connections: number, round: number): Prom
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
     cpuUsPerRequest: Math.round(cpu / Math.max(1, result.requests.total)),
+    systemCpuUsPerRequest: Math.round(sys / Math.max(1, result.requests.total)),
+    clientCpuUsPerRequest: Math.round((clientUsage.user + clientUsage.system) / Math.max(1, result.requests.total)),
+    postgresCpuUsPerRequest: Math.round(pgCpu / Math.max(1, result.requests.total)),
     verifiedInDatabase: stored,
     missingFromDatabase: okIds.length - stored,
     loadAvg1m,
@@ -349,11 +397,11 @@ function markdown(out: {
     '`node-http` and `fastify-hello` read the body and answer 200, storing nothing (the floor);',
     '`wadi` and `express` verify the signature and commit every message before answering.',
     '',
-    '| round | target | connections | RPS (200s) | p50 ms | p99 ms | CPU µs/request | non-2xx | errors | 200s found in DB | load avg |',
-    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|',
+    '| round | target | connections | RPS (200s) | p50 ms | p99 ms | CPU µs/request | of which kernel | client CPU µs/req | PostgreSQL CPU µs/req | non-2xx | errors | 200s found in DB | load avg |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|',
     ...out.runs.map(
       (r) =>
-        `| ${r.round} | ${r.target} | ${r.connections} | ${r.rps} | ${r.p50Ms} | ${r.p99Ms} | ${r.cpuUsPerRequest} | ${r.non2xx} | ${r.errors + r.timeouts} | ${STORES(r.target) ? `${r.verifiedInDatabase}/${r.ok}` : 'n/a'} | ${r.loadAvg1m} |`,
+        `| ${r.round} | ${r.target} | ${r.connections} | ${r.rps} | ${r.p50Ms} | ${r.p99Ms} | ${r.cpuUsPerRequest} | ${r.systemCpuUsPerRequest} | ${r.clientCpuUsPerRequest} | ${r.postgresCpuUsPerRequest} | ${r.non2xx} | ${r.errors + r.timeouts} | ${STORES(r.target) ? `${r.verifiedInDatabase}/${r.ok}` : 'n/a'} | ${r.loadAvg1m} |`,
     ),
     '',
     '| round | connections | WADI RPS ÷ Express RPS | WADI CPU µs/request | WADI CPU/request ÷ Express CPU/request |',

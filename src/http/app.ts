@@ -63,6 +63,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onResponse', (req, reply, done) => {
     const url = req.routeOptions.url ?? 'unknown';
     if (url.startsWith('/health/') || url === '/metrics') return done();
+    // Accepted webhooks log at debug (below): no line to build when debug is off.
+    if (reply.statusCode < 400 && url.startsWith('/webhooks/') && !(req.log as Logger).isLevelEnabled('debug'))
+      return done();
     const line: Record<string, unknown> = {
       method: req.method,
       route: url,

@@ -49,6 +49,53 @@ describe.each(backends())('inbox writer on %s', (backend) => {
     expect(new Date(conv.rows[0].last_inbound_at).toISOString()).toBe(evs[2].sentAt);
   });
 
+  it('stores every column of every event of a batch as sent, in order, absent fields as null', async () => {
+    const chatId = `cols-${Math.random()}`;
+    const full = event({ chatId, locale: 'es-MX', displayName: 'Ana "la" \\ O\'Brien, {x}' });
+    const bare = event({ chatId: `${chatId}-b`, userId: undefined, displayName: undefined, kind: 'reaction' });
+    const quoted = event({ chatId: `${chatId}-q`, text: 'comillas " y barras \\ y llaves {}, ¿cómo? 😀' });
+    const traced = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    // One flush at a time: while the first delivery is written, the next two queue into one batch.
+    const single = new InboxWriter(t.database, { maxConcurrentFlushes: 1 });
+    const results = await Promise.all([
+      single.accept([event({ chatId: `${chatId}-first` })]),
+      single.accept([full, bare], [], traced),
+      single.accept([quoted]),
+    ]);
+    expect(results.map((r) => r.accepted)).toEqual([1, 2, 1]);
+    const { rows } = await t.database.query<Record<string, unknown>>(
+      `select i.id, i.external_id, i.chat_id, i.kind, i.status, i.sent_at, i.trace_context, i.event, c.user_id,
+              c.display_name, c.chat_type, c.locale
+       from inbox_messages i join conversations c on c.id = i.conversation_id
+       where i.chat_id like $1 order by i.id`,
+      [`${chatId}%`],
+    );
+    // Ids follow the order the events were given, within a delivery and across the batch.
+    expect(rows.map((r) => r.id)).toEqual(results.flatMap((r) => r.ids));
+    const [, a, b, c] = rows;
+    expect(a).toMatchObject({
+      external_id: full.externalId,
+      chat_id: chatId,
+      kind: 'text',
+      status: 'pending',
+      trace_context: traced,
+      user_id: full.userId,
+      display_name: full.displayName,
+      chat_type: 'private',
+      locale: 'es-MX',
+      event: JSON.parse(JSON.stringify(full)),
+    });
+    expect(new Date(a.sent_at as string).toISOString()).toBe(full.sentAt);
+    expect(b).toMatchObject({
+      external_id: bare.externalId,
+      kind: 'reaction',
+      user_id: null,
+      display_name: null,
+      locale: null,
+    });
+    expect(c).toMatchObject({ external_id: quoted.externalId, event: { text: quoted.text } });
+  });
+
   it('stores a redelivered event once, sequentially and concurrently', async () => {
     const e = event({ chatId: `dup-${Math.random()}` });
     expect((await writer.accept([e])).accepted).toBe(1);

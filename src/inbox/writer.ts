@@ -14,7 +14,7 @@ import { followGroupMigration } from '../db/conversations.ts';
 import { describeDataError, isDataError } from '../db/errors.ts';
 import { currentTraceparent } from '../observability/tracing/context.ts';
 import { storeAndApplyStatuses } from '../outbox/statuses.ts';
-import { normaliseForStorage } from './normalise.ts';
+import { normaliseForStorage, storableString } from './normalise.ts';
 
 export type { AcceptResult, DeliverySource };
 
@@ -221,11 +221,13 @@ async function writeBatch(tx: Queryable, batch: readonly Pending[]): Promise<Acc
     // in the same order), insert the events with ON CONFLICT DO NOTHING, and count only events not
     // already stored. (Two concurrent deliveries of the same new event may both count it; the
     // event itself is stored once either way.) The user's last message opens WhatsApp's window.
+    // The batch travels as one jsonb parameter (one JSON.stringify, each event serialised once
+    // inside it) rather than twelve text arrays, each element escaped into an array literal.
     const inserted = await tx.query<{ id: number; channel: string; external_id: string }>(
       `with ev as (
-         select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                              $8::timestamptz[], $9::jsonb[], $10::text[], $11::text[], $12::int[])
-           as e(channel, external_id, chat_id, user_id, display_name, chat_type, locale, sent_at, event, kind, trace, ord)
+         select * from jsonb_to_recordset($1::jsonb)
+           as e(channel text, external_id text, chat_id text, user_id text, display_name text, chat_type text,
+                locale text, sent_at timestamptz, event jsonb, kind text, trace text, ord int)
        ),
        fresh as (
          select distinct on (ev.channel, ev.external_id) ev.* from ev
@@ -264,18 +266,23 @@ async function writeBatch(tx: Queryable, batch: readonly Pending[]): Promise<Acc
        on conflict (channel, external_id) do nothing
        returning id, channel, external_id`,
       [
-        events.map(({ e }) => e.channel),
-        events.map(({ e }) => e.externalId),
-        events.map(({ e }) => e.chatId),
-        events.map(({ e }) => e.userId),
-        events.map(({ e }) => e.displayName ?? null),
-        events.map(({ e }) => e.chatType),
-        events.map(({ e }) => e.locale ?? null),
-        events.map(({ e }) => e.sentAt),
-        events.map(({ e }) => JSON.stringify(e)),
-        events.map(({ e }) => e.kind),
-        events.map(({ trace }) => trace ?? null),
-        events.map((_, i) => i),
+        JSON.stringify(
+          events.map(({ e, trace }, ord) => ({
+            channel: e.channel,
+            external_id: e.externalId,
+            chat_id: e.chatId,
+            user_id: e.userId,
+            display_name: e.displayName,
+            chat_type: e.chatType,
+            locale: e.locale,
+            sent_at: e.sentAt,
+            event: e,
+            kind: e.kind,
+            // A trace header is not user text, but it must not turn a batch into a data error.
+            trace: trace === undefined ? undefined : storableString(trace),
+            ord,
+          })),
+        ),
       ],
     );
     for (const r of inserted.rows) newIds.set(`${r.channel}\u0000${r.external_id}`, r.id);

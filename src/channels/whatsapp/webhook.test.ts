@@ -101,6 +101,9 @@ describe('WhatsApp webhook (real HTTP, real database)', () => {
       const before = await counter('accepted');
       const res = await postJson(body);
       expect(res.status).toBe(200);
+      // The acknowledgement is sent from a buffer serialised once: still the JSON Meta's docs show.
+      expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
+      expect(await res.text()).toBe('{"received":true}');
       const rows = await inbox();
       expect(rows.map((r) => r.external_id)).toEqual([wamid]);
       expect(rows[0].event).toMatchObject({ kind: 'text', text: 'hola', chatId: USER, displayName: 'Sandbox User' });

@@ -25,6 +25,11 @@ export interface WhatsAppWebhookDeps {
   readonly writer: InboundStore;
 }
 
+/** The acknowledgement, serialised once: the same bytes and content type Fastify would send for
+ * `{ received: true }`, without a serialisation per request. */
+const RECEIVED = Buffer.from(JSON.stringify({ received: true }));
+const JSON_TYPE = 'application/json; charset=utf-8';
+
 const count = (outcome: string, n = 1) => {
   if (n > 0) metrics.webhookEvents.inc({ channel: 'whatsapp', outcome }, n);
 };
@@ -113,7 +118,7 @@ export function whatsappWebhook(deps: WhatsAppWebhookDeps): FastifyPluginAsync {
             'whatsapp webhook stored',
           );
         }
-        return reply.status(200).send({ received: true });
+        return reply.status(200).header('content-type', JSON_TYPE).send(RECEIVED);
       });
     });
   };
