@@ -38,6 +38,19 @@ describe.each(backends())('history windows (%s)', (backend) => {
       { role: 'assistant', content: 'olvidado' },
     ]);
     await resetContext(t.database, ids[2]);
+    // The window keeps rows stamped after the reset. PGlite's clock is coarse enough that the very
+    // next statement can share the reset's instant (no user's next message ever does): wait it out.
+    await expect
+      .poll(
+        async () =>
+          (
+            await t.database.query<{ moved: boolean }>(
+              'select clock_timestamp() > context_reset_at as moved from conversations where id = $1',
+              [ids[2]],
+            )
+          ).rows[0]?.moved,
+      )
+      .toBe(true);
     await appendHistory(t.database, ids[2], [{ role: 'user', content: 'después' }]);
     await appendHistory(
       t.database,
