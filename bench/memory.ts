@@ -25,6 +25,10 @@
  *   (BENCH_CONFIGS=node24-v8-defaults,node20,node24,node24-flags,node24-pglite  BENCH_DURATION=<s of load, default 60>
  *    NODE24=<path of a Node 24 binary, default /root/.cache/wadi-ci/node24/bin/node>)
  *
+ * `<config>-baseline` (e.g. `node24-flags-baseline`) runs the same configuration from another
+ * checkout, BENCH_BASELINE_ROOT (its `bin/wadi.js`, with its own node_modules), so a change is
+ * compared with what it replaced on the same machine in the same session.
+ *
  * Configurations may run in separate invocations (one machine-lock hold each): bench/results/
  * memory.json keeps the last 5 runs of every configuration, so the spread is on record.
  */
@@ -90,7 +94,12 @@ const brief = (s: Sample) => ({
   codeUsedMb: r1((s.spaces.code_space?.usedMb ?? 0) + (s.spaces.code_large_object_space?.usedMb ?? 0)),
 });
 
-async function run(config: string) {
+const BASELINE_ROOT = process.env.BENCH_BASELINE_ROOT;
+
+async function run(name: string) {
+  const baseline = name.endsWith('-baseline');
+  if (baseline && !BASELINE_ROOT) throw new Error(`${name} needs BENCH_BASELINE_ROOT (another checkout)`);
+  const config = baseline ? name.slice(0, -'-baseline'.length) : name;
   const node = config === 'node20' ? process.execPath : NODE24;
   const flags = config === 'node24-flags' || config === 'node24-pglite' ? WADI_NODE_FLAGS : '';
   const pglite = config === 'node24-pglite';
@@ -109,7 +118,12 @@ async function run(config: string) {
       NODE_OPTIONS: `--expose-gc --import ${PROBE} ${flags}`.trim(),
       WADI_MEMORY_PROBE_OUT: out,
     },
-    { node, cwd: dir, nodeArgs },
+    {
+      node,
+      cwd: dir,
+      nodeArgs,
+      ...(baseline && BASELINE_ROOT ? { bin: path.join(BASELINE_ROOT, 'bin/wadi.js') } : {}),
+    },
   );
   try {
     await untilReady(url, 180_000, 100);
@@ -133,6 +147,13 @@ async function run(config: string) {
     const r = report as unknown as LoadReport;
     return {
       config,
+      commit: execFileSync(
+        'git',
+        ['-C', baseline && BASELINE_ROOT ? BASELINE_ROOT : ROOT, 'rev-parse', '--short', 'HEAD'],
+        {
+          encoding: 'utf8',
+        },
+      ).trim(),
       node: execFileSync(node, ['--version'], { encoding: 'utf8' }).trim(),
       flags: [...nodeArgs, flags].filter(Boolean).join(' '),
       database: pglite ? 'pglite' : 'postgres',
@@ -178,9 +199,14 @@ writeFileSync(
   `${JSON.stringify({ cpus: 2, rssLimitMb: RSS_LIMIT_MB, durationSeconds: Number(DURATION), nodeFlags: WADI_NODE_FLAGS, runs }, null, 2)}\n`,
 );
 
-const order = ['node24-v8-defaults', 'node20', 'node24', 'node24-flags', 'node24-pglite'].filter(
-  (c) => runs[c]?.length,
-);
+const order = [
+  'node24-v8-defaults',
+  'node20',
+  'node24',
+  'node24-flags',
+  'node24-flags-baseline',
+  'node24-pglite',
+].filter((c) => runs[c]?.length);
 const lines = [
   '# Memory of one `wadi start`',
   '',
@@ -192,7 +218,7 @@ const lines = [
 for (const c of order)
   for (const r of runs[c])
     lines.push(
-      `| ${c}${r.flags ? ` (\`${r.flags}\`)` : ''} | ${r.started} | ${r.rest.rssMb} MB (${r.restLive.rssMb}; heap ${r.restLive.heapUsedMb}) | **${r.peak.rssMb} MB** (${r.peak.anonMb} / ${r.peak.fileMb}) ${r.withinLimit ? '' : '✗'} | ${r.atPeak.heapUsedMb} / ${r.atPeak.heapTotalMb} MB, ${r.atPeak.newSpaceCommittedMb} MB, ${r.atPeak.externalMb} MB | ${r.afterLoadLive.rssAfterGcMb} MB, ${r.afterLoadLive.heapUsedMb} MB | ${r.cpuSecondsDuringLoad} s (${r.cpuPercentOfOneCore} %) | ${r.load.p95Ms} / ${r.load.timeToReplyP95Ms} ms (${r.load.answered}) | ${r.loadAverage1m.start.toFixed(1)} → ${r.loadAverage1m.end.toFixed(1)} |`,
+      `| ${c}${r.flags ? ` (\`${r.flags}\`)` : ''}${r.commit ? ` @ ${r.commit}` : ''} | ${r.started} | ${r.rest.rssMb} MB (${r.restLive.rssMb}; heap ${r.restLive.heapUsedMb}) | **${r.peak.rssMb} MB** (${r.peak.anonMb} / ${r.peak.fileMb}) ${r.withinLimit ? '' : '✗'} | ${r.atPeak.heapUsedMb} / ${r.atPeak.heapTotalMb} MB, ${r.atPeak.newSpaceCommittedMb} MB, ${r.atPeak.externalMb} MB | ${r.afterLoadLive.rssAfterGcMb} MB, ${r.afterLoadLive.heapUsedMb} MB | ${r.cpuSecondsDuringLoad} s (${r.cpuPercentOfOneCore} %) | ${r.load.p95Ms} / ${r.load.timeToReplyP95Ms} ms (${r.load.answered}) | ${r.loadAverage1m.start.toFixed(1)} → ${r.loadAverage1m.end.toFixed(1)} |`,
     );
 lines.push('');
 writeFileSync(MD_OUT, `${lines.join('\n')}\n`);

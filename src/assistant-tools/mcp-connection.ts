@@ -3,17 +3,41 @@
  * the SDK's safe default environment plus the server's own `env`, never through a shell) or a
  * streamable-HTTP endpoint. When the server dies or cannot be reached its tools are withdrawn and
  * the connection is retried with exponential backoff (1 s doubling to 30 s, with jitter); the
- * conversation goes on with the tools that are up. The only file that imports the MCP client SDK.
+ * conversation goes on with the tools that are up. The only file that imports the MCP client SDK,
+ * and only when a server is configured: the SDK adds ~30 MB to a process's RSS (bench/results/memory.md),
+ * which a deployment without operator tools should not pay.
  */
 import { createInterface } from 'node:readline';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import type { McpServerConfig } from '../config/tools-file.ts';
 import { capResult, type Tool, type ToolCallContext, type ToolDefinition, type ToolResult } from './types.ts';
+
+/** The parts of the MCP client SDK this file uses, loaded by the first connection attempt. */
+interface Sdk {
+  Client: typeof import('@modelcontextprotocol/sdk/client/index.js').Client;
+  StdioClientTransport: typeof import('@modelcontextprotocol/sdk/client/stdio.js').StdioClientTransport;
+  StreamableHTTPClientTransport: typeof import('@modelcontextprotocol/sdk/client/streamableHttp.js').StreamableHTTPClientTransport;
+  ErrorCode: typeof import('@modelcontextprotocol/sdk/types.js').ErrorCode;
+  McpError: typeof import('@modelcontextprotocol/sdk/types.js').McpError;
+}
+let sdkLoading: Promise<Sdk> | undefined;
+function loadSdk(): Promise<Sdk> {
+  sdkLoading ??= Promise.all([
+    import('@modelcontextprotocol/sdk/client/index.js'),
+    import('@modelcontextprotocol/sdk/client/stdio.js'),
+    import('@modelcontextprotocol/sdk/client/streamableHttp.js'),
+    import('@modelcontextprotocol/sdk/types.js'),
+  ]).then(([client, stdio, http, types]) => ({
+    Client: client.Client,
+    StdioClientTransport: stdio.StdioClientTransport,
+    StreamableHTTPClientTransport: http.StreamableHTTPClientTransport,
+    ErrorCode: types.ErrorCode,
+    McpError: types.McpError,
+  }));
+  return sdkLoading;
+}
 
 /** Where a connection stands. */
 export type ConnectionState = 'connecting' | 'up' | 'down' | 'stopped';
@@ -92,6 +116,8 @@ export class McpConnection {
     if (this.stopped) return;
     this._state = 'connecting';
     const server = this.opts.server;
+    const { Client, StdioClientTransport, StreamableHTTPClientTransport } = await loadSdk();
+    if (this.stopped) return;
     const client = new Client({ name: 'wadi', version: this.opts.version });
     let transport: Transport;
     if (server.transport === 'stdio') {
@@ -196,6 +222,8 @@ export class McpConnection {
       const content = resultText(res as CallResult);
       return { outcome: res.isError ? 'error' : 'ok', content: capResult(content) };
     } catch (err) {
+      // A call only happens on a connection that is up, so the SDK is loaded.
+      const { ErrorCode, McpError } = await loadSdk();
       if (err instanceof McpError && err.code === ErrorCode.RequestTimeout) {
         return {
           outcome: 'timeout',

@@ -4,8 +4,6 @@
  * characters and lone surrogates removed) and cut at `maxChars`; PDF pages are read only until
  * the limit is reached. Anything else is `unsupported`.
  */
-import mammoth from 'mammoth';
-import { getDocumentProxy } from 'unpdf';
 import { cleanText } from '../kernel/text.ts';
 import { MediaError } from './errors.ts';
 
@@ -57,7 +55,7 @@ export async function extractDocument(
   let raw: string;
   try {
     if (format === 'pdf') raw = await pdfText(bytes, opts.maxChars);
-    else if (format === 'docx') raw = (await mammoth.extractRawText({ buffer: bytes })).value;
+    else if (format === 'docx') raw = await docxText(bytes);
     else raw = new TextDecoder('utf-8', { fatal: false, ignoreBOM: false }).decode(bytes);
   } catch (err) {
     if (err instanceof MediaError) throw err;
@@ -69,7 +67,17 @@ export async function extractDocument(
   return { format, text: truncated ? cut(text, opts.maxChars) : text, truncated };
 }
 
+/**
+ * The extractors load with the first document of their kind: mammoth alone adds ~20 MB to a
+ * process's RSS, which a deployment whose users send no documents should not pay.
+ */
+async function docxText(bytes: Buffer): Promise<string> {
+  const { default: mammoth } = await import('mammoth');
+  return (await mammoth.extractRawText({ buffer: bytes })).value;
+}
+
 async function pdfText(bytes: Buffer, maxChars: number): Promise<string> {
+  const { getDocumentProxy } = await import('unpdf');
   // PDF.js takes ownership of the array it is given: pass a copy.
   const pdf = await getDocumentProxy(new Uint8Array(bytes), { isEvalSupported: false, stopAtErrors: false });
   try {
