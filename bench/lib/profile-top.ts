@@ -26,6 +26,17 @@ export interface TopEntry {
   readonly percent: number;
 }
 
+/** Each sample of `p` between `skipMs` and `untilMs` from the profile's start, with its duration (µs). */
+function eachSample(p: Profile, skipMs: number, untilMs: number, fn: (nodeId: number, dtUs: number) => void): void {
+  let t = 0;
+  for (let i = 0; i < p.samples.length; i++) {
+    const dt = p.timeDeltas[i] ?? 0;
+    t += dt;
+    if (t / 1000 < skipMs || t / 1000 > untilMs) continue;
+    fn(p.samples[i], dt);
+  }
+}
+
 /** Self time by function over the profile's samples between `skipMs` and `untilMs` from its start. */
 export function profileTop(
   file: string,
@@ -36,14 +47,10 @@ export function profileTop(
   const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const self = new Map<string, { name: string; where: string; us: number }>();
-  let t = 0;
   let total = 0;
-  for (let i = 0; i < p.samples.length; i++) {
-    const dt = p.timeDeltas[i] ?? 0;
-    t += dt;
-    if (t / 1000 < skipMs || t / 1000 > untilMs) continue;
-    const n = byId.get(p.samples[i]);
-    if (!n) continue;
+  eachSample(p, skipMs, untilMs, (id, dt) => {
+    const n = byId.get(id);
+    if (!n) return;
     const f = n.callFrame;
     const where = f.url ? `${f.url.replace(/^file:\/\/.*?\/(node_modules|src)\//, '$1/')}:${f.lineNumber + 1}` : '';
     const key = `${f.functionName}|${where}`;
@@ -51,7 +58,7 @@ export function profileTop(
     e.us += dt;
     self.set(key, e);
     total += dt;
-  }
+  });
   const entries = [...self.values()]
     .sort((a, b) => b.us - a.us)
     .slice(0, top)
@@ -80,14 +87,9 @@ export function selfTimeByCaller(
   const parent = new Map<number, number>();
   for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const by = new Map<string, number>();
-  let t = 0;
   let total = 0;
-  for (let i = 0; i < p.samples.length; i++) {
-    const dt = p.timeDeltas[i] ?? 0;
-    t += dt;
-    if (t / 1000 < skipMs || t / 1000 > untilMs) continue;
-    const id = p.samples[i];
-    if (byId.get(id)?.callFrame.functionName !== name) continue;
+  eachSample(p, skipMs, untilMs, (id, dt) => {
+    if (byId.get(id)?.callFrame.functionName !== name) return;
     total += dt;
     const chain: string[] = [];
     for (let x = parent.get(id); x !== undefined && chain.length < 3; x = parent.get(x)) {
@@ -97,7 +99,7 @@ export function selfTimeByCaller(
     }
     const k = chain.join(' < ') || '(no JavaScript caller)';
     by.set(k, (by.get(k) ?? 0) + dt);
-  }
+  });
   const callers = [...by.entries()]
     .sort((a, b) => b[1] - a[1])
     .slice(0, top)

@@ -16,6 +16,17 @@ const LLM_P95_MS = 6000;
 const s = (ms: number | null | undefined) => (ms === null || ms === undefined ? '–' : `${(ms / 1000).toFixed(1)} s`);
 
 /** The markdown report of `r` (the parsed time-to-reply.json). */
+/** The stress report's table: one row per stage. */
+function stressStages(rep: J): string[] {
+  return [
+    '| users | RPS | HTTP p95 ms | errors | TTR p95 |',
+    '|---:|---:|---:|---:|---:|',
+    ...(rep.stages as J[]).map(
+      (st, i) => `| ${st.target} | ${st.rps} | ${st.p95Ms} | ${st.errors} | ${s(rep.stageTimeToReplyP95Ms?.[i])} |`,
+    ),
+  ];
+}
+
 export function ttrMarkdown(r: J): string {
   const at = (p: string) => r.partStarted?.[p] ?? '(earlier run)';
   const lines = [
@@ -112,11 +123,7 @@ export function ttrMarkdown(r: J): string {
     lines.push(
       `## Stress scenario (scaled), started ${at('stress')}`,
       '',
-      '| users | RPS | HTTP p95 ms | errors | TTR p95 |',
-      '|---:|---:|---:|---:|---:|',
-      ...(rep.stages as J[]).map(
-        (st, i) => `| ${st.target} | ${st.rps} | ${st.p95Ms} | ${st.errors} | ${s(rep.stageTimeToReplyP95Ms?.[i])} |`,
-      ),
+      ...stressStages(rep),
       '',
       `Breaking point (highest user count within p95 < ${rep.thresholds.p95Ms} ms, errors < 1 %, TTR p95 ≤ ${s(rep.thresholds.timeToReplyP95Ms)}): **${rep.breakingPoint ?? 'none'}** (target ≥ 400). Peak RSS ${r.stress.peakMemory.rssMb} MB; load average ${r.stress.loadAverage1mAtStart} → ${r.stress.loadAverage1mAtEnd}.`,
       '',
@@ -127,11 +134,7 @@ export function ttrMarkdown(r: J): string {
     lines.push(
       `### The same stress scenario against the baseline ${r.stressBaseline.commit}, started ${at('stress-baseline')}`,
       '',
-      '| users | RPS | HTTP p95 ms | errors | TTR p95 |',
-      '|---:|---:|---:|---:|---:|',
-      ...(rep.stages as J[]).map(
-        (st, i) => `| ${st.target} | ${st.rps} | ${st.p95Ms} | ${st.errors} | ${s(rep.stageTimeToReplyP95Ms?.[i])} |`,
-      ),
+      ...stressStages(rep),
       '',
       `Breaking point: **${rep.breakingPoint ?? 'none'}**. Peak RSS ${r.stressBaseline.peakMemory.rssMb} MB; load average ${r.stressBaseline.loadAverage1mAtStart} → ${r.stressBaseline.loadAverage1mAtEnd}.`,
       '',
