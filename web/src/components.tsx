@@ -98,6 +98,16 @@ function axisSize(self: uPlot, values: string[] | null, axisIdx: number, cycleNu
   return Math.ceil(size);
 }
 
+/**
+ * Time-axis labels in the browser's local time, 24-hour: HH:MM, or HH:MM:SS when ticks are less
+ * than a minute apart. Their width no longer depends on the hour (uPlot's default "6:45:30pm" vs
+ * "10:45:30pm"), so the padding above always holds the last label inside the canvas.
+ */
+function timeLabels(_u: uPlot, splits: number[], _axisIdx: number, _space: number, incr: number): string[] {
+  const chars = incr < 60 ? 8 : 5;
+  return splits.map((s) => new Date(s * 1000).toTimeString().slice(0, chars));
+}
+
 /** A one-series time chart (x in Unix seconds). */
 export function Chart({
   label,
@@ -129,9 +139,10 @@ export function Chart({
           // Always from zero; an empty or all-zero series still gets a sensible 0..1 axis.
           y: { range: (_u, _min, max) => [0, Number.isFinite(max) && max > 0 ? max * 1.15 : 1] },
         },
-        // Room on both sides for the first and last time labels, which are centred on their ticks.
-        padding: [10, 24, 0, 12],
-        axes: [{}, { size: axisSize, values: (_u, vals) => vals.map((v) => `${v}${unit}`) }],
+        // Room on both sides for the first and last time labels, which are centred on their ticks:
+        // half of the widest label timeLabels draws ("23:59:59", about 50 px) plus a margin.
+        padding: [10, 32, 0, 12],
+        axes: [{ values: timeLabels }, { size: axisSize, values: (_u, vals) => vals.map((v) => `${v}${unit}`) }],
         series: [{}, { label, stroke: '#2563eb', width: 2, fill: 'rgba(37,99,235,0.08)', spanGaps: false }],
       },
       [[], []],
