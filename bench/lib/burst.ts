@@ -4,9 +4,8 @@
  * bench/scale-out.ts.
  */
 import pg from 'pg';
-import { SANDBOX_CREDENTIALS } from '../../src/config/config.ts';
-import { metaJson, signWhatsapp, whatsappTextWebhook } from '../../src/sandbox/payloads.ts';
 import { percentile } from '../../src/tools/load/runner.ts';
+import { postWhatsapp } from '../../test/helpers/cluster.ts';
 
 /** p-th percentile of unsorted values (null when empty), as `wadi load` computes it. */
 export const pct = (v: readonly number[], p: number) =>
@@ -41,18 +40,8 @@ export async function sendBurst(
   await Promise.all(
     Array.from({ length: users }, async (_, i) => {
       const from = senderOf(o.prefix, i);
-      const body = metaJson(whatsappTextWebhook({ from, id: `wamid.${o.tag}.${i}`, text: `hola ${i}` }));
       for (let attempt = 0; attempt < 30; attempt++) {
-        const res = await fetch(`${url}/webhooks/whatsapp`, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            'x-hub-signature-256': signWhatsapp(body, SANDBOX_CREDENTIALS.whatsappAppSecret),
-          },
-          body,
-        }).catch(() => undefined);
-        await res?.arrayBuffer();
-        if (res?.status === 200) {
+        if ((await postWhatsapp(url, { from, id: `wamid.${o.tag}.${i}`, text: `hola ${i}` })) === 200) {
           accepted.set(from, Date.now());
           return;
         }
